@@ -1,0 +1,1092 @@
+/* config.c - settings: one schema per section, values from defaults, a libconfig file and options.
+ * Every change is validated in full before any value is replaced, so a failed load or option leaves
+ * the previous values. Only this file includes <libconfig.h>. */
+#include "config.h"
+
+#include <libconfig.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Keys and section names are at most this long, so that fixed buffers hold any option name. */
+#define NAME_MAX_LEN 63
+
+union cfg_val {
+    int64_t i;
+    double f;
+    int b;
+    char *s; /* owned */
+};
+
+struct enas_cfg {
+    const char *name;                 /* section name for messages: "" top level, NULL attributes */
+    const struct enas_setting *table; /* borrowed from the declarer */
+    size_t n;
+    union cfg_val *vals; /* vals[k] is table[k]'s value */
+};
+
+struct cfg_section {
+    char *name, *owner;
+    struct enas_cfg cfg;
+};
+
+struct enas_config {
+    struct cfg_section **secs; /* pointers, so that an enas_cfg handed out stays put when adding */
+    size_t n, cap;
+};
+
+/* Like enas_err_prefix, which gcc 12 -O2 flags with -Wformat-truncation in status.h; truncating a long
+ * message is intended here. */
+static ENAS_PRINTF(2, 3) void err_prefix(struct enas_err *err, const char *fmt, ...)
+{
+    if (!err)
+        return;
+    char old[ENAS_ERRMSG_SIZE];
+    memcpy(old, err->msg, sizeof old);
+    old[sizeof old - 1] = '\0';
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    size_t used = strlen(err->msg), room = sizeof err->msg - used - 1, len = strlen(old);
+    memcpy(err->msg + used, old, len < room ? len : room);
+    err->msg[used + (len < room ? len : room)] = '\0';
+}
+
+/* ---- names and suggestions ---- */
+
+static int is_name(const char *s)
+{
+    size_t len = strlen(s);
+    if (len > NAME_MAX_LEN)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* Copies src into dst (size cap) with every `from` replaced by `to`; 0 if it does not fit. */
+static int copy_swap(char *dst, size_t cap, const char *src, char from, char to)
+{
+    size_t len = strlen(src);
+    if (len >= cap)
+        return 0;
+    for (size_t i = 0; i <= len; i++)
+        dst[i] = src[i] == from ? to : src[i];
+    return 1;
+}
+
+/* Levenshtein distance; SIZE_MAX for names too long to be typos of a key. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[NAME_MAX_LEN * 2 + 2];
+    if (la > NAME_MAX_LEN * 2 || lb > NAME_MAX_LEN * 2)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+struct suggestion {
+    const char *query;
+    size_t dist;
+    char best[2 * NAME_MAX_LEN + 2];
+};
+
+/* A candidate counts when it is at most 2 edits away and shorter edits than the query itself, so that
+ * a two-letter typo does not "match" every two-letter key. */
+static void suggest_consider(struct suggestion *sg, const char *cand)
+{
+    size_t d = edit_distance(sg->query, cand);
+    if (d <= 2 && d < strlen(sg->query) && d < sg->dist && strlen(cand) < sizeof sg->best) {
+        sg->dist = d;
+        strcpy(sg->best, cand);
+    }
+}
+
+/* ---- sections and keys ---- */
+
+static struct cfg_section *find_section(const struct enas_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->secs[i]->name, name) == 0)
+            return c->secs[i];
+    return NULL;
+}
+
+static long find_key(const struct enas_cfg *s, const char *key)
+{
+    for (size_t k = 0; k < s->n; k++)
+        if (strcmp(s->table[k].key, key) == 0)
+            return (long)k;
+    return -1;
+}
+
+static void vals_free(const struct enas_cfg *s, union cfg_val *v)
+{
+    if (!v)
+        return;
+    for (size_t k = 0; k < s->n; k++)
+        if (s->table[k].type == ENAS_SET_STRING)
+            free(v[k].s);
+    free(v);
+}
+
+static union cfg_val *vals_copy(const struct enas_cfg *s)
+{
+    union cfg_val *v = calloc(s->n ? s->n : 1, sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t k = 0; k < s->n; k++) {
+        if (s->table[k].type != ENAS_SET_STRING) {
+            v[k] = s->vals[k];
+        } else if (!(v[k].s = strdup(s->vals[k].s))) {
+            vals_free(s, v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* Writes `sec.` (or nothing for the top level / attributes) so messages can say 'micro.num_layers'. */
+static const char *sec_prefix(const struct enas_cfg *s, char *buf, size_t cap)
+{
+    if (!s->name || !s->name[0])
+        return "";
+    snprintf(buf, cap, "%s.", s->name);
+    return buf;
+}
+
+/* ---- describing values and what is allowed ---- */
+
+static void fmt_bound(char *buf, size_t cap, enum enas_setting_type t, double x)
+{
+    if (t == ENAS_SET_INT)
+        snprintf(buf, cap, "%.0f", x);
+    else
+        snprintf(buf, cap, "%g", x);
+}
+
+/* "[1, 65536]", ">= 1", "<= 5" or "" (unbounded). */
+static void fmt_range(const struct enas_setting *d, char *buf, size_t cap)
+{
+    char lo[40], hi[40];
+    fmt_bound(lo, sizeof lo, d->type, d->min);
+    fmt_bound(hi, sizeof hi, d->type, d->max);
+    buf[0] = '\0';
+    if (d->type != ENAS_SET_INT && d->type != ENAS_SET_FLOAT)
+        return;
+    if (isfinite(d->min) && isfinite(d->max))
+        snprintf(buf, cap, "[%s, %s]", lo, hi);
+    else if (isfinite(d->min))
+        snprintf(buf, cap, ">= %s", lo);
+    else if (isfinite(d->max))
+        snprintf(buf, cap, "<= %s", hi);
+}
+
+static void fmt_allowed(const struct enas_setting *d, char *buf, size_t cap)
+{
+    char range[96];
+    fmt_range(d, range, sizeof range);
+    switch (d->type) {
+    case ENAS_SET_INT:
+    case ENAS_SET_FLOAT:
+        snprintf(buf, cap, "%s%s%s", d->type == ENAS_SET_INT ? "an integer" : "a number",
+                 range[0] == '[' ? " in "
+                 : range[0]      ? " "
+                                 : "",
+                 range);
+        break;
+    case ENAS_SET_BOOL:
+        snprintf(buf, cap, "true or false");
+        break;
+    case ENAS_SET_STRING:
+        if (d->choices)
+            snprintf(buf, cap, "one of %s", d->choices);
+        else
+            snprintf(buf, cap, "any text");
+        break;
+    }
+}
+
+static void fmt_default(const struct enas_setting *d, char *buf, size_t cap)
+{
+    switch (d->type) {
+    case ENAS_SET_INT:
+        snprintf(buf, cap, "%.0f", d->def);
+        break;
+    case ENAS_SET_FLOAT:
+        snprintf(buf, cap, "%g", d->def);
+        break;
+    case ENAS_SET_BOOL:
+        snprintf(buf, cap, "%s", d->def != 0.0 ? "true" : "false");
+        break;
+    case ENAS_SET_STRING:
+        snprintf(buf, cap, "%s", d->def_str && d->def_str[0] ? d->def_str : "\"\"");
+        break;
+    }
+}
+
+/* ---- validation ---- */
+
+static int int_in_range(int64_t v, double lo, double hi)
+{
+    /* Compared as integers: near 2^53 a double comparison would round v and let 2^53 + 1 through. */
+    if (lo > 0x1p63 || hi < -0x1p63)
+        return 0;
+    if (lo > -0x1p63 && v < (int64_t)ceil(lo))
+        return 0;
+    if (hi < 0x1p63 && v > (int64_t)floor(hi))
+        return 0;
+    return 1;
+}
+
+static int is_choice(const char *choices, const char *word)
+{
+    size_t wl = strlen(word);
+    for (const char *p = choices;;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == wl && strncmp(p, word, len) == 0)
+            return 1;
+        if (!bar)
+            return 0;
+        p = bar + 1;
+    }
+}
+
+/* Range, finiteness and choices of a value already of the right type; err gets "<what>; allowed: ...". */
+static enum enas_status check_value(const struct enas_setting *d, const char *str, const union cfg_val *v,
+                                    struct enas_err *err)
+{
+    char allowed[192];
+    fmt_allowed(d, allowed, sizeof allowed);
+    switch (d->type) {
+    case ENAS_SET_INT:
+        if (!int_in_range(v->i, d->min, d->max))
+            return enas_err_set(err, ENAS_ERR_CONFIG, "value %lld is out of range; allowed: %s",
+                                (long long)v->i, allowed);
+        break;
+    case ENAS_SET_FLOAT:
+        if (!isfinite(v->f))
+            return enas_err_set(err, ENAS_ERR_CONFIG, "value %g is not a finite number; allowed: %s", v->f,
+                                allowed);
+        if (v->f < d->min || v->f > d->max)
+            return enas_err_set(err, ENAS_ERR_CONFIG, "value %g is out of range; allowed: %s", v->f, allowed);
+        break;
+    case ENAS_SET_BOOL:
+        break;
+    case ENAS_SET_STRING:
+        if (d->choices && !is_choice(d->choices, str))
+            return enas_err_set(err, ENAS_ERR_CONFIG, "'%s' is not a choice; allowed: %s", str, allowed);
+        break;
+    }
+    return ENAS_OK;
+}
+
+/* A declarer's table is checked once, so that every default is a value the table itself accepts. */
+static enum enas_status check_table(const struct enas_setting *t, size_t n, const char *owner,
+                                    struct enas_err *err)
+{
+    if (n && !t)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: settings table is NULL", owner);
+    for (size_t k = 0; k < n; k++) {
+        const struct enas_setting *d = &t[k];
+        union cfg_val v;
+        if (!d->key || !d->key[0] || !is_name(d->key))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: setting key '%s' is not [a-z0-9_]+", owner,
+                                d->key ? d->key : "(null)");
+        for (size_t j = 0; j < k; j++)
+            if (strcmp(t[j].key, d->key) == 0)
+                return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: setting '%s' declared twice", owner,
+                                    d->key);
+        if ((d->type == ENAS_SET_INT || d->type == ENAS_SET_FLOAT) && !(d->min <= d->max))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: setting '%s': empty range [%g, %g]", owner,
+                                d->key, d->min, d->max);
+        if (d->type == ENAS_SET_INT && (d->def != floor(d->def) || !(fabs(d->def) < 0x1p63)))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: setting '%s': default %g is not an integer",
+                                owner, d->key, d->def);
+        if (d->type == ENAS_SET_INT)
+            v.i = (int64_t)d->def;
+        else if (d->type == ENAS_SET_FLOAT)
+            v.f = d->def;
+        else
+            v.b = d->def != 0.0;
+        if (check_value(d, d->def_str ? d->def_str : "", &v, err) != ENAS_OK) {
+            err_prefix(err, "%s: setting '%s': bad default: ", owner, d->key);
+            return ENAS_ERR_INVALID_ARG;
+        }
+    }
+    return ENAS_OK;
+}
+
+static enum enas_status cfg_init(struct enas_cfg *s, const char *name, const struct enas_setting *t, size_t n,
+                                 struct enas_err *err)
+{
+    s->name = name;
+    s->table = t;
+    s->n = n;
+    s->vals = calloc(n ? n : 1, sizeof *s->vals);
+    if (!s->vals)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for %zu settings", n);
+    for (size_t k = 0; k < n; k++) {
+        switch (t[k].type) {
+        case ENAS_SET_INT:
+            s->vals[k].i = (int64_t)t[k].def;
+            break;
+        case ENAS_SET_FLOAT:
+            s->vals[k].f = t[k].def;
+            break;
+        case ENAS_SET_BOOL:
+            s->vals[k].b = t[k].def != 0.0;
+            break;
+        case ENAS_SET_STRING:
+            if (!(s->vals[k].s = strdup(t[k].def_str ? t[k].def_str : ""))) {
+                vals_free(s, s->vals);
+                s->vals = NULL;
+                return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for setting '%s'", t[k].key);
+            }
+            break;
+        }
+    }
+    return ENAS_OK;
+}
+
+/* ---- values from text (options, op attributes) ---- */
+
+static enum enas_status bool_from_text(const char *text, int *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "on"}, *const no[] = {"false", "0", "no", "off"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *out = 1;
+            return ENAS_OK;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *out = 0;
+            return ENAS_OK;
+        }
+    }
+    return ENAS_ERR_CONFIG;
+}
+
+/* Parses text by d's type into *out (a fresh string for STRING); err gets "<what>; allowed: ...". */
+static enum enas_status val_from_text(const struct enas_setting *d, const char *text, union cfg_val *out,
+                                      struct enas_err *err)
+{
+    char allowed[192], *end = NULL;
+    fmt_allowed(d, allowed, sizeof allowed);
+    errno = 0;
+    switch (d->type) {
+    case ENAS_SET_INT:
+        out->i = strtoll(text, &end, 10);
+        if (end == text || *end || errno == ERANGE)
+            return enas_err_set(err, ENAS_ERR_CONFIG, "'%s' is not an integer; allowed: %s", text, allowed);
+        break;
+    case ENAS_SET_FLOAT:
+        out->f = strtod(text, &end);
+        if (end == text || *end)
+            return enas_err_set(err, ENAS_ERR_CONFIG, "'%s' is not a number; allowed: %s", text, allowed);
+        break;
+    case ENAS_SET_BOOL:
+        if (bool_from_text(text, &out->b) != ENAS_OK)
+            return enas_err_set(err, ENAS_ERR_CONFIG,
+                                "'%s' is not a boolean; allowed: true|false|1|0|yes|no|on|off", text);
+        break;
+    case ENAS_SET_STRING:
+        break;
+    }
+    enum enas_status st = check_value(d, text, out, err);
+    if (st == ENAS_OK && d->type == ENAS_SET_STRING && !(out->s = strdup(text)))
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    return st;
+}
+
+/* Replaces vals[k] by v, freeing the string it held. */
+static void val_store(const struct enas_setting *d, union cfg_val *slot, union cfg_val v)
+{
+    if (d->type == ENAS_SET_STRING)
+        free(slot->s);
+    *slot = v;
+}
+
+/* ---- values from a libconfig setting ---- */
+
+static void describe_setting(const config_setting_t *s, char *buf, size_t cap)
+{
+    switch (config_setting_type(s)) {
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        snprintf(buf, cap, "an integer (%lld)", config_setting_get_int64(s));
+        break;
+    case CONFIG_TYPE_FLOAT:
+        snprintf(buf, cap, "a float (%g)", config_setting_get_float(s));
+        break;
+    case CONFIG_TYPE_BOOL:
+        snprintf(buf, cap, "a boolean (%s)", config_setting_get_bool(s) ? "true" : "false");
+        break;
+    case CONFIG_TYPE_STRING:
+        snprintf(buf, cap, "a string (\"%.60s\")", config_setting_get_string(s));
+        break;
+    case CONFIG_TYPE_GROUP:
+        snprintf(buf, cap, "a group");
+        break;
+    case CONFIG_TYPE_ARRAY:
+        snprintf(buf, cap, "an array");
+        break;
+    case CONFIG_TYPE_LIST:
+        snprintf(buf, cap, "a list");
+        break;
+    default:
+        snprintf(buf, cap, "an unknown type");
+        break;
+    }
+}
+
+static enum enas_status val_from_setting(const struct enas_setting *d, const config_setting_t *s,
+                                         union cfg_val *out, struct enas_err *err)
+{
+    static const char *const expects[] = {"an integer", "a number", "true or false", "a string in quotes"};
+    int t = config_setting_type(s), is_int = t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+    const char *str = "";
+    if (d->type == ENAS_SET_INT && is_int)
+        out->i = config_setting_get_int64(s);
+    else if (d->type == ENAS_SET_FLOAT && (is_int || t == CONFIG_TYPE_FLOAT))
+        out->f = is_int ? (double)config_setting_get_int64(s) : config_setting_get_float(s);
+    else if (d->type == ENAS_SET_BOOL && t == CONFIG_TYPE_BOOL)
+        out->b = config_setting_get_bool(s) != 0;
+    else if (d->type == ENAS_SET_STRING && t == CONFIG_TYPE_STRING)
+        str = config_setting_get_string(s);
+    else {
+        char got[96], allowed[192];
+        describe_setting(s, got, sizeof got);
+        fmt_allowed(d, allowed, sizeof allowed);
+        return enas_err_set(err, ENAS_ERR_CONFIG, "expects %s, got %s; allowed: %s", expects[d->type], got,
+                            allowed);
+    }
+    enum enas_status st = check_value(d, str, out, err);
+    if (st == ENAS_OK && d->type == ENAS_SET_STRING && !(out->s = strdup(str)))
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    return st;
+}
+
+/* ---- create, destroy, declare ---- */
+
+enum enas_status enas__config_create(struct enas_config **out, struct enas_err *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for the configuration");
+    return ENAS_OK;
+}
+
+static void section_free(struct cfg_section *sec)
+{
+    if (!sec)
+        return;
+    vals_free(&sec->cfg, sec->cfg.vals);
+    free(sec->name);
+    free(sec->owner);
+    free(sec);
+}
+
+void enas__config_destroy(struct enas_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        section_free(c->secs[i]);
+    free(c->secs);
+    free(c);
+}
+
+enum enas_status enas__config_add_section(struct enas_config *c, const char *name, const char *owner,
+                                          const struct enas_setting *table, size_t n, struct enas_err *err)
+{
+    owner = owner ? owner : "(unknown)";
+    if (!name || (name[0] && !is_name(name)))
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: section name '%s' is not [a-z0-9_]+", owner,
+                            name ? name : "(null)");
+    const struct cfg_section *old = find_section(c, name);
+    if (old)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "section '%s' declared by both '%s' and '%s'", name,
+                            old->owner, owner);
+    enum enas_status st = check_table(table, n, owner, err);
+    if (st != ENAS_OK)
+        return st;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 8;
+        struct cfg_section **secs = realloc(c->secs, cap * sizeof *secs);
+        if (!secs)
+            return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for section '%s'", name);
+        c->secs = secs;
+        c->cap = cap;
+    }
+    struct cfg_section *sec = calloc(1, sizeof *sec);
+    if (!sec || !(sec->name = strdup(name)) || !(sec->owner = strdup(owner))) {
+        section_free(sec);
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for section '%s'", name);
+    }
+    st = cfg_init(&sec->cfg, sec->name, table, n, err);
+    if (st != ENAS_OK) {
+        section_free(sec);
+        return st;
+    }
+    c->secs[c->n++] = sec;
+    return ENAS_OK;
+}
+
+const struct enas_cfg *enas__config_section(const struct enas_config *c, const char *name)
+{
+    const struct cfg_section *sec = find_section(c, name);
+    return sec ? &sec->cfg : NULL;
+}
+
+/* ---- loading a file ---- */
+
+static enum enas_status unknown_file_key(const struct enas_config *c, const struct enas_cfg *s,
+                                         const char *path, unsigned line, const char *key,
+                                         struct enas_err *err)
+{
+    struct suggestion sg = {key, SIZE_MAX, ""};
+    char pre[NAME_MAX_LEN + 2];
+    const char *p = sec_prefix(s, pre, sizeof pre);
+    for (size_t k = 0; k < s->n; k++)
+        suggest_consider(&sg, s->table[k].key);
+    if (!p[0] && find_section(c, key))
+        return enas_err_set(err, ENAS_ERR_CONFIG, "%s:%u: section '%s' must be a group: %s: { ... };", path,
+                            line, key, key);
+    if (sg.best[0])
+        return enas_err_set(err, ENAS_ERR_CONFIG, "%s:%u: unknown key '%s%s'; did you mean '%s%s'?", path,
+                            line, p, key, p, sg.best);
+    return enas_err_set(err, ENAS_ERR_CONFIG, "%s:%u: unknown key '%s%s'; see 'enas --help' for the settings",
+                        path, line, p, key);
+}
+
+static enum enas_status unknown_section(const struct enas_config *c, const char *path, unsigned line,
+                                        const char *name, struct enas_err *err)
+{
+    char list[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < c->n && used < sizeof list; i++) {
+        if (!c->secs[i]->name[0])
+            continue;
+        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", c->secs[i]->name);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    return enas_err_set(err, ENAS_ERR_CONFIG, "%s:%u: unknown section '%s'; declared sections: %s", path,
+                        line, name, used ? list : "(none)");
+}
+
+/* One file being loaded: values are staged per section and committed only when all of them are valid. */
+struct load {
+    const struct enas_config *c;
+    const char *path, *text; /* text: the whole file, to look at literals libconfig mangles */
+    union cfg_val **staged;  /* staged[i] parallels c->secs[i]->cfg.vals */
+    struct enas_err *err;
+};
+
+/* libconfig 1.5 reads an integer literal without the L suffix into a 32-bit int and silently wraps
+ * anything larger (seed = 4294967296 reads as 0). Compares the literal on the setting's line with the
+ * value kept; 1 if they differ. Hex literals are left alone. */
+static int int_literal_wrapped(const char *text, const config_setting_t *set)
+{
+    const char *p = text, *key = config_setting_name(set);
+    size_t kl = strlen(key);
+    for (unsigned line = 1; p && line < config_setting_source_line(set); line++)
+        if ((p = strchr(p, '\n')))
+            p++;
+    if (!p || config_setting_type(set) != CONFIG_TYPE_INT)
+        return 0;
+    size_t len = strcspn(p, "\n");
+    for (const char *q = p; (q = strstr(q, key)) && q < p + len; q += kl) {
+        if (q > p && (q[-1] == '_' || q[-1] == '-' || (q[-1] >= 'a' && q[-1] <= 'z') ||
+                      (q[-1] >= 'A' && q[-1] <= 'Z') || (q[-1] >= '0' && q[-1] <= '9')))
+            continue;
+        const char *r = q + kl + strspn(q + kl, " \t");
+        if (*r != '=' && *r != ':')
+            continue;
+        r += 1 + strspn(r + 1, " \t");
+        if (r[0] == '0' && (r[1] == 'x' || r[1] == 'X'))
+            return 0;
+        char *end;
+        errno = 0;
+        long long v = strtoll(r, &end, 10);
+        return end != r && (errno == ERANGE || v != config_setting_get_int64(set));
+    }
+    return 0;
+}
+
+/* Validates one scalar of the file against section sec (-1: no top level declared) and stages it. */
+static enum enas_status apply_one(const struct load *ld, long sec, const config_setting_t *set)
+{
+    static const struct enas_cfg none = {"", NULL, 0, NULL};
+    const struct enas_cfg *s = sec >= 0 ? &ld->c->secs[sec]->cfg : &none;
+    const char *key = config_setting_name(set);
+    unsigned line = config_setting_source_line(set);
+    char pre[NAME_MAX_LEN + 2];
+    long k = sec >= 0 ? find_key(s, key) : -1;
+    if (k < 0)
+        return unknown_file_key(ld->c, s, ld->path, line, key, ld->err);
+    union cfg_val v;
+    enum enas_status st;
+    if (s->table[k].type != ENAS_SET_STRING && int_literal_wrapped(ld->text, set))
+        st = enas_err_set(ld->err, ENAS_ERR_CONFIG,
+                          "integer literal beyond 32 bits without the L suffix; "
+                          "allowed: write it as 123456789012L");
+    else
+        st = val_from_setting(&s->table[k], set, &v, ld->err);
+    if (st != ENAS_OK) {
+        err_prefix(ld->err, "%s:%u: key '%s%s': ", ld->path, line, sec_prefix(s, pre, sizeof pre), key);
+        return st;
+    }
+    val_store(&s->table[k], &ld->staged[sec][k], v);
+    return ENAS_OK;
+}
+
+static long section_index(const struct enas_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->secs[i]->name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Walks the root group: scalars are top-level settings, groups are sections. */
+static enum enas_status apply_root(const struct load *ld, const config_setting_t *root)
+{
+    long top = section_index(ld->c, "");
+    int n = config_setting_length(root);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *set = config_setting_get_elem(root, (unsigned)i);
+        const char *name = config_setting_name(set);
+        enum enas_status st = ENAS_OK;
+        if (config_setting_type(set) != CONFIG_TYPE_GROUP) {
+            st = apply_one(ld, top, set);
+        } else {
+            long k = section_index(ld->c, name);
+            if (k < 0 && top >= 0 && find_key(&ld->c->secs[top]->cfg, name) >= 0)
+                st = apply_one(ld, top, set); /* a core key written as a group: report its type */
+            else if (k < 0)
+                st = unknown_section(ld->c, ld->path, config_setting_source_line(set), name, ld->err);
+            for (int j = 0; k >= 0 && st == ENAS_OK && j < config_setting_length(set); j++)
+                st = apply_one(ld, k, config_setting_get_elem(set, (unsigned)j));
+        }
+        if (st != ENAS_OK)
+            return st;
+    }
+    return ENAS_OK;
+}
+
+/* The whole file as a string (*out, malloc'd); errors name the file. */
+static enum enas_status slurp(const char *path, char **out, struct enas_err *err)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return enas_err_set(err, ENAS_ERR_IO, "cannot open config file '%s': %s", path, strerror(errno));
+    struct stat sb;
+    int e = fstat(fileno(f), &sb) != 0 ? errno : S_ISDIR(sb.st_mode) ? EISDIR : 0;
+    size_t len = 0, cap = e ? 0 : (size_t)sb.st_size + 1;
+    char *buf = e ? NULL : malloc(cap);
+    if (!e && !buf)
+        e = ENOMEM;
+    while (!e) {
+        len += fread(buf + len, 1, cap - len - 1, f);
+        if (ferror(f))
+            e = errno ? errno : EIO;
+        if (e || feof(f))
+            break;
+        char *bigger = len + 1 == cap ? realloc(buf, cap *= 2) : buf; /* the file grew meanwhile */
+        if (!bigger)
+            e = ENOMEM;
+        else
+            buf = bigger;
+    }
+    fclose(f);
+    if (e) {
+        free(buf);
+        return enas_err_set(err, e == ENOMEM ? ENAS_ERR_NOMEM : ENAS_ERR_IO,
+                            "cannot read config file '%s': %s", path, strerror(e));
+    }
+    buf[len] = '\0';
+    *out = buf;
+    return ENAS_OK;
+}
+
+enum enas_status enas__config_load_file(struct enas_config *c, const char *path, struct enas_err *err)
+{
+    config_t lc;
+    config_init(&lc);
+    struct load ld = {c, path, NULL, NULL, err};
+    char *text = NULL;
+    enum enas_status st = slurp(path, &text, err);
+    ld.text = text;
+    if (st == ENAS_OK && config_read_string(&lc, text) != CONFIG_TRUE)
+        st = enas_err_set(err, ENAS_ERR_CONFIG, "%s:%d: syntax error: %s", path, config_error_line(&lc),
+                          config_error_text(&lc) ? config_error_text(&lc) : "unknown");
+    if (st == ENAS_OK && !(ld.staged = calloc(c->n ? c->n : 1, sizeof *ld.staged)))
+        st = enas_err_set(err, ENAS_ERR_NOMEM, "out of memory loading '%s'", path);
+    for (size_t i = 0; i < c->n && st == ENAS_OK; i++)
+        if (!(ld.staged[i] = vals_copy(&c->secs[i]->cfg)))
+            st = enas_err_set(err, ENAS_ERR_NOMEM, "out of memory loading '%s'", path);
+    if (st == ENAS_OK)
+        st = apply_root(&ld, config_root_setting(&lc));
+    for (size_t i = 0; i < c->n && st == ENAS_OK; i++) {
+        /* Commit: every section is valid, so swap all staged values in at once. */
+        union cfg_val *old = c->secs[i]->cfg.vals;
+        c->secs[i]->cfg.vals = ld.staged[i];
+        ld.staged[i] = old;
+    }
+    for (size_t i = 0; ld.staged && i < c->n; i++)
+        vals_free(&c->secs[i]->cfg, ld.staged[i]);
+    free(ld.staged);
+    free(text);
+    config_destroy(&lc);
+    return st;
+}
+
+/* ---- command-line options ---- */
+
+/* Finds the section and key an option names ("micro.num-layers", "batch_size"); 0 if none. */
+static int resolve_option(const struct enas_config *c, const char *name, struct cfg_section **sec, long *k)
+{
+    char buf[2 * NAME_MAX_LEN + 2];
+    if (!copy_swap(buf, sizeof buf, name, '-', '_'))
+        return 0;
+    char *dot = strchr(buf, '.');
+    const char *key = buf;
+    if (dot) {
+        *dot = '\0';
+        key = dot + 1;
+    }
+    *sec = find_section(c, dot ? buf : "");
+    *k = *sec ? find_key(&(*sec)->cfg, key) : -1;
+    return *k >= 0;
+}
+
+static enum enas_status unknown_option(const struct enas_config *c, const char *name, struct enas_err *err)
+{
+    struct suggestion sg = {NULL, SIZE_MAX, ""};
+    char query[2 * NAME_MAX_LEN + 2], cand[2 * NAME_MAX_LEN + 2];
+    if (copy_swap(query, sizeof query, name, '-', '_')) {
+        sg.query = query;
+        for (size_t i = 0; i < c->n; i++)
+            for (size_t k = 0; k < c->secs[i]->cfg.n; k++) {
+                const char *sn = c->secs[i]->name;
+                snprintf(cand, sizeof cand, "%s%s%s", sn, sn[0] ? "." : "", c->secs[i]->cfg.table[k].key);
+                suggest_consider(&sg, cand);
+            }
+    }
+    if (sg.best[0]) {
+        copy_swap(cand, sizeof cand, sg.best, '_', '-');
+        return enas_err_set(err, ENAS_ERR_CONFIG, "unknown option '--%s'; did you mean '--%s'?", name, cand);
+    }
+    return enas_err_set(err, ENAS_ERR_CONFIG, "unknown option '--%s'; see 'enas --help' for the options",
+                        name);
+}
+
+enum enas_status enas__config_set_option(struct enas_config *c, const char *name, const char *value,
+                                         struct enas_err *err)
+{
+    struct cfg_section *sec;
+    long k;
+    if (!resolve_option(c, name, &sec, &k))
+        return unknown_option(c, name, err);
+    union cfg_val v;
+    enum enas_status st = val_from_text(&sec->cfg.table[k], value ? value : "", &v, err);
+    if (st != ENAS_OK) {
+        char opt[2 * NAME_MAX_LEN + 2];
+        copy_swap(opt, sizeof opt, name, '_', '-');
+        err_prefix(err, "--%s: ", opt);
+        return st;
+    }
+    val_store(&sec->cfg.table[k], &sec->cfg.vals[k], v);
+    return ENAS_OK;
+}
+
+int enas__config_option_is_bool(const struct enas_config *c, const char *name)
+{
+    struct cfg_section *sec;
+    long k;
+    return resolve_option(c, name, &sec, &k) && sec->cfg.table[k].type == ENAS_SET_BOOL;
+}
+
+/* ---- typed reads ---- */
+
+static const union cfg_val *cfg_get(const struct enas_cfg *s, const char *key, enum enas_setting_type t,
+                                    const char *fn)
+{
+    static const char *const names[] = {"an int", "a float", "a bool", "a string"};
+    long k = s && key ? find_key(s, key) : -1;
+    if (k >= 0 && s->table[k].type == t)
+        return &s->vals[k];
+    fprintf(stderr, "enas: internal error: %s: %s%s%s'%s' is not %s setting%s\n", fn,
+            s && s->name ? "section '" : "", s && s->name ? s->name : "", s && s->name ? "', " : "",
+            key ? key : "(null)", names[t], k < 0 ? " (no such key)" : "");
+    return NULL;
+}
+
+int64_t enas__cfg_int(const struct enas_cfg *s, const char *key)
+{
+    const union cfg_val *v = cfg_get(s, key, ENAS_SET_INT, "cfg_int");
+    return v ? v->i : 0;
+}
+
+double enas__cfg_float(const struct enas_cfg *s, const char *key)
+{
+    const union cfg_val *v = cfg_get(s, key, ENAS_SET_FLOAT, "cfg_float");
+    return v ? v->f : 0.0;
+}
+
+int enas__cfg_bool(const struct enas_cfg *s, const char *key)
+{
+    const union cfg_val *v = cfg_get(s, key, ENAS_SET_BOOL, "cfg_bool");
+    return v ? v->b : 0;
+}
+
+const char *enas__cfg_string(const struct enas_cfg *s, const char *key)
+{
+    const union cfg_val *v = cfg_get(s, key, ENAS_SET_STRING, "cfg_string");
+    return v ? v->s : "";
+}
+
+/* ---- stand-alone sections (op attributes) ---- */
+
+static enum enas_status attr_unknown(const struct enas_cfg *s, const char *key, struct enas_err *err)
+{
+    char list[256] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < s->n && used < sizeof list; k++) {
+        int w = snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", s->table[k].key);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    if (!s->n)
+        return enas_err_set(err, ENAS_ERR_CONFIG, "unknown key '%s'; this takes no attributes", key);
+    return enas_err_set(err, ENAS_ERR_CONFIG, "unknown key '%s'; accepted keys: %s", key, list);
+}
+
+/* Applies one "key=value" token (modified in place) to s; seen[] catches a key given twice. */
+static enum enas_status attr_apply(struct enas_cfg *s, char *tok, unsigned char *seen, struct enas_err *err)
+{
+    char *eq = strchr(tok, '=');
+    if (!eq || eq == tok)
+        return enas_err_set(err, ENAS_ERR_CONFIG, "'%s' is not key=value", tok);
+    *eq = '\0';
+    long k = find_key(s, tok);
+    if (k < 0)
+        return attr_unknown(s, tok, err);
+    if (seen[k])
+        return enas_err_set(err, ENAS_ERR_CONFIG, "key '%s' given twice", tok);
+    seen[k] = 1;
+    union cfg_val v;
+    enum enas_status st = val_from_text(&s->table[k], eq + 1, &v, err);
+    if (st != ENAS_OK) {
+        err_prefix(err, "key '%s': ", tok);
+        return st;
+    }
+    val_store(&s->table[k], &s->vals[k], v);
+    return ENAS_OK;
+}
+
+enum enas_status enas__cfg_from_string(const struct enas_setting *table, size_t n, const char *text,
+                                       struct enas_cfg **out, struct enas_err *err)
+{
+    *out = NULL;
+    enum enas_status st = check_table(table, n, "attributes", err);
+    if (st != ENAS_OK)
+        return st;
+    struct enas_cfg *s = calloc(1, sizeof *s);
+    unsigned char *seen = calloc(n ? n : 1, 1);
+    if (!s || !seen) {
+        free(s);
+        free(seen);
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    }
+    st = cfg_init(s, NULL, table, n, err);
+    for (const char *p = text ? text : ""; st == ENAS_OK;) {
+        p += strspn(p, " \t\r\n");
+        if (!*p)
+            break;
+        size_t len = strcspn(p, " \t\r\n");
+        char *tok = strndup(p, len);
+        st = tok ? attr_apply(s, tok, seen, err) : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+        free(tok);
+        p += len;
+    }
+    free(seen);
+    if (st != ENAS_OK) {
+        enas__cfg_destroy(s);
+        return st;
+    }
+    *out = s;
+    return ENAS_OK;
+}
+
+void enas__cfg_destroy(struct enas_cfg *s)
+{
+    if (!s)
+        return;
+    vals_free(s, s->vals);
+    free(s);
+}
+
+/* ---- help ---- */
+
+static const char *metavar(const struct enas_setting *d)
+{
+    switch (d->type) {
+    case ENAS_SET_INT:
+        return "N";
+    case ENAS_SET_FLOAT:
+        return "X";
+    case ENAS_SET_BOOL:
+        return "true|false";
+    case ENAS_SET_STRING:
+        return d->choices ? d->choices : "TEXT";
+    }
+    return "?";
+}
+
+void enas__config_print_help(const struct enas_config *c, FILE *f)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        const struct cfg_section *sec = c->secs[i];
+        char pre[NAME_MAX_LEN + 2], key[NAME_MAX_LEN + 1], opt[256], def[64], range[96];
+        if (sec->name[0])
+            fprintf(f, "%sSettings of '%s' (from %s; a group '%s: { ... };' in a config file):\n",
+                    i ? "\n" : "", sec->name, sec->owner, sec->name);
+        else
+            fprintf(f, "%sCore settings (from %s; the top level of a config file):\n", i ? "\n" : "",
+                    sec->owner);
+        for (size_t k = 0; k < sec->cfg.n; k++) {
+            const struct enas_setting *d = &sec->cfg.table[k];
+            copy_swap(key, sizeof key, d->key, '_', '-');
+            snprintf(opt, sizeof opt, "--%s%s %s", sec_prefix(&sec->cfg, pre, sizeof pre), key, metavar(d));
+            fmt_default(d, def, sizeof def);
+            fmt_range(d, range, sizeof range);
+            fprintf(f, "  %-30s default %-13s %-16s %s\n", opt, def, range, d->help ? d->help : "");
+        }
+    }
+}
+
+/* ---- writing ---- */
+
+/* Shortest %.Ng that reads back to exactly x, always with a '.' or exponent so libconfig reads a float. */
+static void fmt_float_exact(double x, char *buf, size_t cap)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    if (!strpbrk(buf, ".eE"))
+        strncat(buf, ".0", cap - strlen(buf) - 1);
+}
+
+static void write_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(f, "\\%c", ch);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch == '\t')
+            fputs("\\t", f);
+        else if (ch < 0x20)
+            fprintf(f, "\\x%02x", ch);
+        else
+            fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+static void write_section(FILE *f, const struct cfg_section *sec)
+{
+    const char *indent = sec->name[0] ? "  " : "";
+    if (sec->name[0])
+        fprintf(f, "\n# from %s\n%s:\n{\n", sec->owner, sec->name);
+    for (size_t k = 0; k < sec->cfg.n; k++) {
+        const struct enas_setting *d = &sec->cfg.table[k];
+        const union cfg_val *v = &sec->cfg.vals[k];
+        char num[64];
+        fprintf(f, "%s# %s\n%s%s = ", indent, d->help ? d->help : "", indent, d->key);
+        switch (d->type) {
+        case ENAS_SET_INT:
+            /* L: libconfig 1.5 wraps an unsuffixed integer beyond 32 bits (see int_literal_wrapped). */
+            fprintf(f, "%lld%s", (long long)v->i, v->i > INT32_MAX || v->i < INT32_MIN ? "L" : "");
+            break;
+        case ENAS_SET_FLOAT:
+            fmt_float_exact(v->f, num, sizeof num);
+            fputs(num, f);
+            break;
+        case ENAS_SET_BOOL:
+            fputs(v->b ? "true" : "false", f);
+            break;
+        case ENAS_SET_STRING:
+            write_string(f, v->s);
+            break;
+        }
+        fputs(";\n", f);
+    }
+    if (sec->name[0])
+        fputs("};\n", f);
+}
+
+enum enas_status enas__config_write(const struct enas_config *c, const char *path, struct enas_err *err)
+{
+    size_t len = strlen(path) + 5;
+    char *tmp = malloc(len);
+    if (!tmp)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    snprintf(tmp, len, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        enum enas_status st = enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    fprintf(f, "# enas settings: every value of this run; load with --config %s\n", path);
+    for (size_t i = 0; i < c->n; i++)
+        write_section(f, c->secs[i]);
+    int bad = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int e = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    enum enas_status st = ENAS_OK;
+    if (bad) {
+        unlink(tmp);
+        st = enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+    }
+    free(tmp);
+    return st;
+}
