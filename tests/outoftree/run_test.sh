@@ -1,0 +1,41 @@
+#!/bin/sh
+# run_test.sh BUILD_DIR OUTOFTREE_SRC LOAD_DIR CMAKE - installs the build into a temporary prefix,
+# builds the out-of-tree plugin against it through pkg-config, and loads it with the engine's loader.
+set -eu
+bin=$1 src=$2 load_dir=$3 cmake=$4
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/enas_oot.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+if ! "$cmake" --install "$bin" --prefix "$tmp/prefix" >"$tmp/install.log" 2>&1; then
+    cat "$tmp/install.log"
+    echo "outoftree: cmake --install failed" >&2
+    exit 1
+fi
+# CMAKE_INSTALL_LIBDIR may be lib, lib64 or lib/<multiarch>
+pcdir=""
+for d in "$tmp"/prefix/lib/pkgconfig "$tmp"/prefix/lib64/pkgconfig "$tmp"/prefix/lib/*/pkgconfig; do
+    if [ -f "$d/enas.pc" ]; then
+        pcdir=$d
+        break
+    fi
+done
+if [ -z "$pcdir" ]; then
+    echo "outoftree: no enas.pc under $tmp/prefix" >&2
+    exit 1
+fi
+# enas.pc locates the prefix relative to itself, so the temporary install needs no override.
+PKG_CONFIG_PATH=$pcdir
+export PKG_CONFIG_PATH
+"$cmake" -S "$src" -B "$tmp/build" -DCMAKE_BUILD_TYPE=Release
+"$cmake" --build "$tmp/build"
+if [ ! -f "$tmp/build/oot_reward.so" ]; then
+    echo "outoftree: oot_reward.so was not built" >&2
+    exit 1
+fi
+# headers came from the temporary prefix, not from the source tree
+inc=$(pkg-config --variable=includedir enas)
+[ "$(cd "$inc" && pwd -P)" = "$(cd "$tmp/prefix/include" && pwd -P)" ] || {
+    echo "outoftree: the build did not use the installed headers" >&2
+    exit 1
+}
+"$load_dir" "$tmp/build" oot_reward oot_scale
