@@ -1,0 +1,393 @@
+/* step.c - the tape: forward records each op call (inputs, output, saved data); backward replays the
+ * records in reverse, handing each op fresh gradient buffers for inputs seen for the first time (ops
+ * overwrite din) and scratch buffers, added afterwards, for inputs that already have a gradient.
+ * Invariant: every tensor the step hands out is the first member of a `struct node` in `acts`. */
+#include "step.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "host.h"
+#include "rng.h"
+
+#define STEP_CHUNK ((size_t)64 << 20)
+#define SCRATCH_CHUNK ((size_t)16 << 20)
+
+struct node {
+    struct enas_tensor t;     /* first member: the pointer handed out is the node's */
+    struct enas_tensor *grad; /* NULL until a gradient reaches it */
+    int needs_grad;
+};
+
+struct record {
+    struct enas_op *op;
+    struct node *out;
+    const struct enas_tensor **in; /* arena copy of the caller's input pointers */
+    size_t n_in;
+    void *saved;
+    double arg;
+};
+
+struct enas_step {
+    struct enas_exec x; /* first member: ops get &s->x and we get s back */
+    struct enas_host *h;
+    struct enas_arena acts;    /* tensors, saved data, gradients: live for the pass */
+    struct enas_arena scratch; /* per op call */
+    struct enas_rng rng;
+    int record;
+    struct record *recs;
+    size_t n_recs, cap_recs;
+    const struct node **map; /* open addressing: tensor pointer -> node */
+    size_t map_cap, map_n;
+    void *pending_saved; /* what the running forward saved */
+};
+
+static struct enas_step *step_of(struct enas_exec *x)
+{
+    return (struct enas_step *)(void *)x;
+}
+
+static void *x_save(struct enas_exec *x, size_t bytes)
+{
+    struct enas_step *s = step_of(x);
+    void *p = enas__arena_alloc(&s->acts, bytes);
+    if (p && !s->pending_saved)
+        s->pending_saved = p; /* the contract is one save per call; the first is handed back */
+    return p;
+}
+
+static void *x_scratch(struct enas_exec *x, size_t bytes)
+{
+    return enas__arena_alloc(&step_of(x)->scratch, bytes);
+}
+
+static uint64_t x_rng(struct enas_exec *x)
+{
+    return enas__rng_u64(&step_of(x)->rng);
+}
+
+enum enas_status enas__step_create(struct enas_host *h, struct enas_step **out, struct enas_err *err)
+{
+    struct enas_step *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "step: out of memory");
+    s->h = h;
+    s->x.api = h->api;
+    s->x.host = h;
+    s->x.save = x_save;
+    s->x.scratch = x_scratch;
+    s->x.rng_u64 = x_rng;
+    s->x.threads = 1;
+    enas__arena_init(&s->acts, STEP_CHUNK);
+    enas__arena_init(&s->scratch, SCRATCH_CHUNK);
+    *out = s;
+    return ENAS_OK;
+}
+
+void enas__step_destroy(struct enas_step *s)
+{
+    if (!s)
+        return;
+    enas__arena_fini(&s->acts);
+    enas__arena_fini(&s->scratch);
+    free(s->recs);
+    free(s->map);
+    free(s);
+}
+
+void enas__step_begin(struct enas_step *s, const struct enas_step_opts *o)
+{
+    enas__arena_reset(&s->acts);
+    enas__arena_reset(&s->scratch);
+    s->n_recs = 0;
+    if (s->map_n)
+        memset(s->map, 0, s->map_cap * sizeof *s->map);
+    s->map_n = 0;
+    s->record = o->record;
+    s->x.training = o->training;
+    s->x.threads = o->threads > 0 ? o->threads : 1;
+    s->x.arg = NAN;
+    s->x.saved = NULL;
+    s->x.backend = NULL;
+    enas__rng_seed(&s->rng, o->seed, o->stream);
+}
+
+struct enas_exec *enas__step_exec(struct enas_step *s)
+{
+    return &s->x;
+}
+
+/* ---- tensor pointer -> node ---- */
+
+static size_t ptr_hash(const void *p, size_t cap)
+{
+    uint64_t v = (uint64_t)(uintptr_t)p;
+    v ^= v >> 29;
+    v *= 0xbf58476d1ce4e5b9ull;
+    return (size_t)(v >> 17) & (cap - 1);
+}
+
+static int map_put(struct enas_step *s, const struct node *n)
+{
+    if ((s->map_n + 1) * 2 > s->map_cap) {
+        size_t cap = s->map_cap ? s->map_cap * 2 : 1024;
+        const struct node **m = calloc(cap, sizeof *m);
+        if (!m)
+            return -1;
+        for (size_t i = 0; i < s->map_cap; i++)
+            if (s->map[i]) {
+                size_t j = ptr_hash(s->map[i], cap);
+                while (m[j])
+                    j = (j + 1) & (cap - 1);
+                m[j] = s->map[i];
+            }
+        free(s->map);
+        s->map = m;
+        s->map_cap = cap;
+    }
+    size_t j = ptr_hash(n, s->map_cap);
+    while (s->map[j])
+        j = (j + 1) & (s->map_cap - 1);
+    s->map[j] = n;
+    s->map_n++;
+    return 0;
+}
+
+/* The node behind t, or NULL for a tensor the step did not make. */
+static struct node *node_of(const struct enas_step *s, const struct enas_tensor *t)
+{
+    if (!t || !s->map_cap)
+        return NULL;
+    size_t j = ptr_hash(t, s->map_cap);
+    while (s->map[j]) {
+        if ((const void *)s->map[j] == (const void *)t)
+            return (struct node *)(uintptr_t)s->map[j];
+        j = (j + 1) & (s->map_cap - 1);
+    }
+    return NULL;
+}
+
+static struct node *node_new(struct enas_step *s, const struct enas_tensor *shape, int needs_grad)
+{
+    struct node *n = enas__arena_alloc(&s->acts, sizeof *n);
+    if (!n)
+        return NULL;
+    n->t = *shape;
+    n->grad = NULL;
+    n->needs_grad = needs_grad;
+    n->t.data = enas__arena_alloc(&s->acts, (size_t)enas_tensor_numel(shape) * sizeof(float));
+    if (!n->t.data || map_put(s, n) != 0)
+        return NULL;
+    return n;
+}
+
+struct enas_tensor *enas__step_tensor(struct enas_step *s, int ndim, const int64_t *dims, int needs_grad)
+{
+    struct enas_tensor shape = {NULL, ndim, {1, 1, 1, 1}};
+    if (ndim < 1 || ndim > ENAS_MAX_DIMS)
+        return NULL;
+    for (int i = 0; i < ndim; i++)
+        shape.dims[i] = dims[i];
+    struct node *n = node_new(s, &shape, needs_grad);
+    return n ? &n->t : NULL;
+}
+
+const struct enas_tensor *enas__step_grad(const struct enas_step *s, const struct enas_tensor *t)
+{
+    const struct node *n = node_of(s, t);
+    return n ? n->grad : NULL;
+}
+
+size_t enas__step_peak_bytes(const struct enas_step *s)
+{
+    return s->acts.peak + s->scratch.peak;
+}
+
+size_t enas__step_n_records(const struct enas_step *s)
+{
+    return s->n_recs;
+}
+
+/* ---- forward ---- */
+
+static int op_trains(const struct enas_op *op)
+{
+    for (size_t i = op->p_first; i < op->p_end && i < op->h->n_params; i++)
+        if (!(op->h->params[i]->flags & ENAS_PARAM_BUFFER))
+            return 1;
+    return 0;
+}
+
+static void mark_used(const struct enas_op *op)
+{
+    for (size_t i = op->p_first; i < op->p_end && i < op->h->n_params; i++)
+        op->h->params[i]->used = 1;
+}
+
+static enum enas_status push_record(struct enas_step *s, struct enas_op *op, struct node *out,
+                                    const struct enas_tensor *const *in, size_t n_in, double arg,
+                                    struct enas_err *err)
+{
+    if (s->n_recs == s->cap_recs) {
+        size_t cap = s->cap_recs ? s->cap_recs * 2 : 256;
+        struct record *r = realloc(s->recs, cap * sizeof *r);
+        if (!r)
+            return enas_err_set(err, ENAS_ERR_NOMEM, "op_call: out of memory for the tape");
+        s->recs = r;
+        s->cap_recs = cap;
+    }
+    struct record *r = &s->recs[s->n_recs];
+    r->in = enas__arena_alloc(&s->acts, n_in * sizeof *r->in);
+    if (!r->in)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "op_call: out of memory for the tape");
+    memcpy(r->in, in, n_in * sizeof *r->in);
+    r->op = op;
+    r->out = out;
+    r->n_in = n_in;
+    r->saved = s->pending_saved;
+    r->arg = arg;
+    s->n_recs++;
+    return ENAS_OK;
+}
+
+static enum enas_status call_check(const struct enas_op *op, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_err *err)
+{
+    const struct enas_op_desc *d = op->desc;
+    if (n_in < d->min_inputs || n_in > d->max_inputs)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "op '%s': %zu inputs given; it takes %u to %u", d->name,
+                            n_in, d->min_inputs, d->max_inputs);
+    for (size_t i = 0; i < n_in; i++)
+        if (!in[i] || !in[i]->data)
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG, "op '%s': input %zu has no data", d->name, i);
+    return ENAS_OK;
+}
+
+enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, const struct enas_tensor *const *in,
+                                    size_t n_in, double arg, struct enas_tensor **out, struct enas_err *err)
+{
+    if (out)
+        *out = NULL;
+    if (!x || !op || !out || (n_in && !in))
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "op_call: exec, op, inputs and out must not be NULL");
+    struct enas_step *s = step_of(x);
+    const struct enas_op_desc *d = op->desc;
+    enum enas_status st = call_check(op, in, n_in, err);
+    struct enas_tensor shape = {NULL, 0, {1, 1, 1, 1}};
+    if (st == ENAS_OK)
+        st = d->shape(op->state, in, n_in, &shape, err);
+    if (st != ENAS_OK)
+        return st;
+    int needs_grad = s->record && d->backward && op_trains(op);
+    for (size_t i = 0; i < n_in && s->record && d->backward && !needs_grad; i++) {
+        const struct node *n = node_of(s, in[i]);
+        needs_grad = n && n->needs_grad;
+    }
+    struct node *o = node_new(s, &shape, needs_grad);
+    if (!o)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "op '%s': out of memory for its output", d->name);
+    x->arg = arg;
+    x->saved = NULL;
+    x->backend = op->backend;
+    s->pending_saved = NULL;
+    struct enas_arena_mark m = enas__arena_mark(&s->scratch);
+    st = d->forward(op->state, x, in, n_in, &o->t, err);
+    enas__arena_release(&s->scratch, m);
+    if (st == ENAS_OK && s->record && needs_grad)
+        st = push_record(s, op, o, in, n_in, arg, err);
+    if (st != ENAS_OK)
+        return st;
+    if (x->training)
+        mark_used(op);
+    *out = &o->t;
+    return ENAS_OK;
+}
+
+/* ---- backward ---- */
+
+static struct enas_tensor *grad_new(struct enas_arena *a, const struct enas_tensor *like)
+{
+    struct enas_tensor *g = enas__arena_alloc(a, sizeof *g);
+    if (!g)
+        return NULL;
+    *g = *like;
+    g->data = enas__arena_alloc(a, (size_t)enas_tensor_numel(like) * sizeof(float));
+    return g->data ? g : NULL;
+}
+
+static void add_into(struct enas_tensor *dst, const struct enas_tensor *src)
+{
+    int64_t n = enas_tensor_numel(dst);
+    for (int64_t i = 0; i < n; i++)
+        dst->data[i] += src->data[i];
+}
+
+#define MAX_CALL_INPUTS 64
+
+/* Runs one record's backward: fresh buffers for inputs without a gradient yet, scratch ones (added
+ * after the call) for inputs that have one or appear twice in this call. */
+static enum enas_status replay(struct enas_step *s, const struct record *r, struct enas_err *err)
+{
+    struct enas_tensor *din[MAX_CALL_INPUTS], *acc[MAX_CALL_INPUTS];
+    struct node *nodes[MAX_CALL_INPUTS];
+    const struct enas_op_desc *d = r->op->desc;
+    if (r->n_in > MAX_CALL_INPUTS)
+        return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "op '%s': more than %d inputs", d->name, MAX_CALL_INPUTS);
+    struct enas_arena_mark m = enas__arena_mark(&s->scratch);
+    for (size_t i = 0; i < r->n_in; i++) {
+        struct node *n = node_of(s, r->in[i]);
+        nodes[i] = n && n->needs_grad ? n : NULL;
+        din[i] = acc[i] = NULL;
+        if (!nodes[i])
+            continue;
+        int fresh = !n->grad;
+        for (size_t j = 0; j < i && fresh; j++)
+            fresh = nodes[j] != n;
+        din[i] = grad_new(fresh ? &s->acts : &s->scratch, &n->t);
+        if (!din[i])
+            return enas_err_set(err, ENAS_ERR_NOMEM, "op '%s': out of memory for gradients", d->name);
+        if (fresh)
+            n->grad = din[i];
+        else
+            acc[i] = din[i];
+    }
+    s->x.arg = r->arg;
+    s->x.saved = r->saved;
+    s->x.backend = r->op->backend;
+    enum enas_status st = d->backward(r->op->state, &s->x, r->in, r->n_in, &r->out->t, r->out->grad, din, err);
+    for (size_t i = 0; i < r->n_in && st == ENAS_OK; i++)
+        if (acc[i])
+            add_into(nodes[i]->grad, acc[i]);
+    enas__arena_release(&s->scratch, m);
+    return st;
+}
+
+enum enas_status enas__step_backward(struct enas_step *s, const struct enas_tensor *out,
+                                     const struct enas_tensor *dout, struct enas_err *err)
+{
+    struct node *top = node_of(s, out);
+    if (!top || !top->needs_grad)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "backward: the tensor was not produced by a recorded op of this pass");
+    if (!dout || !enas_tensor_same_shape(out, dout))
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "backward: the gradient's shape differs from the output's");
+    top->grad = grad_new(&s->acts, out);
+    if (!top->grad)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "backward: out of memory");
+    memcpy(top->grad->data, dout->data, (size_t)enas_tensor_numel(out) * sizeof(float));
+    int training = s->x.training;
+    for (size_t k = s->n_recs; k-- > 0;) {
+        const struct record *r = &s->recs[k];
+        if (!r->out->grad)
+            continue; /* nothing downstream of it reached `out` */
+        enum enas_status st = replay(s, r, err);
+        if (st != ENAS_OK) {
+            s->x.training = training;
+            return st;
+        }
+    }
+    return ENAS_OK;
+}

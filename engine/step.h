@@ -1,0 +1,54 @@
+/* step.h - one pass of a network: the memory its tensors live in, the tape of op calls recorded for
+ * backward, and the exec context handed to spaces and ops. A step is reused pass after pass; begin()
+ * forgets the previous pass but keeps its memory.
+ *
+ * Ownership: tensors returned by op_call and step_tensor belong to the step and are valid until the
+ * next begin(). */
+#ifndef ENAS_ENGINE_STEP_H
+#define ENAS_ENGINE_STEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enas/plugin.h"
+
+struct enas_step;
+
+struct enas_step_opts {
+    int training;    /* ops in training mode (batch-statistics BN, active dropout) */
+    int record;      /* keep a tape for backward (training passes); 0 records nothing */
+    uint64_t seed;   /* the pass's random stream is (seed, stream) */
+    uint64_t stream;
+    int threads;     /* x->threads for ops */
+};
+
+enum enas_status enas__step_create(struct enas_host *h, struct enas_step **out, struct enas_err *err);
+void enas__step_destroy(struct enas_step *s); /* accepts NULL */
+
+/* Starts a pass; its exec context is enas__step_exec(s). */
+void enas__step_begin(struct enas_step *s, const struct enas_step_opts *o);
+struct enas_exec *enas__step_exec(struct enas_step *s);
+
+/* A tensor owned by the step (input images, targets). needs_grad: backward computes its gradient
+ * (enas__step_grad). NULL when out of memory. */
+struct enas_tensor *enas__step_tensor(struct enas_step *s, int ndim, const int64_t *dims, int needs_grad);
+
+/* Runs backward over the tape from out (a tensor of this pass) with gradient dout (same shape):
+ * every recorded op whose output leads to out gets its backward called, gradients reach the inputs
+ * that need them, and the parameters of those ops accumulate theirs. */
+enum enas_status enas__step_backward(struct enas_step *s, const struct enas_tensor *out,
+                                     const struct enas_tensor *dout, struct enas_err *err);
+
+/* The gradient of a tensor of this pass after backward; NULL when none reached it. */
+const struct enas_tensor *enas__step_grad(const struct enas_step *s, const struct enas_tensor *t);
+
+/* Bytes of tensors, saved data and gradients held at the busiest point so far (all passes). */
+size_t enas__step_peak_bytes(const struct enas_step *s);
+/* Number of op calls recorded in the current pass. */
+size_t enas__step_n_records(const struct enas_step *s);
+
+/* The host API's op_call: x must come from a step. */
+enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, const struct enas_tensor *const *in,
+                                    size_t n_in, double arg, struct enas_tensor **out, struct enas_err *err);
+
+#endif
