@@ -1,0 +1,241 @@
+/* ref_bn.c - `batch_norm` over the last axis of NHWC (4-D) or N x C (2-D) input, PyTorch convention:
+ * training normalises with the biased batch variance and updates running = (1-m)*running + m*batch with
+ * the UNBIASED variance; inference uses the running statistics. Parameters "gamma" (ONE) and "beta" (ZERO)
+ * when affine; buffers "running_mean" (ZERO) and "running_var" (ONE). Forward in training saves the batch
+ * mean and 1/std (2*C doubles); backward treats a call with nothing saved as an inference call. */
+#include "ref.h"
+
+#include <math.h>
+
+static const struct enas_setting bn_attrs[] = {
+    {.key = "channels",
+     .type = ENAS_SET_INT,
+     .def = 0,
+     .min = 0,
+     .max = ENAS_UNBOUNDED,
+     .help = "channels C, the last axis (required)"},
+    {.key = "eps",
+     .type = ENAS_SET_FLOAT,
+     .def = 1e-5,
+     .min = 1e-12,
+     .max = 1.0,
+     .help = "added to the variance before the square root"},
+    {.key = "momentum",
+     .type = ENAS_SET_FLOAT,
+     .def = 0.1,
+     .min = 0.0,
+     .max = 1.0,
+     .help = "weight of the batch statistics in the running averages (PyTorch convention)"},
+    {.key = "affine", .type = ENAS_SET_BOOL, .def = 1, .help = "learn a scale \"gamma\" and shift \"beta\""},
+};
+
+struct bn_state {
+    struct ref_base base;
+    int64_t c;
+    double eps, momentum;
+    struct enas_param *gamma, *beta; /* NULL when not affine */
+    struct enas_param *mean, *var;   /* running statistics (buffers) */
+};
+
+static enum enas_status bn_params(const struct enas_op_args *a, struct bn_state *s, struct enas_err *err)
+{
+    struct enas_tensor cs = ref_shape(1, s->c, 1, 1, 1);
+    enum enas_status st = ENAS_OK;
+    if (a->api->cfg_bool(a->attrs, "affine")) {
+        st = ref_param(a, "batch_norm", "gamma", &cs, ENAS_INIT_ONE, 0.0, 0, &s->gamma, err);
+        if (st == ENAS_OK)
+            st = ref_param(a, "batch_norm", "beta", &cs, ENAS_INIT_ZERO, 0.0, 0, &s->beta, err);
+    }
+    if (st == ENAS_OK)
+        st = ref_param(a, "batch_norm", "running_mean", &cs, ENAS_INIT_ZERO, 0.0, ENAS_PARAM_BUFFER, &s->mean,
+                       err);
+    if (st == ENAS_OK)
+        st = ref_param(a, "batch_norm", "running_var", &cs, ENAS_INIT_ONE, 0.0, ENAS_PARAM_BUFFER, &s->var,
+                       err);
+    return st;
+}
+
+static enum enas_status bn_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    struct bn_state *s;
+    enum enas_status st = ref_state_new(a, "batch_norm", sizeof *s, state, err);
+    if (st != ENAS_OK)
+        return st;
+    s = *state;
+    s->c = a->api->cfg_int(a->attrs, "channels");
+    s->eps = a->api->cfg_float(a->attrs, "eps");
+    s->momentum = a->api->cfg_float(a->attrs, "momentum");
+    if (s->c < 1)
+        st = enas_err_set(err, ENAS_ERR_CONFIG, "batch_norm: channels must be set (>= 1), got %lld",
+                          (long long)s->c);
+    if (st == ENAS_OK)
+        st = bn_params(a, s, err);
+    if (st != ENAS_OK) {
+        ref_state_destroy(s);
+        *state = NULL;
+    }
+    return st;
+}
+
+static enum enas_status bn_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                 struct enas_tensor *out, struct enas_err *err)
+{
+    const struct bn_state *s = state;
+    char got[96];
+    enum enas_status st = ref_want_inputs("batch_norm", n_in, 1, 1, err);
+    if (st != ENAS_OK)
+        return st;
+    const struct enas_tensor *t = in[0];
+    if ((t->ndim != 4 && t->ndim != 2) || t->dims[t->ndim - 1] != s->c || enas_tensor_numel(t) < 1)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "batch_norm: input 0: expected N x H x W x %lld or N x %lld, got %d-D %s",
+                            (long long)s->c, (long long)s->c, t->ndim, ref_fmt_shape(t, got, sizeof got));
+    *out = *t;
+    out->data = NULL;
+    return ENAS_OK;
+}
+
+/* Batch mean and biased variance per channel, in double, over the m rows of c values. */
+static void bn_moments(const float *xd, int64_t m, int64_t c, double *mean, double *var)
+{
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < c; j++)
+            mean[j] += (double)xd[r * c + j];
+    for (int64_t j = 0; j < c; j++)
+        mean[j] /= (double)m;
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < c; j++) {
+            double d = (double)xd[r * c + j] - mean[j];
+            var[j] += d * d;
+        }
+    for (int64_t j = 0; j < c; j++)
+        var[j] /= (double)m;
+}
+
+/* Training: batch statistics into stats = [mean, 1/std], and the running update. */
+static enum enas_status bn_batch_stats(struct bn_state *s, const struct enas_tensor *in, double *stats,
+                                       struct enas_err *err)
+{
+    const int64_t c = s->c, m = enas_tensor_numel(in) / c;
+    if (m < 2) /* the unbiased variance of the running update needs two values, as in PyTorch */
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "batch_norm: input 0: training needs more than one value "
+                            "per channel, got N*H*W = %lld",
+                            (long long)m);
+    double *mean = stats, *istd = stats + c;
+    bn_moments(in->data, m, c, mean, istd);
+    float *rm = s->mean->value.data, *rv = s->var->value.data;
+    const double mo = s->momentum;
+    for (int64_t j = 0; j < c; j++) {
+        double var = istd[j];
+        rm[j] = (float)((1.0 - mo) * (double)rm[j] + mo * mean[j]);
+        rv[j] = (float)((1.0 - mo) * (double)rv[j] + mo * var * (double)m / (double)(m - 1));
+        istd[j] = 1.0 / sqrt(var + s->eps);
+    }
+    return ENAS_OK;
+}
+
+/* Inference: the running statistics as [mean, 1/std]. */
+static void bn_running_stats(const struct bn_state *s, double *stats)
+{
+    for (int64_t j = 0; j < s->c; j++) {
+        stats[j] = (double)s->mean->value.data[j];
+        stats[s->c + j] = 1.0 / sqrt((double)s->var->value.data[j] + s->eps);
+    }
+}
+
+static enum enas_status bn_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                   size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)n_in;
+    struct bn_state *s = state;
+    const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
+    const size_t bytes = 2 * (size_t)c * sizeof(double);
+    double *stats =
+        x->training ? ref_save0(x, "batch_norm", bytes, err) : ref_scratch0(x, "batch_norm", bytes, err);
+    if (!stats)
+        return ENAS_ERR_NOMEM;
+    if (x->training) {
+        enum enas_status st = bn_batch_stats(s, in[0], stats, err);
+        if (st != ENAS_OK)
+            return st;
+    } else {
+        bn_running_stats(s, stats);
+    }
+    const float *xd = in[0]->data;
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < c; j++) {
+            double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
+            double b = s->beta ? (double)s->beta->value.data[j] : 0.0;
+            out->data[r * c + j] = (float)(g * ((double)xd[r * c + j] - stats[j]) * stats[c + j] + b);
+        }
+    return ENAS_OK;
+}
+
+/* dx = gamma/std * (dy - [batch] (mean(dy) + xhat * mean(dy * xhat))): with batch statistics the
+ * mean and variance depend on x too. sums = [sum dy, sum dy*xhat] per channel. */
+static void bn_dx(const struct bn_state *s, const float *xd, const float *dy, const double *stats,
+                  const double *sums, int batch, int64_t m, float *dx)
+{
+    const int64_t c = s->c;
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < c; j++) {
+            double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
+            double d = (double)dy[r * c + j];
+            if (batch) {
+                double xhat = ((double)xd[r * c + j] - stats[j]) * stats[c + j];
+                d -= (sums[j] + xhat * sums[c + j]) / (double)m;
+            }
+            dx[r * c + j] = (float)(g * stats[c + j] * d);
+        }
+}
+
+static enum enas_status bn_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                    size_t n_in, const struct enas_tensor *out,
+                                    const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                    struct enas_err *err)
+{
+    (void)n_in, (void)out;
+    struct bn_state *s = state;
+    const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
+    const double *stats = x->saved;
+    double *sums = ref_scratch0(x, "batch_norm", 2 * (size_t)c * sizeof *sums, err);
+    if (!sums)
+        return ENAS_ERR_NOMEM;
+    if (!stats) { /* nothing saved: forward ran in inference mode */
+        double *rs = ref_scratch0(x, "batch_norm", 2 * (size_t)c * sizeof *rs, err);
+        if (!rs)
+            return ENAS_ERR_NOMEM;
+        bn_running_stats(s, rs);
+        stats = rs;
+    }
+    const float *xd = in[0]->data, *dy = dout->data;
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < c; j++) {
+            sums[j] += (double)dy[r * c + j];
+            sums[c + j] += (double)dy[r * c + j] * ((double)xd[r * c + j] - stats[j]) * stats[c + j];
+        }
+    if (s->gamma)
+        ref_grad_add(s->gamma, sums + c);
+    if (s->beta)
+        ref_grad_add(s->beta, sums);
+    if (din[0])
+        bn_dx(s, xd, dy, stats, sums, x->saved != NULL, m, din[0]->data);
+    return ENAS_OK;
+}
+
+const struct enas_op_desc ref_batch_norm_desc = {
+    ENAS_DESC_INIT(struct enas_op_desc),
+    .name = "batch_norm",
+    .provider = "ref",
+    .attrs = bn_attrs,
+    .n_attrs = sizeof bn_attrs / sizeof bn_attrs[0],
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .create = bn_create,
+    .shape = bn_shape,
+    .madds = NULL,
+    .forward = bn_forward,
+    .backward = bn_backward,
+    .destroy = ref_state_destroy,
+};

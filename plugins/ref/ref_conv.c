@@ -1,0 +1,298 @@
+/* ref_conv.c - `conv` (grouped k x k convolution, optional bias) and `sep_conv` (depthwise k x k with
+ * channel multiplier 1, then pointwise 1x1; no bias, BN or ReLU inside), both over ref_conv_kernel.c.
+ * Weights: conv "w" [out, k, k, in/groups], "b" [out]; sep_conv "dw" [in, k, k, 1], "pw" [out, 1, 1, in]. */
+#include "ref.h"
+
+/* The attributes both ops share come first, in the same order; conv adds groups and bias. */
+static const struct enas_setting conv_attrs[] = {
+    {.key = "in_channels",
+     .type = ENAS_SET_INT,
+     .min = 0,
+     .max = ENAS_UNBOUNDED,
+     .help = "input channels (required)"},
+    {.key = "out_channels",
+     .type = ENAS_SET_INT,
+     .min = 0,
+     .max = ENAS_UNBOUNDED,
+     .help = "output channels (required)"},
+    {.key = "kernel", .type = ENAS_SET_INT, .min = 0, .max = 63, .help = "square kernel size k (required)"},
+    {.key = "stride", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = 16, .help = "stride in H and W"},
+    {.key = "padding",
+     .type = ENAS_SET_INT,
+     .def = -1,
+     .min = -1,
+     .max = 63,
+     .help = "zero padding on each side; -1: (k-1)/2, i.e. SAME for odd k"},
+    {.key = "groups",
+     .type = ENAS_SET_INT,
+     .def = 1,
+     .min = 1,
+     .max = ENAS_UNBOUNDED,
+     .help = "channel groups; must divide in_channels and out_channels (in_channels: depthwise)"},
+    {.key = "bias", .type = ENAS_SET_BOOL, .help = "add a bias \"b\" [out_channels], initialised to 0"},
+};
+
+/* sep_conv's attributes: the first five of conv's. */
+#define SEP_CONV_N_ATTRS 5
+
+struct conv_state {
+    struct ref_base base;
+    int64_t cin, cout, k, stride, pad, groups;
+    struct enas_param *w, *b;   /* conv: weights, bias (NULL without) */
+    struct enas_param *dw, *pw; /* sep_conv: depthwise and pointwise weights */
+};
+
+/* Reads and checks the attributes both ops share; groups only exists for conv. */
+static enum enas_status conv_read(const struct enas_op_args *a, const char *op, int has_groups,
+                                  struct conv_state *s, struct enas_err *err)
+{
+    const struct enas_host_api *api = a->api;
+    s->cin = api->cfg_int(a->attrs, "in_channels");
+    s->cout = api->cfg_int(a->attrs, "out_channels");
+    s->k = api->cfg_int(a->attrs, "kernel");
+    s->stride = api->cfg_int(a->attrs, "stride");
+    s->pad = ref_padding(api->cfg_int(a->attrs, "padding"), s->k);
+    s->groups = has_groups ? api->cfg_int(a->attrs, "groups") : 1;
+    if (s->cin < 1 || s->cout < 1 || s->k < 1)
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "%s: in_channels, out_channels and kernel must be set (>= 1), "
+                            "got %lld, %lld, %lld",
+                            op, (long long)s->cin, (long long)s->cout, (long long)s->k);
+    if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "%s: groups %lld must divide in_channels %lld and out_channels %lld", op,
+                            (long long)s->groups, (long long)s->cin, (long long)s->cout);
+    return ENAS_OK;
+}
+
+static enum enas_status conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    struct conv_state *s;
+    enum enas_status st = ref_state_new(a, "conv", sizeof *s, state, err);
+    if (st != ENAS_OK)
+        return st;
+    s = *state;
+    st = conv_read(a, "conv", 1, s, err);
+    const int64_t ipg = s->cin / (s->groups ? s->groups : 1);
+    struct enas_tensor ws = ref_shape(4, s->cout, s->k, s->k, ipg), bs = ref_shape(1, s->cout, 1, 1, 1);
+    if (st == ENAS_OK)
+        st = ref_param(a, "conv", "w", &ws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k * ipg), 0, &s->w, err);
+    if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
+        st = ref_param(a, "conv", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
+    if (st != ENAS_OK) {
+        ref_state_destroy(s);
+        *state = NULL;
+    }
+    return st;
+}
+
+static enum enas_status sep_conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    struct conv_state *s;
+    enum enas_status st = ref_state_new(a, "sep_conv", sizeof *s, state, err);
+    if (st != ENAS_OK)
+        return st;
+    s = *state;
+    st = conv_read(a, "sep_conv", 0, s, err);
+    struct enas_tensor dws = ref_shape(4, s->cin, s->k, s->k, 1), pws = ref_shape(4, s->cout, 1, 1, s->cin);
+    if (st == ENAS_OK)
+        st = ref_param(a, "sep_conv", "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k), 0, &s->dw, err);
+    if (st == ENAS_OK)
+        st = ref_param(a, "sep_conv", "pw", &pws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->pw, err);
+    if (st != ENAS_OK) {
+        ref_state_destroy(s);
+        *state = NULL;
+    }
+    return st;
+}
+
+/* The k x k stage's geometry on input in (conv: the whole op; sep_conv: the depthwise part). */
+static struct ref_conv_geom conv_geom(const struct conv_state *s, const struct enas_tensor *in, int depthwise)
+{
+    struct ref_conv_geom g = {.n = in->dims[0],
+                              .h = in->dims[1],
+                              .w = in->dims[2],
+                              .cin = s->cin,
+                              .ho = ref_out_size(in->dims[1], s->k, s->stride, s->pad),
+                              .wo = ref_out_size(in->dims[2], s->k, s->stride, s->pad),
+                              .cout = depthwise ? s->cin : s->cout,
+                              .k = s->k,
+                              .stride = s->stride,
+                              .pad = s->pad,
+                              .groups = depthwise ? s->cin : s->groups};
+    g.ldy = g.cout;
+    return g;
+}
+
+/* sep_conv's pointwise stage: 1x1 over the depthwise output. */
+static struct ref_conv_geom conv_pointwise(const struct conv_state *s, const struct ref_conv_geom *dw)
+{
+    struct ref_conv_geom g = {.n = dw->n,
+                              .h = dw->ho,
+                              .w = dw->wo,
+                              .cin = s->cin,
+                              .ho = dw->ho,
+                              .wo = dw->wo,
+                              .cout = s->cout,
+                              .ldy = s->cout,
+                              .k = 1,
+                              .stride = 1,
+                              .pad = 0,
+                              .groups = 1};
+    return g;
+}
+
+static enum enas_status conv_shape_named(const char *op, const struct conv_state *s,
+                                         const struct enas_tensor *const *in, size_t n_in,
+                                         struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = ref_want_inputs(op, n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = ref_want_4d(op, 0, in[0], s->cin, err);
+    if (st != ENAS_OK)
+        return st;
+    struct ref_conv_geom g = conv_geom(s, in[0], 0);
+    if (g.ho < 1 || g.wo < 1)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", op,
+                            (long long)g.h, (long long)g.w, (long long)s->k, (long long)s->pad);
+    *out = ref_shape(4, g.n, g.ho, g.wo, s->cout);
+    return ENAS_OK;
+}
+
+static enum enas_status conv_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err)
+{
+    return conv_shape_named("conv", state, in, n_in, out, err);
+}
+
+static enum enas_status sep_conv_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                       struct enas_tensor *out, struct enas_err *err)
+{
+    return conv_shape_named("sep_conv", state, in, n_in, out, err);
+}
+
+static double conv_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
+{
+    struct conv_state *s = state;
+    if (n_in != 1 || in[0]->ndim != 4)
+        return 0.0;
+    struct ref_conv_geom g = conv_geom(s, in[0], 0);
+    return ref_conv_madds(&g);
+}
+
+static double sep_conv_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
+{
+    struct conv_state *s = state;
+    if (n_in != 1 || in[0]->ndim != 4)
+        return 0.0;
+    struct ref_conv_geom dw = conv_geom(s, in[0], 1), pw = conv_pointwise(s, &dw);
+    return ref_conv_madds(&dw) + ref_conv_madds(&pw);
+}
+
+static enum enas_status conv_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                     size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)x, (void)n_in, (void)err;
+    struct conv_state *s = state;
+    struct ref_conv_geom g = conv_geom(s, in[0], 0);
+    ref_conv_fwd(&g, in[0]->data, s->w->value.data, s->b ? s->b->value.data : NULL, out->data);
+    return ENAS_OK;
+}
+
+static enum enas_status conv_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                      size_t n_in, const struct enas_tensor *out,
+                                      const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                      struct enas_err *err)
+{
+    (void)n_in, (void)out;
+    struct conv_state *s = state;
+    struct ref_conv_geom g = conv_geom(s, in[0], 0);
+    const int64_t nx = enas_tensor_numel(in[0]), nw = enas_tensor_numel(&s->w->value);
+    double *dx = din[0] ? ref_scratch0(x, "conv", (size_t)nx * sizeof *dx, err) : NULL;
+    double *dw = ref_scratch0(x, "conv", (size_t)nw * sizeof *dw, err);
+    double *db = s->b ? ref_scratch0(x, "conv", (size_t)s->cout * sizeof *db, err) : NULL;
+    if ((din[0] && !dx) || !dw || (s->b && !db))
+        return ENAS_ERR_NOMEM;
+    ref_conv_bwd(&g, in[0]->data, s->w->value.data, dout->data, dx, dw, db);
+    if (dx)
+        ref_store(din[0]->data, dx, nx);
+    ref_grad_add(s->w, dw);
+    ref_grad_add(s->b, db);
+    return ENAS_OK;
+}
+
+static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
+                                         const struct enas_tensor *const *in, size_t n_in,
+                                         struct enas_tensor *out, struct enas_err *err)
+{
+    (void)n_in;
+    struct conv_state *s = state;
+    struct ref_conv_geom dw = conv_geom(s, in[0], 1), pw = conv_pointwise(s, &dw);
+    float *t = x->scratch(x, (size_t)(dw.n * dw.ho * dw.wo * dw.cout) * sizeof *t);
+    if (!t)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "sep_conv: out of scratch memory");
+    ref_conv_fwd(&dw, in[0]->data, s->dw->value.data, NULL, t);
+    ref_conv_fwd(&pw, t, s->pw->value.data, NULL, out->data);
+    return ENAS_OK;
+}
+
+/* The depthwise output is recomputed rather than saved: it is cheap, and the tape stays small. */
+static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
+                                          const struct enas_tensor *const *in, size_t n_in,
+                                          const struct enas_tensor *out, const struct enas_tensor *dout,
+                                          struct enas_tensor *const *din, struct enas_err *err)
+{
+    (void)n_in, (void)out;
+    struct conv_state *s = state;
+    struct ref_conv_geom dw = conv_geom(s, in[0], 1), pw = conv_pointwise(s, &dw);
+    const int64_t nt = dw.n * dw.ho * dw.wo * dw.cout, nx = enas_tensor_numel(in[0]);
+    float *t = ref_scratch0(x, "sep_conv", (size_t)nt * sizeof *t, err);
+    double *dtd = ref_scratch0(x, "sep_conv", (size_t)nt * sizeof *dtd, err);
+    double *dx = din[0] ? ref_scratch0(x, "sep_conv", (size_t)nx * sizeof *dx, err) : NULL;
+    double *ddw = ref_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->dw->value) * sizeof *ddw, err);
+    double *dpw = ref_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->pw->value) * sizeof *dpw, err);
+    if (!t || !dtd || (din[0] && !dx) || !ddw || !dpw)
+        return ENAS_ERR_NOMEM;
+    ref_conv_fwd(&dw, in[0]->data, s->dw->value.data, NULL, t);
+    ref_conv_bwd(&pw, t, s->pw->value.data, dout->data, dtd, dpw, NULL);
+    ref_store(t, dtd, nt); /* t now holds the gradient of the depthwise output */
+    ref_conv_bwd(&dw, in[0]->data, s->dw->value.data, t, dx, ddw, NULL);
+    if (dx)
+        ref_store(din[0]->data, dx, nx);
+    ref_grad_add(s->dw, ddw);
+    ref_grad_add(s->pw, dpw);
+    return ENAS_OK;
+}
+
+const struct enas_op_desc ref_conv_desc = {
+    ENAS_DESC_INIT(struct enas_op_desc),
+    .name = "conv",
+    .provider = "ref",
+    .attrs = conv_attrs,
+    .n_attrs = sizeof conv_attrs / sizeof conv_attrs[0],
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .create = conv_create,
+    .shape = conv_shape,
+    .madds = conv_madds,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .destroy = ref_state_destroy,
+};
+
+const struct enas_op_desc ref_sep_conv_desc = {
+    ENAS_DESC_INIT(struct enas_op_desc),
+    .name = "sep_conv",
+    .provider = "ref",
+    .attrs = conv_attrs,
+    .n_attrs = SEP_CONV_N_ATTRS,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .create = sep_conv_create,
+    .shape = sep_conv_shape,
+    .madds = sep_conv_madds,
+    .forward = sep_conv_forward,
+    .backward = sep_conv_backward,
+    .destroy = ref_state_destroy,
+};

@@ -1,0 +1,195 @@
+/* ref_misc.c - the weightless elementwise and joining ops: `relu`, `identity`, `sum` (1..16 inputs of
+ * one shape) and `concat` (1..16 4-D inputs with equal N, H, W, joined along C in input order). */
+#include "ref.h"
+
+#include <string.h>
+
+/* relu and identity: one input of any shape, output of the same shape. */
+static enum enas_status same_shape_named(const char *op, const struct enas_tensor *const *in, size_t n_in,
+                                         struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = ref_want_inputs(op, n_in, 1, 1, err);
+    if (st != ENAS_OK)
+        return st;
+    *out = *in[0];
+    out->data = NULL;
+    return ENAS_OK;
+}
+
+static enum enas_status relu_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    return same_shape_named("relu", in, n_in, out, err);
+}
+
+static enum enas_status identity_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                       struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    return same_shape_named("identity", in, n_in, out, err);
+}
+
+static enum enas_status relu_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                     size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state, (void)x, (void)n_in, (void)err;
+    for (int64_t i = 0; i < enas_tensor_numel(in[0]); i++)
+        out->data[i] = in[0]->data[i] > 0.0f ? in[0]->data[i] : 0.0f;
+    return ENAS_OK;
+}
+
+/* The gradient at exactly 0 is taken as 0, as in PyTorch and TF. */
+static enum enas_status relu_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                      size_t n_in, const struct enas_tensor *out,
+                                      const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                      struct enas_err *err)
+{
+    (void)state, (void)x, (void)n_in, (void)out, (void)err;
+    for (int64_t i = 0; din[0] && i < enas_tensor_numel(in[0]); i++)
+        din[0]->data[i] = in[0]->data[i] > 0.0f ? dout->data[i] : 0.0f;
+    return ENAS_OK;
+}
+
+static enum enas_status identity_forward(void *state, struct enas_exec *x,
+                                         const struct enas_tensor *const *in, size_t n_in,
+                                         struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state, (void)x, (void)n_in, (void)err;
+    memcpy(out->data, in[0]->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    return ENAS_OK;
+}
+
+static enum enas_status identity_backward(void *state, struct enas_exec *x,
+                                          const struct enas_tensor *const *in, size_t n_in,
+                                          const struct enas_tensor *out, const struct enas_tensor *dout,
+                                          struct enas_tensor *const *din, struct enas_err *err)
+{
+    (void)state, (void)x, (void)n_in, (void)out, (void)err;
+    if (din[0])
+        memcpy(din[0]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    return ENAS_OK;
+}
+
+static enum enas_status sum_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                  struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    char want[96], got[96];
+    enum enas_status st = ref_want_inputs("sum", n_in, 1, REF_MAX_INPUTS, err);
+    for (size_t i = 1; st == ENAS_OK && i < n_in; i++)
+        if (!enas_tensor_same_shape(in[i], in[0]))
+            return enas_err_set(
+                err, ENAS_ERR_INVALID_ARG, "sum: input %zu: expected %s (the shape of input 0), got %s", i,
+                ref_fmt_shape(in[0], want, sizeof want), ref_fmt_shape(in[i], got, sizeof got));
+    if (st == ENAS_OK) {
+        *out = *in[0];
+        out->data = NULL;
+    }
+    return st;
+}
+
+static enum enas_status sum_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                    size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state, (void)x, (void)err;
+    for (int64_t e = 0; e < enas_tensor_numel(in[0]); e++) {
+        double acc = 0.0;
+        for (size_t i = 0; i < n_in; i++)
+            acc += (double)in[i]->data[e];
+        out->data[e] = (float)acc;
+    }
+    return ENAS_OK;
+}
+
+static enum enas_status sum_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                     size_t n_in, const struct enas_tensor *out,
+                                     const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                     struct enas_err *err)
+{
+    (void)state, (void)x, (void)out, (void)err;
+    for (size_t i = 0; i < n_in; i++)
+        if (din[i])
+            memcpy(din[i]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    return ENAS_OK;
+}
+
+static enum enas_status concat_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                     struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    char want[96], got[96];
+    enum enas_status st = ref_want_inputs("concat", n_in, 1, REF_MAX_INPUTS, err);
+    int64_t c = 0;
+    for (size_t i = 0; st == ENAS_OK && i < n_in; i++) {
+        st = ref_want_4d("concat", i, in[i], -1, err);
+        if (st == ENAS_OK && (in[i]->dims[0] != in[0]->dims[0] || in[i]->dims[1] != in[0]->dims[1] ||
+                              in[i]->dims[2] != in[0]->dims[2]))
+            return enas_err_set(
+                err, ENAS_ERR_INVALID_ARG, "concat: input %zu: expected N, H, W of input 0 (%s), got %s", i,
+                ref_fmt_shape(in[0], want, sizeof want), ref_fmt_shape(in[i], got, sizeof got));
+        c += st == ENAS_OK ? in[i]->dims[3] : 0;
+    }
+    if (st == ENAS_OK)
+        *out = ref_shape(4, in[0]->dims[0], in[0]->dims[1], in[0]->dims[2], c);
+    return st;
+}
+
+/* Copies between the inputs and their channel slices of the output: to_out 1 is forward, 0 backward. */
+static void concat_copy(const struct enas_tensor *const *in, struct enas_tensor *const *din, size_t n_in,
+                        float *whole, int64_t c_total, int to_out)
+{
+    const int64_t pixels = in[0]->dims[0] * in[0]->dims[1] * in[0]->dims[2];
+    int64_t off = 0;
+    for (size_t i = 0; i < n_in; i++) {
+        const int64_t c = in[i]->dims[3];
+        const int skip = !to_out && !din[i]; /* no gradient wanted for this input */
+        for (int64_t p = 0; !skip && p < pixels; p++) {
+            float *slice = whole + p * c_total + off;
+            if (to_out)
+                memcpy(slice, in[i]->data + p * c, (size_t)c * sizeof(float));
+            else
+                memcpy(din[i]->data + p * c, slice, (size_t)c * sizeof(float));
+        }
+        off += c;
+    }
+}
+
+static enum enas_status concat_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                       size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state, (void)x, (void)err;
+    concat_copy(in, NULL, n_in, out->data, out->dims[3], 1);
+    return ENAS_OK;
+}
+
+static enum enas_status concat_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                        size_t n_in, const struct enas_tensor *out,
+                                        const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                        struct enas_err *err)
+{
+    (void)state, (void)x, (void)out, (void)err;
+    concat_copy(in, din, n_in, dout->data, dout->dims[3], 0);
+    return ENAS_OK;
+}
+
+/* None of these has weights: madds is NULL (0), the convention of ref_plugin.c. */
+#define MISC_DESC(var_, name_, max_in_, prefix_)                                                             \
+    const struct enas_op_desc var_ = {                                                                       \
+        ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
+        .name = (name_),                                                                                     \
+        .provider = "ref",                                                                                   \
+        .min_inputs = 1,                                                                                     \
+        .max_inputs = (max_in_),                                                                             \
+        .create = ref_create_plain,                                                                          \
+        .shape = prefix_##_shape,                                                                            \
+        .madds = NULL,                                                                                       \
+        .forward = prefix_##_forward,                                                                        \
+        .backward = prefix_##_backward,                                                                      \
+        .destroy = ref_state_destroy,                                                                        \
+    }
+
+MISC_DESC(ref_relu_desc, "relu", 1, relu);
+MISC_DESC(ref_identity_desc, "identity", 1, identity);
+MISC_DESC(ref_sum_desc, "sum", REF_MAX_INPUTS, sum);
+MISC_DESC(ref_concat_desc, "concat", REF_MAX_INPUTS, concat);
