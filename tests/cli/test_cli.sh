@@ -1,0 +1,61 @@
+#!/bin/sh
+# test_cli.sh ENAS PLUGIN_DIR FIXTURES_ALL CONFIG_DIR - the enas program as a user runs it: exit codes
+# and the messages of `enas plugins`, the main job, settings errors and data errors.
+set -u
+enas=$1 plugins=$2 fixtures=$3 configs=$4
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/enas_cli.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fails=0
+
+# expect WANT_RC NEEDLE -- ARGS...: runs enas ARGS, checks the exit status and that stdout+stderr
+# contain NEEDLE (a fixed string).
+expect() {
+    want=$1 needle=$2
+    shift 3
+    "$enas" "$@" >"$tmp/out" 2>&1
+    rc=$?
+    if [ "$rc" != "$want" ] || ! grep -qF -- "$needle" "$tmp/out"; then
+        echo "FAIL: enas $* -> rc $rc (want $want), output lacks '$needle':" >&2
+        sed 's/^/    /' "$tmp/out" >&2
+        fails=$((fails + 1))
+    fi
+}
+
+# plugins: every in-tree plugin and what it registered
+expect 0 "loss cross_entropy" -- plugins --plugin-dir "$plugins"
+expect 0 "reward accuracy" -- plugins --plugin-dir "$plugins"
+expect 0 "reward efficient_accuracy" -- plugins --plugin-dir "$plugins"
+expect 0 "op conv (provider ref)" -- plugins --plugin-dir "$plugins"
+# every broken fixture's failure, the good ones still listed, exit 1
+for needle in "bad_abi.so': enas_plugin_init: ABI mismatch (plugin 99, engine 1)" \
+    "no_entry.so': no symbol 'enas_plugin_init'" "not_a_plugin.so': dlopen failed" \
+    "init_fails.so': enas_plugin_init failed: needs setting foo" \
+    "dup_b.so': loss 'dup_loss' already registered by" "undefined_symbol.so': dlopen failed" \
+    "missing_member.so': space 'mm_space': missing required member 'forward'" "space good_space"; do
+    expect 1 "$needle" -- plugins --plugin-dir "$plugins" --plugin-dir "$fixtures"
+done
+# search refuses to run with a broken plugin
+expect 1 "failed to load" -- --plugin-dir "$plugins" --plugin-dir "$fixtures"
+expect 2 "does not exist" -- plugins --plugin-dir "$tmp/nope"
+
+# settings: help, errors naming the option, file and line
+expect 0 "--ctrl-steps-aggregate N" -- --plugin-dir "$plugins" --help
+expect 0 "--efficient-accuracy.weight" -- --plugin-dir "$plugins" --help
+expect 2 "did you mean '--batch-size'" -- --plugin-dir "$plugins" --batch-sise 3
+expect 2 "option --batch-size needs a value" -- --plugin-dir "$plugins" --batch-size
+expect 2 "--grad-clip" -- --plugin-dir "$plugins" --grad-clip -1
+expect 2 "unknown command 'serch'" -- serch
+printf 'batch_size = 64;\nctrl_lr = "fast";\n' >"$tmp/bad.cfg"
+expect 2 "bad.cfg:2: key 'ctrl_lr'" -- --plugin-dir "$plugins" --config "$tmp/bad.cfg"
+expect 2 "cannot open config file" -- --plugin-dir "$plugins" --config "$tmp/missing.cfg"
+
+# the main job: names that nobody registered are listed, data problems name the place, and a run
+# whose checks pass says plainly that the search is not available (it never pretends to train)
+expect 2 "no space named 'nosuch'" -- --plugin-dir "$plugins" --space nosuch --backend ref --data "$tmp"
+mkdir -p "$tmp/data"
+head -c 3073 /dev/zero >"$tmp/data/data_batch_1.bin"
+expect 2 "data_batch_2.bin: No such file" -- --plugin-dir "$plugins" --backend ref --space nosuch --data "$tmp/data"
+expect 2 "CIFAR-10 not found in the data setting" -- --plugin-dir "$plugins" --data "$tmp/none"
+
+[ $fails -eq 0 ] && echo "test_cli: all checks passed"
+[ $fails -eq 0 ]
