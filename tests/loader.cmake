@@ -22,10 +22,15 @@ set_tests_properties(load_dir_good load_dir_missing_name load_dir_failing_plugin
                      LABELS plugin ENVIRONMENT "${ENAS_TEST_ENV}")
 set_tests_properties(load_dir_missing_name load_dir_failing_plugin PROPERTIES WILL_FAIL TRUE)
 
-# A third-party plugin built against the installed headers through pkg-config.
+# A third-party plugin built against the installed headers through pkg-config: it loads, and its op
+# runs forward and backward in the engine next to the ref backend's ops.
+add_executable(run_oot_op unit/run_oot_op.c)
+target_link_libraries(run_oot_op PRIVATE enas_core)
+target_include_directories(run_oot_op PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 add_test(NAME outoftree_plugin
          COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/outoftree/run_test.sh ${PROJECT_BINARY_DIR}
-                 ${CMAKE_CURRENT_LIST_DIR}/outoftree $<TARGET_FILE:load_dir> ${CMAKE_COMMAND})
+                 ${CMAKE_CURRENT_LIST_DIR}/outoftree $<TARGET_FILE:load_dir> ${CMAKE_COMMAND}
+                 $<TARGET_FILE:run_oot_op> ${ENAS_PLUGIN_OUTPUT_DIR})
 set_tests_properties(outoftree_plugin PROPERTIES LABELS plugin ENVIRONMENT "${ENAS_TEST_ENV}" TIMEOUT 300)
 
 # Plugins export enas_plugin_init and nothing else.

@@ -69,20 +69,20 @@ static const struct enas_reward_desc oot_reward = {
     .destroy = oot_destroy,
 };
 
-/* ---- op: y = a * x ---- */
+/* ---- op: y = a * x, with a learnable scalar a ---- */
 
 struct scale {
     const struct enas_host_api *api;
-    float a;
+    struct enas_param *a; /* engine-owned: the optimizer and checkpoints see it */
 };
 
 static const struct enas_setting scale_attrs[] = {
-    {.key = "a",
+    {.key = "init",
      .type = ENAS_SET_FLOAT,
      .def = 2.0,
      .min = -ENAS_UNBOUNDED,
      .max = ENAS_UNBOUNDED,
-     .help = "the factor"},
+     .help = "initial value of the factor a"},
 };
 
 static enum enas_status scale_create(const struct enas_op_args *a, void **state, struct enas_err *err)
@@ -92,8 +92,9 @@ static enum enas_status scale_create(const struct enas_op_args *a, void **state,
     if (!s)
         return enas_err_set(err, ENAS_ERR_NOMEM, "oot_scale: out of memory");
     s->api = a->api;
-    s->a = (float)a->api->cfg_float(a->attrs, "a");
-    return ENAS_OK;
+    struct enas_tensor shape = {NULL, 1, {1, 1, 1, 1}};
+    struct enas_init init = {ENAS_INIT_CONST, a->api->cfg_float(a->attrs, "init"), 0};
+    return a->api->param_create(a->host, a->scope, "a", &shape, &init, 0, &s->a, err);
 }
 
 static enum enas_status scale_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
@@ -112,9 +113,10 @@ static enum enas_status scale_forward(void *state, struct enas_exec *x, const st
 {
     const struct scale *s = state;
     (void)x, (void)n_in, (void)err;
+    const float a = s->a->value.data[0];
     int64_t n = enas_tensor_numel(in[0]);
     for (int64_t i = 0; i < n; i++)
-        out->data[i] = s->a * in[0]->data[i];
+        out->data[i] = a * in[0]->data[i];
     return ENAS_OK;
 }
 
@@ -124,12 +126,16 @@ static enum enas_status scale_backward(void *state, struct enas_exec *x, const s
                                        struct enas_err *err)
 {
     const struct scale *s = state;
-    (void)x, (void)in, (void)n_in, (void)out, (void)err;
-    if (din[0]) {
-        int64_t n = enas_tensor_numel(dout);
-        for (int64_t i = 0; i < n; i++)
-            din[0]->data[i] = s->a * dout->data[i];
+    (void)x, (void)n_in, (void)out, (void)err;
+    const float a = s->a->value.data[0];
+    int64_t n = enas_tensor_numel(dout);
+    double da = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        da += (double)in[0]->data[i] * (double)dout->data[i];
+        if (din[0])
+            din[0]->data[i] = a * dout->data[i];
     }
+    s->a->grad[0] += (float)da;
     return ENAS_OK;
 }
 

@@ -1,8 +1,8 @@
 #!/bin/sh
-# run_test.sh BUILD_DIR OUTOFTREE_SRC LOAD_DIR CMAKE - installs the build into a temporary prefix,
+# run_test.sh BUILD_DIR OUTOFTREE_SRC LOAD_DIR CMAKE RUN_OOT_OP PLUGIN_DIR - installs the build into a temporary prefix,
 # builds the out-of-tree plugin against it through pkg-config, and loads it with the engine's loader.
 set -eu
-bin=$1 src=$2 load_dir=$3 cmake=$4
+bin=$1 src=$2 load_dir=$3 cmake=$4 run_oot_op=$5 plugins=$6
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/enas_oot.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -39,3 +39,5 @@ inc=$(pkg-config --variable=includedir enas)
     exit 1
 }
 "$load_dir" "$tmp/build" oot_reward oot_scale
+# its op runs forward and backward beside the ref backend's ops
+"$run_oot_op" "$tmp/build" "$plugins" ref
