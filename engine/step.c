@@ -365,29 +365,41 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     return st;
 }
 
-enum enas_status enas__step_backward(struct enas_step *s, const struct enas_tensor *out,
-                                     const struct enas_tensor *dout, struct enas_err *err)
+enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_tensor *const *outs,
+                                       const struct enas_tensor *const *douts, size_t n, struct enas_err *err)
 {
-    struct node *top = node_of(s, out);
-    if (!top || !top->needs_grad)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "backward: the tensor was not produced by a recorded op of this pass");
-    if (!dout || !enas_tensor_same_shape(out, dout))
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "backward: the gradient's shape differs from the output's");
-    top->grad = grad_new(&s->acts, out);
-    if (!top->grad)
-        return enas_err_set(err, ENAS_ERR_NOMEM, "backward: out of memory");
-    memcpy(top->grad->data, dout->data, (size_t)enas_tensor_numel(out) * sizeof(float));
-    int training = s->x.training;
+    for (size_t i = 0; i < n; i++) {
+        struct node *top = node_of(s, outs[i]);
+        if (!top || !top->needs_grad)
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "backward: output %zu was not produced by a recorded op of this pass", i);
+        if (!douts[i] || !enas_tensor_same_shape(outs[i], douts[i]))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "backward: the gradient of output %zu differs from it in shape", i);
+        if (!top->grad && !(top->grad = grad_new(&s->acts, outs[i])))
+            return enas_err_set(err, ENAS_ERR_NOMEM, "backward: out of memory");
+        /* the same output named twice: its gradients add */
+        int64_t k = enas_tensor_numel(outs[i]);
+        int first = 1;
+        for (size_t j = 0; j < i; j++)
+            first = first && outs[j] != outs[i];
+        for (int64_t e = 0; e < k; e++)
+            top->grad->data[e] = (first ? 0.0f : top->grad->data[e]) + douts[i]->data[e];
+    }
     for (size_t k = s->n_recs; k-- > 0;) {
         const struct record *r = &s->recs[k];
         if (!r->out->grad)
-            continue; /* nothing downstream of it reached `out` */
+            continue; /* nothing downstream of it reached an output */
         enum enas_status st = replay(s, r, err);
-        if (st != ENAS_OK) {
-            s->x.training = training;
+        if (st != ENAS_OK)
             return st;
-        }
     }
     return ENAS_OK;
+}
+
+enum enas_status enas__step_backward(struct enas_step *s, const struct enas_tensor *out,
+                                     const struct enas_tensor *dout, struct enas_err *err)
+{
+    const struct enas_tensor *outs[] = {out}, *douts[] = {dout};
+    return enas__step_backward_n(s, outs, douts, 1, err);
 }

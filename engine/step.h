@@ -39,6 +39,11 @@ struct enas_tensor *enas__step_tensor(struct enas_step *s, int ndim, const int64
 enum enas_status enas__step_backward(struct enas_step *s, const struct enas_tensor *out,
                                      const struct enas_tensor *dout, struct enas_err *err);
 
+/* The same from several outputs at once (a main and an auxiliary head): their gradients meet where
+ * the networks join. */
+enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_tensor *const *outs,
+                                       const struct enas_tensor *const *douts, size_t n, struct enas_err *err);
+
 /* The gradient of a tensor of this pass after backward; NULL when none reached it. */
 const struct enas_tensor *enas__step_grad(const struct enas_step *s, const struct enas_tensor *t);
 

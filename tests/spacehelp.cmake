@@ -1,0 +1,4 @@
+# spacehelp.cmake - the harness that search-space tests link (tests/unit/spacehelp.h).
+add_library(spacehelp STATIC unit/spacehelp.c)
+target_link_libraries(spacehelp PUBLIC enas_core)
+target_include_directories(spacehelp PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/unit ${CMAKE_CURRENT_SOURCE_DIR})
