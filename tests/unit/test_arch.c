@@ -1,0 +1,203 @@
+/* test_arch.c - architecture formats over spaces whose decisions mimic the ENAS macro space (6 layers)
+ * and micro space (5 nodes): the examples of ENAS.md §10 convert exactly, random architectures round
+ * trip TF -> NNI -> TF and TF -> Retiarii -> TF, and each malformed input gets its named error. */
+#include "arch.h"
+#include "check.h"
+
+#include <stdlib.h>
+
+enum { L = 6, NODES = 5, MAX_DEC = 64 };
+
+struct fake {
+    struct enas_decision d[MAX_DEC];
+    char labels[MAX_DEC][40];
+    size_t n;
+};
+
+static const char *const layer_names[] = {"layer_0", "layer_1", "layer_2", "layer_3", "layer_4"};
+
+static size_t fake_n(void *st)
+{
+    return ((struct fake *)st)->n;
+}
+
+static const struct enas_decision *fake_dec(void *st, size_t i)
+{
+    return &((struct fake *)st)->d[i];
+}
+
+static struct enas_decision *add(struct fake *f, enum enas_choice_kind k, enum enas_choice_role r, unsigned n,
+                                 const char *label)
+{
+    struct enas_decision *d = &f->d[f->n];
+    snprintf(f->labels[f->n], sizeof f->labels[0], "%s", label);
+    *d = (struct enas_decision){.label = f->labels[f->n], .kind = k, .role = r, .n_candidates = n};
+    f->n++;
+    return d;
+}
+
+static void make_macro(struct fake *f)
+{
+    char l[40];
+    f->n = 0;
+    for (int i = 0; i < L; i++) {
+        snprintf(l, sizeof l, "LayerChoice%d", i == 0 ? 1 : 2 * i);
+        add(f, ENAS_CHOICE_ONE, ENAS_ROLE_OP, 6, l);
+        if (i > 0) {
+            snprintf(l, sizeof l, "InputChoice%d", 2 * i + 1);
+            add(f, ENAS_CHOICE_ANY, ENAS_ROLE_INPUT, (unsigned)i, l)->candidate_names = layer_names;
+        }
+    }
+}
+
+static void make_micro(struct fake *f)
+{
+    static const char *const cells[] = {"normal", "reduce"}, *const slots[] = {"x", "y"};
+    char l[40];
+    f->n = 0;
+    for (int c = 0; c < 2; c++)
+        for (int n = 0; n < NODES; n++)
+            for (int s = 0; s < 2; s++) {
+                snprintf(l, sizeof l, "%s_node_%d_%s_input", cells[c], n, slots[s]);
+                add(f, ENAS_CHOICE_ONE, ENAS_ROLE_INPUT, (unsigned)n + 2, l);
+                snprintf(l, sizeof l, "%s_node_%d_%s_op", cells[c], n, slots[s]);
+                add(f, ENAS_CHOICE_ONE, ENAS_ROLE_OP, 5, l);
+            }
+}
+
+static const struct enas_space_desc macro_desc = {.name = "macro", .n_decisions = fake_n, .decision = fake_dec};
+static const struct enas_space_desc micro_desc = {.name = "micro", .n_decisions = fake_n, .decision = fake_dec};
+
+static void test_macro_examples(void)
+{
+    struct fake f;
+    make_macro(&f);
+    struct enas_arch_space s = {&macro_desc, &f};
+    struct enas_err err;
+    int *a = NULL;
+    size_t n = 0;
+    CHECK(enas__arch_len(&s) == L + L * (L - 1) / 2);
+    const char *tf = "0 | 3 0 | 0 1 0 | 2 0 0 1 | 2 0 0 0 0 | 3 1 1 0 1 0";
+    CHECK(enas__arch_parse(&s, tf, "ex", &a, &n, &err) == ENAS_OK);
+    char *nni = enas__arch_format(&s, a, n, ENAS_ARCH_NNI);
+    const char *want = "{\n  \"InputChoice11\": [\n    \"layer_0\",\n    \"layer_1\",\n    \"layer_3\"\n  ],\n"
+                       "  \"InputChoice3\": [],\n  \"InputChoice5\": \"layer_0\",\n  \"InputChoice7\": \"layer_2\",\n"
+                       "  \"InputChoice9\": [],\n  \"LayerChoice1\": 0,\n  \"LayerChoice10\": 3,\n"
+                       "  \"LayerChoice2\": 3,\n  \"LayerChoice4\": 0,\n  \"LayerChoice6\": 2,\n  \"LayerChoice8\": 2\n}\n";
+    CHECK_MSG(nni && strcmp(nni, want) == 0, "got:\n%s", nni ? nni : "(null)");
+    char *ret = enas__arch_format(&s, a, n, ENAS_ARCH_NNI_RETIARII);
+    const char *want_r = "{\n  \"LayerChoice1\": 0,\n  \"LayerChoice2\": 3,\n  \"LayerChoice4\": 0,\n"
+                         "  \"LayerChoice6\": 2,\n  \"LayerChoice8\": 2,\n  \"LayerChoice10\": 3,\n"
+                         "  \"InputChoice3\": [],\n  \"InputChoice5\": 0,\n  \"InputChoice7\": 2,\n"
+                         "  \"InputChoice9\": [],\n  \"InputChoice11\": [\n    0,\n    1,\n    3\n  ]\n}\n";
+    CHECK_MSG(ret && strcmp(ret, want_r) == 0, "got:\n%s", ret ? ret : "(null)");
+    char *back = enas__arch_format(&s, a, n, ENAS_ARCH_TF);
+    CHECK(back && strcmp(back, "0 3 0 0 1 0 2 0 0 1 2 0 0 0 0 3 1 1 0 1 0\n") == 0);
+    /* NNI's reader also takes names in lists, single-element lists and full-length boolean masks */
+    const char *loose = "{\"LayerChoice1\": [0], \"LayerChoice2\": 3, \"InputChoice3\": [false], \"LayerChoice4\": 0,"
+                        " \"InputChoice5\": [\"layer_0\"], \"LayerChoice6\": 2, \"InputChoice7\": 2, \"LayerChoice8\": 2,"
+                        " \"InputChoice9\": [], \"LayerChoice10\": 3, \"InputChoice11\": [true, true, false, true, false]}";
+    int *b = NULL;
+    size_t nb = 0;
+    CHECK(enas__arch_parse(&s, loose, "loose", &b, &nb, &err) == ENAS_OK && nb == n && memcmp(a, b, n * sizeof *a) == 0);
+    free(b);
+    free(back);
+    free(ret);
+    free(nni);
+    free(a);
+}
+
+static void test_micro_example(void)
+{
+    struct fake f;
+    make_micro(&f);
+    struct enas_arch_space s = {&micro_desc, &f};
+    struct enas_err err;
+    int *a = NULL;
+    size_t n = 0;
+    const char *tf = "0 2 0 0  0 4 0 1  0 4 1 1  1 0 0 1  0 2 1 1   1 0 1 0  0 3 0 2  1 1 3 1  1 0 0 4  0 3 1 1";
+    CHECK(enas__arch_parse(&s, tf, "micro", &a, &n, &err) == ENAS_OK && n == 40);
+    char *nni = enas__arch_format(&s, a, n, ENAS_ARCH_NNI);
+    CHECK(nni && strstr(nni, "\"normal_node_0_x_op\": 2,") && strstr(nni, "\"normal_node_1_x_op\": 4,"));
+    CHECK(nni && strstr(nni, "\"reduce_node_2_y_input\": 3,") && strstr(nni, "\"reduce_node_3_y_op\": 4,"));
+    int *b = NULL;
+    size_t nb = 0;
+    CHECK(enas__arch_parse(&s, nni, "nni", &b, &nb, &err) == ENAS_OK && nb == n && memcmp(a, b, n * sizeof *a) == 0);
+    free(b);
+    free(nni);
+    free(a);
+}
+
+static void round_trips(const struct enas_arch_space *s, uint64_t seed)
+{
+    size_t n = enas__arch_len(s);
+    int a[256], pos;
+    for (int rep = 0; rep < 200; rep++) {
+        pos = 0;
+        for (size_t i = 0; i < s->desc->n_decisions(s->state); i++) {
+            const struct enas_decision *d = s->desc->decision(s->state, i);
+            for (unsigned j = 0; j < (d->kind == ENAS_CHOICE_ONE ? 1 : d->n_candidates); j++) {
+                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+                a[pos++] = d->kind == ENAS_CHOICE_ONE ? (int)((seed >> 33) % d->n_candidates) : (int)((seed >> 33) & 1);
+            }
+        }
+        for (int f = ENAS_ARCH_TF; f <= ENAS_ARCH_NNI_RETIARII; f++) {
+            char *text = enas__arch_format(s, a, n, (enum enas_arch_format)f);
+            int *b = NULL;
+            size_t nb = 0;
+            struct enas_err err;
+            CHECK(text && enas__arch_parse(s, text, "rt", &b, &nb, &err) == ENAS_OK);
+            CHECK(nb == n && b && memcmp(a, b, n * sizeof *a) == 0);
+            free(b);
+            free(text);
+        }
+    }
+}
+
+static void expect_error(const struct enas_arch_space *s, const char *text, const char *needle)
+{
+    struct enas_err err;
+    int *a = (int *)&err;
+    size_t n = 99;
+    CHECK_ERR(enas__arch_parse(s, text, "f.arch", &a, &n, &err), err, ENAS_ERR_DATA, needle);
+    CHECK(a == NULL && n == 0);
+}
+
+static void test_errors(void)
+{
+    struct fake f;
+    make_macro(&f);
+    struct enas_arch_space s = {&macro_desc, &f};
+    expect_error(&s, "0 3 0", "f.arch: 3 values; the macro space with these settings takes 21");
+    expect_error(&s, "7 | 3 0 | 0 1 0 | 2 0 0 1 | 2 0 0 0 0 | 3 1 1 0 1 0", "position 0 (LayerChoice1): 7 is out of range 0..5");
+    expect_error(&s, "0 | 3 2 | 0 1 0 | 2 0 0 1 | 2 0 0 0 0 | 3 1 1 0 1 0",
+                 "position 2 (InputChoice3, candidate layer_0): 2 is not 0 or 1");
+    expect_error(&s, "0 3 x", "f.arch: position 2: 'x' is not an integer");
+    expect_error(&s, "{\"LayerChoice1\": 0,\n \"Bogus\": 1}", "f.arch:2:11: unknown key 'Bogus'");
+    expect_error(&s, "{\"LayerChoice1\": 0}", "f.arch: missing key 'LayerChoice2'");
+    expect_error(&s, "{\"LayerChoice1\": 0,\n  \"LayerChoice2\" 3}", "f.arch:2:18: expected ':' after the key");
+    expect_error(&s, "{\"LayerChoice1\": 0", "f.arch:1:19: expected ',' or '}'");
+    expect_error(&s, "[1, 2]", "f.arch:1:1: expected a JSON object of decisions");
+    make_macro(&f);
+    char doc[1024];
+    snprintf(doc, sizeof doc, "{\"LayerChoice1\": 0, \"LayerChoice2\": 3, \"InputChoice3\": \"layer_7\"}");
+    expect_error(&s, doc, "key 'InputChoice3': 'layer_7' is not a candidate (layer_0 .. layer_0)");
+    snprintf(doc, sizeof doc, "{\"LayerChoice1\": [0, 1]}");
+    expect_error(&s, doc, "key 'LayerChoice1': exactly one candidate must be chosen, got 2");
+}
+
+int main(void)
+{
+    struct fake f;
+    test_macro_examples();
+    test_micro_example();
+    make_macro(&f);
+    struct enas_arch_space sm = {&macro_desc, &f};
+    round_trips(&sm, 1);
+    struct fake g;
+    make_micro(&g);
+    struct enas_arch_space su = {&micro_desc, &g};
+    round_trips(&su, 2);
+    test_errors();
+    return check_exit("test_arch");
+}
