@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cifar10.h"
+#include "cmd_arch.h"
 #include "config.h"
 #include "host.h"
 #include "log.h"
@@ -25,6 +26,7 @@ struct cli {
     size_t n_dirs;
     const char *config_file;
     const char *resume;
+    const char *file, *to, *draw; /* arch: FILE, --to FORMAT, --draw OUT */
     int help, version;
     enum enas_log_level level;
     struct cli_opt *opts;
@@ -44,7 +46,8 @@ static void usage(FILE *f)
           "  plugins    list every plugin file, what it registered, and every failure\n"
           "  retrain    train a found architecture from scratch (not available yet)\n"
           "  eval       evaluate a trained network (not available yet)\n"
-          "  arch       validate, convert and draw architectures (not available yet)\n"
+          "  arch       validate an architecture FILE (TF string or NNI JSON; - = stdin), print it\n"
+          "             --to tf|nni|nni-retiarii, draw it with --draw OUT.png|OUT.svg|OUT.dot\n"
           "\n"
           "program options:\n"
           "  --plugin-dir DIR   load every *.so in DIR (repeatable; default: $ENAS_PLUGIN_PATH,\n"
@@ -107,16 +110,18 @@ static int program_option(struct cli *c, int argc, char **argv, int *i, const ch
 {
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
 #define IS(word) (len == strlen(word) && strncmp(name, word, len) == 0)
-    if (IS("plugin-dir") || IS("config") || IS("resume")) {
-        const char *v = take_value(argc, argv, i, eq, IS("config") ? "config" : IS("resume") ? "resume" : "plugin-dir");
-        if (!v)
+    static const char *const valued[] = {"plugin-dir", "config", "resume", "to", "draw"};
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) {
+        if (!IS(valued[k]))
+            continue;
+        if ((k == 3 || k == 4) && strcmp(c->command, "arch") != 0)
+            return 0; /* --to and --draw belong to `enas arch` only */
+        const char *v = take_value(argc, argv, i, eq, valued[k]);
+        const char **slot[] = {NULL, &c->config_file, &c->resume, &c->to, &c->draw};
+        if (!v || (k == 0 && add_dir(c, v) != 0))
             return -1;
-        if (IS("config"))
-            c->config_file = v;
-        else if (IS("resume"))
-            c->resume = v;
-        else if (add_dir(c, v) != 0)
-            return -1;
+        if (k > 0)
+            *slot[k] = v;
         return 1;
     }
     if (eq && (IS("help") || IS("version") || IS("quiet") || IS("verbose"))) {
@@ -172,6 +177,10 @@ static int parse_args(int argc, char **argv, struct cli *c)
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == '\0') {
+            if (strcmp(c->command, "arch") == 0 && !c->file) {
+                c->file = a; /* "-" is standard input */
+                continue;
+            }
             fprintf(stderr, "enas: unexpected argument '%s' (settings are given as --name value)\n", a);
             return -1;
         }
@@ -325,6 +334,22 @@ static int check_data(const struct enas_cfg *core, int64_t *n_train, int64_t *n_
     return 0;
 }
 
+static int cmd_arch(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
+{
+    struct enas_load_report *rep = NULL;
+    int rc = load_plugins(h, c, 0, &rep);
+    if (rc == 0 && rep->n_failed)
+        enas__load_report_print(rep, stderr, 0); /* a broken plugin elsewhere need not stop this */
+    enas__load_report_destroy(rep);
+    if (rc == 0)
+        rc = settle_config(h, cfg, c);
+    if (rc == 0 && c->help) {
+        usage(stdout);
+        return 0;
+    }
+    return rc ? rc : enas__cmd_arch(h, cfg, c->file, c->to, c->draw, stdout);
+}
+
 static int cmd_search(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
 {
     struct enas_load_report *rep = NULL;
@@ -375,6 +400,8 @@ int main(int argc, char **argv)
         rc = cmd_plugins(h, &c);
     } else if (strcmp(c.command, "search") == 0) {
         rc = cmd_search(h, &c, cfg);
+    } else if (strcmp(c.command, "arch") == 0) {
+        rc = cmd_arch(h, &c, cfg);
     } else {
         fprintf(stderr, "enas: %s: not available yet (it lands with the search-space and trainer work)\n",
                 c.command);

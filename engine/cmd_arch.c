@@ -1,0 +1,154 @@
+/* cmd_arch.c - `enas arch [--to tf|nni|nni-retiarii] [--draw OUT] FILE`: reads FILE ("-" = standard
+ * input) in either format, validates it against the space the settings describe, prints it in the
+ * asked format, and optionally draws it: OUT.dot is the Graphviz source, OUT.png / OUT.svg are
+ * rendered by `dot`. Outputs are written to a temporary name and renamed, never left half-written. */
+#include "cmd_arch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arch.h"
+#include "config.h"
+#include "host.h"
+#include "registry.h"
+
+static char *read_all(const char *file, struct enas_err *err)
+{
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (!f) {
+        enas_err_set(err, ENAS_ERR_IO, "cannot open '%s': %s", file, strerror(errno));
+        return NULL;
+    }
+    size_t n = 0, cap = 4096;
+    char *s = malloc(cap);
+    for (size_t got; s && (got = fread(s + n, 1, cap - n - 1, f)) > 0;) {
+        n += got;
+        if (n + 1 == cap) {
+            char *t = realloc(s, cap *= 2);
+            if (!t) {
+                free(s);
+                s = NULL;
+            }
+            s = t;
+        }
+    }
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (!s || bad) {
+        free(s);
+        enas_err_set(err, ENAS_ERR_IO, "cannot read '%s'", file);
+        return NULL;
+    }
+    s[n] = '\0';
+    return s;
+}
+
+static int write_chunk(void *ctx, const char *text, size_t len)
+{
+    return fwrite(text, 1, len, ctx) == len ? 0 : -1;
+}
+
+static const char *extension(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && !strchr(dot, '/') ? dot + 1 : "";
+}
+
+/* DOT source to a temporary file, then rendered (png, svg) or renamed (dot) into place. */
+static int draw(const struct enas_arch_space *s, const int *arch, size_t len, const char *out, struct enas_err *err)
+{
+    const char *ext = extension(out);
+    if (strcmp(ext, "dot") != 0 && strcmp(ext, "png") != 0 && strcmp(ext, "svg") != 0)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "--draw %s: the name must end in .dot, .png or .svg", out);
+    if (!s->desc->dot)
+        return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "the %s space cannot draw architectures", s->desc->name);
+    char tmp[4096], gv[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out);
+    snprintf(gv, sizeof gv, "%s.gv.tmp", out);
+    FILE *f = fopen(gv, "w");
+    if (!f)
+        return enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", gv, strerror(errno));
+    enum enas_status st = s->desc->dot(s->state, arch, len, write_chunk, f, err);
+    if (fclose(f) != 0 && st == ENAS_OK)
+        st = enas_err_set(err, ENAS_ERR_IO, "cannot write '%s'", gv);
+    if (st == ENAS_OK && strcmp(ext, "dot") != 0) {
+        char cmd[9000];
+        snprintf(cmd, sizeof cmd, "dot -T%s -o '%s' '%s' 2>&1", ext, tmp, gv);
+        if (strchr(out, '\'')) {
+            st = enas_err_set(err, ENAS_ERR_INVALID_ARG, "--draw: a name with a quote is not supported");
+        } else if (system("command -v dot >/dev/null 2>&1") != 0) {
+            st = enas_err_set(err, ENAS_ERR_UNSUPPORTED,
+                              "--draw %s: the Graphviz `dot` program is not installed (tools/setup.sh installs it); "
+                              "--draw NAME.dot writes the source", out);
+        } else if (system(cmd) != 0) {
+            st = enas_err_set(err, ENAS_ERR_IO, "--draw %s: dot failed to render the graph", out);
+        }
+        unlink(gv);
+    } else if (st == ENAS_OK) {
+        memcpy(tmp, gv, strlen(gv) + 1);
+    }
+    if (st == ENAS_OK && rename(tmp, out) != 0)
+        st = enas_err_set(err, ENAS_ERR_IO, "cannot rename to '%s': %s", out, strerror(errno));
+    if (st != ENAS_OK) {
+        unlink(tmp);
+        unlink(gv);
+    }
+    return st;
+}
+
+static int parse_format(const char *to, enum enas_arch_format *f)
+{
+    if (!to || strcmp(to, "tf") == 0)
+        *f = ENAS_ARCH_TF;
+    else if (strcmp(to, "nni") == 0)
+        *f = ENAS_ARCH_NNI;
+    else if (strcmp(to, "nni-retiarii") == 0)
+        *f = ENAS_ARCH_NNI_RETIARII;
+    else
+        return -1;
+    return 0;
+}
+
+int enas__cmd_arch(struct enas_host *h, struct enas_config *cfg, const char *file, const char *to,
+                   const char *draw_to, FILE *out)
+{
+    struct enas_err err = {0};
+    enum enas_arch_format fmt;
+    if (!file || parse_format(to, &fmt) != 0) {
+        fprintf(stderr, "enas: arch: %s\n", !file ? "give the architecture FILE (or - for standard input)"
+                                                  : "--to takes tf, nni or nni-retiarii");
+        return 2;
+    }
+    const struct enas_cfg *core = enas__config_section(cfg, "");
+    const char *name = enas__cfg_string(core, "space"), *backend = enas__cfg_string(core, "backend");
+    struct enas_arch_space s = {enas__registry_find_space(h->reg, name, &err), NULL};
+    if (!s.desc || enas__host_init_backend(h, backend, 1, enas__config_section(cfg, backend), &err) != ENAS_OK) {
+        fprintf(stderr, "enas: arch: %s\n", err.msg);
+        return 2;
+    }
+    struct enas_space_args a = {h->api, h, enas__config_section(cfg, name), 32, 32, 3, 10, NULL, 0};
+    int *arch = NULL;
+    size_t len = 0;
+    char *text = NULL, *res = NULL;
+    int rc = 1;
+    if (s.desc->create(&a, &s.state, &err) == ENAS_OK && (text = read_all(file, &err)) &&
+        enas__arch_parse(&s, text, file, &arch, &len, &err) == ENAS_OK &&
+        (!draw_to || draw(&s, arch, len, draw_to, &err) == ENAS_OK)) {
+        res = enas__arch_format(&s, arch, len, fmt);
+        rc = res && fputs(res, out) >= 0 && fflush(out) == 0 ? 0 : 1;
+        if (rc)
+            snprintf(err.msg, sizeof err.msg, "cannot write the result");
+    }
+    if (rc)
+        fprintf(stderr, "enas: arch: %s\n", err.msg);
+    if (s.state)
+        s.desc->destroy(s.state);
+    free(res);
+    free(text);
+    free(arch);
+    return rc;
+}
