@@ -24,6 +24,14 @@ enum enas_choice_kind {
     ENAS_CHOICE_ANY  /* any subset of K candidates (independent yes/no per candidate) */
 };
 
+/* Where the controller's anchors (the LSTM states that input choices attend over) come from. */
+enum enas_anchor {
+    ENAS_ANCHOR_NONE,  /* this decision makes no anchor */
+    ENAS_ANCHOR_QUERY, /* the LSTM output this decision was sampled from becomes the next anchor (TF macro) */
+    ENAS_ANCHOR_STEP   /* after sampling, one more LSTM step on the new input; its output becomes the next
+                          anchor and the next input is g_emb (TF micro: the end of a node) */
+};
+
 enum enas_choice_role {
     ENAS_ROLE_OP,    /* candidates are operations: the controller uses a softmax and an embedding */
     ENAS_ROLE_INPUT  /* candidates are earlier outputs: the controller attends over its anchors */
@@ -39,6 +47,13 @@ struct enas_decision {
     unsigned group;               /* OP decisions of one group share the controller's softmax/embedding */
     int tanh_reduce;              /* 1: the controller divides tanh_constant by op_tanh_reduce here */
     const float *logit_bias;      /* Optional, n_candidates values added to the logits (TF micro) */
+    /* Controller hints. Zero values: no anchor bookkeeping, which suits spaces without input choices.
+     * ENAS_ROLE_INPUT candidate j is anchor j of the current anchor list. */
+    int new_scope;                /* 1: the controller starts a new anchor list before this decision */
+    unsigned warmup_anchors;      /* with new_scope: anchors made by that many LSTM steps on g_emb; their
+                                     attention keys come from those steps, their embeddings are zero (TF micro) */
+    enum enas_anchor anchor;
+    const float *bias_init;       /* Optional, n_candidates: the group's learnable logit bias starts here */
 };
 
 struct enas_space_args {
