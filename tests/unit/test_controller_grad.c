@@ -1,0 +1,116 @@
+/* test_controller_grad.c - enas__ctrl_backward against central finite differences of
+ * w_lp * log_prob + w_skip * skip_penalty re-scored for a fixed architecture, on the fake macro (skip
+ * bits, QUERY and STEP anchors) and micro (warm-up anchors, tanh_reduce, bias_init, logit_bias) lists,
+ * with 1 and 2 LSTM layers, temperature on and off, tanh on and off; plus sample/score agreement. */
+#include "check.h"
+#include "test_controller_fake.h"
+
+#include <stdlib.h>
+
+static const double W_LP = 0.7, W_SKIP = 1.3;
+
+static double loss_of(struct enas_controller *c, const int *arch)
+{
+    struct enas_ctrl_sample s;
+    struct enas_err err;
+    if (enas__ctrl_score(c, arch, &s, &err) != ENAS_OK) {
+        fprintf(stderr, "score failed: %s\n", err.msg);
+        return NAN;
+    }
+    return W_LP * s.log_prob + W_SKIP * s.skip_penalty;
+}
+
+/* Larger weights than the U(-0.1, 0.1) init, so that the tanh and sigmoid curvature takes part. */
+static void spread(struct enas_controller *c, struct enas_rng *r)
+{
+    size_t n;
+    struct enas_param *const *p = enas__ctrl_params(c, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(p[i]->name, "b_soft"))
+            continue;
+        for (int64_t j = 0; j < enas_tensor_numel(&p[i]->value); j++)
+            p[i]->value.data[j] = (float)(0.8 * enas__rng_uniform(r) - 0.4);
+    }
+}
+
+/* Compares one element; returns its relative error. */
+static double check_elem(struct enas_controller *c, const int *arch, struct enas_param *p, int64_t j, float *an)
+{
+    float w0 = p->value.data[j], wp = w0 + 1e-3f, wm = w0 - 1e-3f;
+    p->value.data[j] = wp;
+    double lp = loss_of(c, arch);
+    p->value.data[j] = wm;
+    double lm = loss_of(c, arch);
+    p->value.data[j] = w0;
+    double fd = (lp - lm) / ((double)wp - (double)wm), g = (double)an[j];
+    double scale = fmax(fabs(fd), fabs(g));
+    double rel = fabs(fd - g) / (scale + 1e-6);
+    CHECK_MSG(fabs(fd - g) <= 1e-3 * scale + 1e-6, "%s[%lld]: analytic %.9g, finite difference %.9g", p->name,
+              (long long)j, g, fd);
+    return rel;
+}
+
+static void grad_check(const char *what, struct ctrl_fake *f, struct enas_ctrl_opts o, uint64_t seed)
+{
+    struct enas_controller *c = NULL;
+    struct enas_err err;
+    struct enas_rng r;
+    CHECK_MSG(enas__ctrl_create(&o, &ctrl_fake_desc, f, &c, &err) == ENAS_OK, "%s: %s", what, err.msg);
+    if (!c)
+        return;
+    enas__rng_seed(&r, seed, 1);
+    spread(c, &r);
+    size_t len = enas__ctrl_arch_len(c), n;
+    int *arch = calloc(len, sizeof *arch);
+    struct enas_ctrl_sample s, s2;
+    CHECK(enas__ctrl_sample(c, &r, arch, &s, &err) == ENAS_OK);
+    /* scoring the sampled arch reproduces every number */
+    CHECK(enas__ctrl_score(c, arch, &s2, &err) == ENAS_OK);
+    CHECK(s.log_prob == s2.log_prob && s.entropy == s2.entropy && s.skip_penalty == s2.skip_penalty &&
+          s.skip_rate == s2.skip_rate);
+    enas__ctrl_zero_grad(c);
+    CHECK(enas__ctrl_backward(c, W_LP, W_SKIP, &err) == ENAS_OK);
+    struct enas_param *const *p = enas__ctrl_params(c, &n);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t numel = enas_tensor_numel(&p[i]->value);
+        float *an = malloc((size_t)numel * sizeof *an);
+        memcpy(an, p[i]->grad, (size_t)numel * sizeof *an);
+        double gmax = 0;
+        for (int64_t j = 0; j < numel; j++)
+            gmax = fmax(gmax, fabs((double)an[j]));
+        /* every parameter but a saturated bias takes part in the loss */
+        CHECK_MSG(gmax > 1e-6 || strstr(p[i]->name, "b_soft"), "%s: %s has no gradient", what, p[i]->name);
+        int64_t checks = numel < 40 ? numel : 40;
+        for (int64_t k = 0; k < checks; k++) {
+            int64_t j = numel < 40 ? k : (int64_t)enas__rng_below(&r, (uint64_t)numel);
+            worst = fmax(worst, check_elem(c, arch, p[i], j, an));
+        }
+        free(an);
+    }
+    printf("%-28s arch_len %3zu  log_prob %8.4f  skip %.4f  max rel err %.2e\n", what, len, s.log_prob,
+           s.skip_penalty, worst);
+    free(arch);
+    enas__ctrl_destroy(c);
+}
+
+int main(void)
+{
+    struct ctrl_fake f;
+    char what[64];
+    for (int layers = 1; layers <= 2; layers++)
+        for (int ti = 0; ti < 2; ti++) {
+            double t = ti ? 2.5 : 0;
+            ctrl_fake_macro(&f, 4, 0);
+            snprintf(what, sizeof what, "macro L=4 layers=%d T=%g", layers, t);
+            grad_check(what, &f, ctrl_fake_opts(16, layers, 1.5, t), 11u + (uint64_t)layers);
+            ctrl_fake_micro(&f, 2, 3);
+            snprintf(what, sizeof what, "micro 2x3 layers=%d T=%g", layers, t);
+            grad_check(what, &f, ctrl_fake_opts(16, layers, 1.1, t), 21u + (uint64_t)layers);
+        }
+    ctrl_fake_macro(&f, 5, 1);
+    grad_check("macro+any_op no tanh", &f, ctrl_fake_opts(12, 1, 0, 0), 5);
+    ctrl_fake_micro(&f, 2, 3);
+    grad_check("micro h=64 no tanh", &f, ctrl_fake_opts(64, 1, 0, 0), 6);
+    return check_exit("test_controller_grad");
+}
