@@ -207,3 +207,19 @@ enum enas_status enas__ckpt_read(const char *path, const char *space, struct ena
     free(buf);
     return rc;
 }
+
+enum enas_status enas__ckpt_digest(const char *path, uint64_t *digest, struct enas_err *err)
+{
+    size_t len = 0;
+    unsigned char *buf = slurp(path, &len, err);
+    if (!buf)
+        return ENAS_ERR_IO;
+    enum enas_status st = check_frame(path, buf, len, err);
+    size_t start = sizeof magic + 2 * sizeof(uint32_t) + sizeof(struct enas_ckpt_state);
+    if (st == ENAS_OK && len < start + 2 * sizeof(uint64_t))
+        st = enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': truncated", path);
+    if (st == ENAS_OK)
+        *digest = fnv1a(0xcbf29ce484222325ull, buf + start, len - start - sizeof(uint64_t));
+    free(buf);
+    return st;
+}

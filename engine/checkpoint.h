@@ -20,9 +20,10 @@ struct enas_ckpt_state {
     int64_t phase;            /* 0: in phase 1 (shared weights), 1: phase 1 done for this epoch */
     int64_t global_step;      /* shared-weight steps so far */
     int64_t ctrl_updates;     /* controller updates so far */
+    int64_t ctrl_in_epoch;    /* controller updates done in the current epoch's phase 2 */
+    int64_t adam_t;           /* the controller optimizer's step count */
     int64_t metrics_bytes;    /* length of metrics.jsonl when written: later lines are dropped on resume */
     double baseline;
-    int64_t baseline_set;     /* 0 until the first reward */
     uint64_t seed;
     uint64_t rng[4];          /* the controller's sampling stream */
     double best_reward;       /* the best derived architecture so far, and its length and ints */
@@ -46,5 +47,9 @@ enum enas_status enas__ckpt_write(const char *path, const struct enas_ckpt_state
  * written; on error nothing is changed and the message names the path and what is wrong. */
 enum enas_status enas__ckpt_read(const char *path, const char *space, struct enas_ckpt_state *s,
                                  const struct enas_ckpt_array *a, size_t n, struct enas_err *err);
+
+/* A digest (FNV-1a) of the arrays of a checkpoint file, after verifying its checksum: equal digests mean
+ * bit-identical weights and optimizer states, whatever the run's position or log sizes. */
+enum enas_status enas__ckpt_digest(const char *path, uint64_t *digest, struct enas_err *err);
 
 #endif

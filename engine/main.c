@@ -5,13 +5,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "cifar10.h"
 #include "cmd_arch.h"
 #include "config.h"
 #include "host.h"
 #include "log.h"
 #include "plugin_loader.h"
 #include "registry.h"
+#include "run.h"
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -258,7 +258,17 @@ static int settle_config(struct enas_host *h, struct enas_config *cfg, const str
     enas__host_set_config(h, cfg);
     if (c->help)
         return 0;
-    if (c->config_file && enas__config_load_file(cfg, c->config_file, &err) != ENAS_OK) {
+    char resumed[4200];
+    const char *file = c->config_file;
+    if (c->resume) { /* a run continues with its own settings; options may still override them */
+        if (c->config_file) {
+            fprintf(stderr, "enas: --resume uses the run's own config.cfg; give changes as options, not --config\n");
+            return EXIT_USAGE;
+        }
+        snprintf(resumed, sizeof resumed, "%s/config.cfg", c->resume);
+        file = resumed;
+    }
+    if (file && enas__config_load_file(cfg, file, &err) != ENAS_OK) {
         fprintf(stderr, "enas: %s\n", err.msg);
         return EXIT_USAGE;
     }
@@ -312,28 +322,6 @@ static int check_names(const struct enas_host *h, const struct enas_cfg *core)
     return bad ? EXIT_USAGE : 0;
 }
 
-/* Finds and reads the training images, as the search will. */
-static int check_data(const struct enas_cfg *core, int64_t *n_train, int64_t *n_valid)
-{
-    struct enas_err err = {0};
-    char dir[4096];
-    struct enas_cifar10 data = {0};
-    struct enas_cifar10_split split;
-    if (enas__cifar10_find_dir(enas__cfg_string(core, "data"), dir, sizeof dir, &err) != ENAS_OK ||
-        enas__cifar10_load(dir, 0, enas__cfg_int(core, "train_subset"), &data, &err) != ENAS_OK ||
-        enas__cifar10_split(data.n, enas__cfg_string(core, "split"), &split, &err) != ENAS_OK) {
-        fprintf(stderr, "enas: %s\n", err.msg);
-        enas__cifar10_fini(&data);
-        return EXIT_RUNTIME;
-    }
-    *n_train = split.train_end - split.train_begin;
-    *n_valid = split.valid_end - split.valid_begin;
-    enas__log(ENAS_LOG_INFO, "data: %s: %lld images (%lld shared-weight training, %lld controller)", dir,
-              (long long)data.n, (long long)*n_train, (long long)*n_valid);
-    enas__cifar10_fini(&data);
-    return 0;
-}
-
 static int cmd_arch(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
 {
     struct enas_load_report *rep = NULL;
@@ -365,15 +353,18 @@ static int cmd_search(struct enas_host *h, const struct cli *c, struct enas_conf
         enas__config_print_help(cfg, stdout);
         return 0;
     }
-    const struct enas_cfg *core = enas__config_section(cfg, "");
-    int64_t n_train = 0, n_valid = 0;
-    int names = check_names(h, core);
-    int data = check_data(core, &n_train, &n_valid);
-    if (names || data)
-        return names ? names : data;
-    fprintf(stderr, "enas: search: not available yet: this build checks plugins, settings and data, but the "
-                    "controller and trainer are not implemented; nothing was trained\n");
-    return EXIT_RUNTIME;
+    if ((rc = check_names(h, enas__config_section(cfg, ""))) != 0)
+        return rc;
+    struct enas_run run;
+    struct enas_err err = {0};
+    enum enas_status st = enas__run_open(&run, h, cfg, c->resume, &err);
+    if (st == ENAS_OK)
+        st = enas__run_search(&run, &err);
+    enas__run_close(&run);
+    if (st == ENAS_OK)
+        return 0;
+    fprintf(stderr, "enas: %s\n", err.msg);
+    return st == ENAS_ERR_INTERRUPTED ? 130 : st == ENAS_ERR_CONFIG ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
 int main(int argc, char **argv)

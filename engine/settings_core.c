@@ -79,6 +79,11 @@ const struct enas_setting enas__core_settings[] = {
         "architectures sampled and scored on one validation minibatch at each epoch end; the best is kept "
         "(paper section 2.2)"),
     INT_SET("max_steps", 0, 0, INF, "stop after this many shared-weight steps (smoke tests); 0 = no limit"),
+    BOOL_SET("reward_train_mode", 0,
+             "score controller samples in training mode (batch-statistics BN, dropout; TF micro) instead of "
+             "inference mode (the reference trainer)"),
+    BOOL_SET("valid_augment", 1,
+             "augment the controller's validation images as training images (the reference trainer; TF: off)"),
 };
 
 const size_t enas__n_core_settings = sizeof enas__core_settings / sizeof enas__core_settings[0];

@@ -49,13 +49,14 @@ printf 'batch_size = 64;\nctrl_lr = "fast";\n' >"$tmp/bad.cfg"
 expect 2 "bad.cfg:2: key 'ctrl_lr'" -- --plugin-dir "$plugins" --config "$tmp/bad.cfg"
 expect 2 "cannot open config file" -- --plugin-dir "$plugins" --config "$tmp/missing.cfg"
 
-# the main job: names that nobody registered are listed, data problems name the place, and a run
-# whose checks pass says plainly that the search is not available (it never pretends to train)
+# the main job: names that nobody registered are listed, and data problems name the file at fault
 expect 2 "no space named 'nosuch'" -- --plugin-dir "$plugins" --space nosuch --backend ref --data "$tmp"
 mkdir -p "$tmp/data"
 head -c 3073 /dev/zero >"$tmp/data/data_batch_1.bin"
-expect 2 "data_batch_2.bin: No such file" -- --plugin-dir "$plugins" --backend ref --space nosuch --data "$tmp/data"
-expect 2 "CIFAR-10 not found in the data setting" -- --plugin-dir "$plugins" --data "$tmp/none"
+expect 1 "data_batch_2.bin: No such file" -- --plugin-dir "$plugins" --backend ref --space micro --data "$tmp/data" \
+    --output "$tmp/run"
+expect 1 "CIFAR-10 not found in the data setting" -- --plugin-dir "$plugins" --backend ref --data "$tmp/none" \
+    --output "$tmp/run"
 
 [ $fails -eq 0 ] && echo "test_cli: all checks passed"
 [ $fails -eq 0 ]

@@ -1,0 +1,64 @@
+/* run.h - one search run: the plugins it uses, the supergraph, controller, optimizer, data and its run
+ * folder, and the position in the run that checkpoints save. */
+#ifndef ENAS_ENGINE_RUN_H
+#define ENAS_ENGINE_RUN_H
+
+#include <stdio.h>
+
+#include "arch.h"
+#include "batcher.h"
+#include "checkpoint.h"
+#include "cifar10.h"
+#include "controller.h"
+#include "enas/plugin.h"
+#include "optim.h"
+#include "step.h"
+
+struct enas_config;
+
+struct enas_run {
+    struct enas_host *h;
+    struct enas_config *cfg;
+    const struct enas_cfg *core;
+    const char *space_name;
+    struct enas_arch_space space;
+    const struct enas_loss_desc *loss_d;
+    void *loss;
+    const struct enas_reward_desc *reward_d;
+    void *reward;
+    struct enas_controller *ctrl;
+    struct enas_sgd *sgd;
+    struct enas_step *step;
+    struct enas_cifar10 data;
+    struct enas_cifar10_split split;
+    struct enas_batcher *train, *valid;
+    int threads;
+    int64_t epochs, steps_per_epoch, ctrl_steps, samples_per_update;
+    size_t arch_len;
+    int *arch;       /* the architecture being trained or scored */
+    float *grad;     /* loss gradients of the logits (main, then aux) */
+    size_t grad_cap;
+    char dir[4096];  /* run folder */
+    FILE *metrics;   /* metrics.jsonl, appended */
+    struct enas_ckpt_state st;
+    struct enas_rng ctrl_rng;
+    struct enas_ckpt_array *arrays; /* everything a checkpoint holds */
+    size_t n_arrays;
+    int tty;         /* progress bar on a terminal, log lines otherwise */
+};
+
+/* Builds everything from the settings. resume_dir: continue the run in that folder from its checkpoint
+ * (the settings must be the run's own, loaded from its config.cfg). Errors name what is wrong. */
+enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
+                                const char *resume_dir, struct enas_err *err);
+void enas__run_close(struct enas_run *r);
+
+/* The search (trainer.c): epochs of shared-weight training and controller updates, with checkpoints,
+ * architectures and metrics in the run folder. ENAS_ERR_INTERRUPTED after SIGINT/SIGTERM (a checkpoint
+ * was written); ENAS_ERR_NUMERIC when a loss or reward is not finite (the last good checkpoint stays). */
+enum enas_status enas__run_search(struct enas_run *r, struct enas_err *err);
+
+/* Writes the checkpoint of the current position (run folder/checkpoint.bin). */
+enum enas_status enas__run_checkpoint(struct enas_run *r, struct enas_err *err);
+
+#endif

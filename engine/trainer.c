@@ -1,0 +1,328 @@
+/* trainer.c - the ENAS search loop (ENAS.md §5): each epoch, phase 1 trains the shared weights on the
+ * training half with a fresh architecture per minibatch; phase 2 updates the controller with REINFORCE
+ * on validation minibatches; then N sampled architectures are scored and the best is written out, and
+ * a checkpoint is taken. Every random stream is a function of (seed, position) or is checkpointed, so
+ * a resumed run continues exactly where the interrupted one was. */
+#include "run.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "host.h"
+#include "log.h"
+#include "runlog.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static float *grad_buf(struct enas_run *r, size_t n)
+{
+    if (n > r->grad_cap) {
+        float *g = realloc(r->grad, n * sizeof *g);
+        if (!g)
+            return NULL;
+        r->grad = g;
+        r->grad_cap = n;
+    }
+    return r->grad;
+}
+
+/* Copies a batch into the step as the network's input. */
+static struct enas_tensor *input_of(struct enas_run *r, const struct enas_batch *b)
+{
+    int64_t dims[4] = {b->n, 32, 32, 3};
+    struct enas_tensor *t = enas__step_tensor(r->step, 4, dims, 0);
+    if (t)
+        memcpy(t->data, b->images.data, (size_t)b->n * 3072 * sizeof(float));
+    return t;
+}
+
+/* Loss gradients of the main head and the weighted aux head, then one backward from both. */
+static enum enas_status child_backward(struct enas_run *r, const struct enas_child_out *o, const int32_t *labels,
+                                       struct enas_loss_result *res, struct enas_err *err)
+{
+    size_t k = (size_t)enas_tensor_numel(o->logits), ka = o->aux_logits ? (size_t)enas_tensor_numel(o->aux_logits) : 0;
+    float *g = grad_buf(r, k + ka);
+    if (!g)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    struct enas_tensor gm = *o->logits, ga = o->aux_logits ? *o->aux_logits : *o->logits;
+    gm.data = g;
+    ga.data = g + k;
+    enum enas_status st = r->loss_d->compute(r->loss, o->logits, labels, &gm, res, err);
+    if (st == ENAS_OK && o->aux_logits) {
+        struct enas_loss_result aux;
+        st = r->loss_d->compute(r->loss, o->aux_logits, labels, &ga, &aux, err);
+        for (size_t i = 0; i < ka; i++)
+            ga.data[i] *= (float)o->aux_weight;
+    }
+    const struct enas_tensor *outs[] = {o->logits, o->aux_logits}, *douts[] = {&gm, &ga};
+    return st == ENAS_OK ? enas__step_backward_n(r->step, outs, douts, o->aux_logits ? 2 : 1, err) : st;
+}
+
+static enum enas_status numeric_fault(struct enas_run *r, const char *what, double v, struct enas_err *err)
+{
+    char *tf = enas__arch_format(&r->space, r->arch, r->arch_len, ENAS_ARCH_TF);
+    enum enas_status st = enas_err_set(err, ENAS_ERR_NUMERIC,
+                                       "%s is %g at step %lld (epoch %lld) for architecture %s; stopped. The last good "
+                                       "checkpoint is kept in %s", what, v, (long long)r->st.global_step,
+                                       (long long)r->st.epoch, tf ? strtok(tf, "\n") : "?", r->dir);
+    free(tf);
+    return st;
+}
+
+/* One shared-weight step on a training batch with a freshly sampled architecture. */
+static enum enas_status train_step(struct enas_run *r, const struct enas_batch *b, double lr,
+                                   struct enas_loss_result *res, struct enas_err *err)
+{
+    struct enas_ctrl_sample cs;
+    enum enas_status st = enas__ctrl_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
+    struct enas_step_opts so = {1, 1, r->st.seed, (uint64_t)r->st.global_step, r->threads};
+    enas__step_begin(r->step, &so);
+    struct enas_tensor *x = st == ENAS_OK ? input_of(r, b) : NULL;
+    struct enas_child_out o = {0};
+    if (st == ENAS_OK && !x)
+        st = enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for a batch");
+    if (st == ENAS_OK)
+        st = r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, &o, err);
+    if (st == ENAS_OK)
+        st = child_backward(r, &o, b->labels, res, err);
+    if (st == ENAS_OK && !isfinite(res->loss))
+        return numeric_fault(r, "the training loss", res->loss, err);
+    size_t np;
+    struct enas_param *const *ps = enas__host_params(r->h, &np);
+    if (st == ENAS_OK) {
+        enas__grad_clip(ps, np, enas__cfg_float(r->core, "grad_clip"));
+        st = enas__sgd_step(r->sgd, ps, np, lr, err);
+    }
+    return st;
+}
+
+/* The reward of the current architecture on one validation batch (no tape). */
+static enum enas_status score(struct enas_run *r, const struct enas_batch *b, uint64_t stream, double *reward,
+                              struct enas_err *err)
+{
+    struct enas_step_opts so = {enas__cfg_bool(r->core, "reward_train_mode"), 0, r->st.seed, stream, r->threads};
+    enas__step_begin(r->step, &so);
+    struct enas_tensor *x = input_of(r, b);
+    struct enas_child_out o = {0};
+    struct enas_child_info info = {0};
+    if (!x)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for a batch");
+    enum enas_status st = r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x,
+                                                 &o, err);
+    if (st == ENAS_OK)
+        st = r->space.desc->info(r->space.state, r->arch, r->arch_len, &info, err);
+    if (st == ENAS_OK)
+        st = r->reward_d->compute(r->reward, o.logits, b->labels, &info, reward, err);
+    return st;
+}
+
+static enum enas_status skip_batches(struct enas_batcher *b, int64_t n, int cycling, struct enas_err *err)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const struct enas_batch *x = NULL;
+        enum enas_status st = cycling ? enas__batcher_next_cycling(b, &x, err) : enas__batcher_next(b, &x, err);
+        if (st != ENAS_OK)
+            return st;
+        enas__batcher_release(b, x);
+    }
+    return ENAS_OK;
+}
+
+static double epoch_lr(const struct enas_run *r)
+{
+    if (strcmp(enas__cfg_string(r->core, "lr_schedule"), "constant") == 0)
+        return enas__cfg_float(r->core, "lr_max");
+    int64_t t0 = enas__cfg_int(r->core, "lr_t0");
+    return enas__lr_cosine((int)r->st.epoch, enas__cfg_float(r->core, "lr_max"), enas__cfg_float(r->core, "lr_min"),
+                           (int)(t0 ? t0 : r->epochs), (int)enas__cfg_int(r->core, "lr_tmul"));
+}
+
+/* Phase 1: the shared weights, from batch st.batch of the epoch to its end (or max_steps). */
+static enum enas_status phase_shared(struct enas_run *r, struct enas_err *err)
+{
+    enum enas_status st = enas__batcher_start_epoch(r->train, r->st.epoch, err);
+    if (st == ENAS_OK)
+        st = skip_batches(r->train, r->st.batch, 0, err);
+    const double lr = epoch_lr(r);
+    const int64_t freq = enas__cfg_int(r->core, "log_frequency"), max_steps = enas__cfg_int(r->core, "max_steps");
+    struct enas_runlog_window win = {now_s(), 0, 0.0, 0.0, 0};
+    while (st == ENAS_OK && !stop_requested && (!max_steps || r->st.global_step < max_steps)) {
+        const struct enas_batch *b = NULL;
+        if ((st = enas__batcher_next(r->train, &b, err)) != ENAS_OK || !b)
+            break;
+        struct enas_loss_result res;
+        st = train_step(r, b, lr, &res, err);
+        enas__runlog_window_add(&win, &res, b->n);
+        enas__batcher_release(r->train, b);
+        r->st.batch++;
+        r->st.global_step++;
+        if (st == ENAS_OK && (r->st.global_step % freq == 0 || r->st.batch == r->steps_per_epoch))
+            enas__runlog_train(r, &win, lr, now_s());
+    }
+    if (st == ENAS_OK && !stop_requested)
+        r->st.phase = 1;
+    return st;
+}
+
+/* One controller update: ctrl_steps_aggregate samples, each rewarded on its own validation batch. */
+static enum enas_status ctrl_update(struct enas_run *r, struct enas_runlog_ctrl *acc, struct enas_err *err)
+{
+    const double decay = enas__cfg_float(r->core, "baseline_decay"), ew = enas__cfg_float(r->core, "entropy_weight");
+    const double sw = enas__cfg_float(r->core, "skip_weight");
+    enum enas_status st = ENAS_OK;
+    enas__ctrl_zero_grad(r->ctrl);
+    for (int64_t k = 0; k < r->samples_per_update && st == ENAS_OK; k++) {
+        struct enas_ctrl_sample cs;
+        const struct enas_batch *b = NULL;
+        double reward = 0;
+        uint64_t stream = (1ull << 62) | (uint64_t)(r->st.ctrl_updates * r->samples_per_update + k);
+        st = enas__ctrl_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
+        if (st == ENAS_OK)
+            st = enas__batcher_next_cycling(r->valid, &b, err);
+        if (st == ENAS_OK)
+            st = score(r, b, stream, &reward, err);
+        enas__batcher_release(r->valid, b);
+        if (st != ENAS_OK)
+            break;
+        if (!isfinite(reward))
+            return numeric_fault(r, "the reward", reward, err);
+        reward += ew * cs.entropy;
+        r->st.baseline = decay * r->st.baseline + (1 - decay) * reward; /* from 0, as the reference */
+        st = enas__ctrl_backward(r->ctrl, (reward - r->st.baseline) / (double)r->samples_per_update,
+                                 sw / (double)r->samples_per_update, err);
+        enas__runlog_ctrl_add(acc, reward, r->st.baseline, &cs);
+    }
+    if (st == ENAS_OK)
+        st = enas__ctrl_step(r->ctrl, enas__cfg_float(r->core, "ctrl_lr"), enas__cfg_float(r->core, "ctrl_adam_beta1"),
+                             enas__cfg_float(r->core, "ctrl_adam_beta2"), enas__cfg_float(r->core, "ctrl_adam_eps"),
+                             enas__cfg_float(r->core, "ctrl_grad_clip"), NULL, err);
+    return st;
+}
+
+/* Phase 2: the controller, from update st.ctrl_in_epoch of the epoch to ctrl_steps. */
+static enum enas_status phase_ctrl(struct enas_run *r, struct enas_err *err)
+{
+    enum enas_status st = enas__batcher_start_epoch(r->valid, r->st.epoch, err);
+    if (st == ENAS_OK)
+        st = skip_batches(r->valid, r->st.ctrl_in_epoch * r->samples_per_update, 1, err);
+    while (st == ENAS_OK && !stop_requested && r->st.ctrl_in_epoch < r->ctrl_steps) {
+        struct enas_runlog_ctrl acc = {0};
+        st = ctrl_update(r, &acc, err);
+        if (st != ENAS_OK)
+            break;
+        r->st.ctrl_in_epoch++;
+        r->st.ctrl_updates++;
+        enas__runlog_ctrl(r, &acc);
+    }
+    return st;
+}
+
+/* Paper §2.2: sample N architectures, score each on one validation minibatch, keep the best. */
+static enum enas_status derive(struct enas_run *r, struct enas_err *err)
+{
+    const int64_t n = enas__cfg_int(r->core, "derive_samples");
+    const struct enas_batch *b = NULL;
+    int *best = malloc(r->arch_len * sizeof *best);
+    double best_r = -INFINITY;
+    enum enas_status st = best ? enas__batcher_next_cycling(r->valid, &b, err)
+                               : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < n && st == ENAS_OK; i++) {
+        struct enas_ctrl_sample cs;
+        double reward = 0;
+        st = enas__ctrl_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
+        if (st == ENAS_OK)
+            st = score(r, b, (1ull << 61) | (uint64_t)(r->st.epoch * 100000 + i), &reward, err);
+        if (st == ENAS_OK && reward > best_r) {
+            best_r = reward;
+            memcpy(best, r->arch, r->arch_len * sizeof *best);
+        }
+    }
+    enas__batcher_release(r->valid, b);
+    if (st == ENAS_OK) {
+        r->st.best_reward = best_r;
+        r->st.best_len = (int64_t)r->arch_len;
+        for (size_t i = 0; i < r->arch_len && i < sizeof r->st.best_arch / sizeof r->st.best_arch[0]; i++)
+            r->st.best_arch[i] = best[i];
+        st = enas__runlog_arch(r, best, best_r, err);
+    }
+    free(best);
+    return st;
+}
+
+enum enas_status enas__run_checkpoint(struct enas_run *r, struct enas_err *err)
+{
+    char path[4200];
+    fflush(r->metrics);
+    r->st.metrics_bytes = ftell(r->metrics);
+    memcpy(r->st.rng, r->ctrl_rng.s, sizeof r->st.rng);
+    r->st.adam_t = *enas__ctrl_adam_t(r->ctrl);
+    snprintf(path, sizeof path, "%s/checkpoint.bin", r->dir);
+    return enas__ckpt_write(path, &r->st, r->arrays, r->n_arrays, err);
+}
+
+static enum enas_status run_epoch(struct enas_run *r, struct enas_err *err)
+{
+    enum enas_status st = ENAS_OK;
+    if (r->st.phase == 0)
+        st = phase_shared(r, err);
+    if (st == ENAS_OK && !stop_requested)
+        st = phase_ctrl(r, err);
+    if (st == ENAS_OK && !stop_requested)
+        st = derive(r, err);
+    if (st == ENAS_OK && !stop_requested) {
+        enas__runlog_epoch_end(r);
+        r->st.epoch++;
+        r->st.batch = 0;
+        r->st.phase = 0;
+        r->st.ctrl_in_epoch = 0;
+        st = enas__run_checkpoint(r, err);
+    }
+    return st;
+}
+
+enum enas_status enas__run_search(struct enas_run *r, struct enas_err *err)
+{
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    stop_requested = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    enas__log(ENAS_LOG_INFO, "search: space %s, %lld epochs, run folder %s", r->space_name, (long long)r->epochs, r->dir);
+    const int64_t max_steps = enas__cfg_int(r->core, "max_steps");
+    enum enas_status st = ENAS_OK;
+    while (st == ENAS_OK && !stop_requested && r->st.epoch < r->epochs) {
+        st = run_epoch(r, err);
+        if (max_steps && r->st.global_step >= max_steps)
+            break;
+    }
+    if (st == ENAS_OK && stop_requested) {
+        st = enas__run_checkpoint(r, err);
+        if (st == ENAS_OK)
+            st = enas_err_set(err, ENAS_ERR_INTERRUPTED, "interrupted at epoch %lld, step %lld; checkpoint written: "
+                              "continue with --resume %s", (long long)r->st.epoch, (long long)r->st.global_step, r->dir);
+    }
+    if (st == ENAS_OK)
+        st = enas__runlog_finish(r, err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return st;
+}

@@ -1,0 +1,13 @@
+# search.cmake - the search end to end (label e2e): every space on every backend.
+add_executable(gen_cifar unit/gen_cifar.c)
+add_executable(ckpt_digest unit/ckpt_digest.c)
+target_link_libraries(ckpt_digest PRIVATE enas_core)
+foreach(space micro macro)
+  foreach(be ref onednn)
+    add_test(NAME test_search_${space}_${be}
+             COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli/test_search.sh $<TARGET_FILE:enas> ${ENAS_PLUGIN_OUTPUT_DIR}
+                     $<TARGET_FILE:gen_cifar> $<TARGET_FILE:ckpt_digest> ${be} ${space})
+    set_tests_properties(test_search_${space}_${be} PROPERTIES LABELS e2e ENVIRONMENT "${ENAS_TEST_ENV}"
+                         SKIP_RETURN_CODE 77 TIMEOUT 600)
+  endforeach()
+endforeach()
