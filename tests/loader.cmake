@@ -30,7 +30,7 @@ target_include_directories(run_oot_op PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 add_test(NAME outoftree_plugin
          COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/outoftree/run_test.sh ${PROJECT_BINARY_DIR}
                  ${CMAKE_CURRENT_LIST_DIR}/outoftree $<TARGET_FILE:load_dir> ${CMAKE_COMMAND}
-                 $<TARGET_FILE:run_oot_op> ${ENAS_PLUGIN_OUTPUT_DIR})
+                 $<TARGET_FILE:run_oot_op> ${ENAS_PLUGIN_OUTPUT_DIR} $<TARGET_FILE:enas> $<TARGET_FILE:gen_cifar>)
 set_tests_properties(outoftree_plugin PROPERTIES LABELS plugin ENVIRONMENT "${ENAS_TEST_ENV}" TIMEOUT 300)
 
 # Plugins export enas_plugin_init and nothing else.

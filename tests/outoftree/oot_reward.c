@@ -15,7 +15,7 @@ static const struct enas_setting oot_settings[] = {
     {.key = "penalty",
      .type = ENAS_SET_FLOAT,
      .def = 0.01,
-     .min = 0,
+     .min = -ENAS_UNBOUNDED, /* negative: bigger children are rewarded (the test uses both signs) */
      .max = ENAS_UNBOUNDED,
      .help = "reward lost per million child parameters"},
 };

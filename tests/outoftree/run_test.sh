@@ -1,8 +1,8 @@
 #!/bin/sh
-# run_test.sh BUILD_DIR OUTOFTREE_SRC LOAD_DIR CMAKE RUN_OOT_OP PLUGIN_DIR - installs the build into a temporary prefix,
+# run_test.sh BUILD_DIR OUTOFTREE_SRC LOAD_DIR CMAKE RUN_OOT_OP PLUGIN_DIR ENAS GEN_CIFAR - installs the build into a temporary prefix,
 # builds the out-of-tree plugin against it through pkg-config, and loads it with the engine's loader.
 set -eu
-bin=$1 src=$2 load_dir=$3 cmake=$4 run_oot_op=$5 plugins=$6
+bin=$1 src=$2 load_dir=$3 cmake=$4 run_oot_op=$5 plugins=$6 enas=$7 gen=$8
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/enas_oot.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -41,3 +41,23 @@ inc=$(pkg-config --variable=includedir enas)
 "$load_dir" "$tmp/build" oot_reward oot_scale
 # its op runs forward and backward beside the ref backend's ops
 "$run_oot_op" "$tmp/build" "$plugins" ref
+
+# its reward, selected with --reward, decides what the controller optimises: a penalty per parameter
+# drives the macro layers to pooling (the cheapest ops), a bonus per parameter to 5x5 convolutions
+# (the largest). Ops sit at positions 0, 1 and 3 of a 3-layer macro architecture.
+mkdir -p "$tmp/data"
+"$gen" "$tmp/data" 400
+for penalty in 1000 -1000; do
+    "$enas" --plugin-dir "$plugins" --plugin-dir "$tmp/build" --space macro --backend ref --data "$tmp/data" \
+        --train-subset 400 --batch-size 40 --num-epochs 3 --ctrl-steps 10 --ctrl-steps-aggregate 4 --ctrl-lr 0.05 \
+        --baseline-decay 0.8 --derive-samples 8 --macro.num-layers 3 --macro.out-filters 8 --seed 5 -q \
+        --reward oot_reward --oot-reward.penalty "$penalty" --output "$tmp/run$penalty"
+    ops=$(awk '{print $1, $2, $4}' "$tmp/run$penalty/best_arch.tf")
+    case "$penalty:$ops" in
+    1000:[45]\ [45]\ [45] | -1000:2\ 2\ 2) echo "outoftree: penalty $penalty -> ops $ops" ;;
+    *)
+        echo "outoftree: with oot_reward penalty $penalty the controller chose ops '$ops'" >&2
+        exit 1
+        ;;
+    esac
+done
