@@ -58,5 +58,35 @@ expect 1 "data_batch_2.bin: No such file" -- --plugin-dir "$plugins" --backend r
 expect 1 "CIFAR-10 not found in the data setting" -- --plugin-dir "$plugins" --backend ref --data "$tmp/none" \
     --output "$tmp/run"
 
+# enas arch: conversions, drawings and every malformed input with its position or key
+if "$enas" plugins --plugin-dir "$plugins" 2>/dev/null | grep -q "space macro"; then
+    m="--plugin-dir $plugins --space macro --backend ref --macro.num-layers 3 --macro.out-filters 8"
+    printf '0 | 3 0 | 0 1 0\n' >"$tmp/a.tf"
+    # shellcheck disable=SC2086
+    expect 0 '"InputChoice5": "layer_0"' -- arch $m --to nni "$tmp/a.tf"
+    printf '{"LayerChoice1": 0, "LayerChoice2": 3, "InputChoice3": [], "LayerChoice4": 0, "InputChoice5": "layer_0"}' >"$tmp/a.json"
+    # shellcheck disable=SC2086
+    expect 0 "0 3 0 0 1 0" -- arch $m --to tf "$tmp/a.json"
+    # shellcheck disable=SC2086
+    expect 0 "0 3 0 0 1 0" -- arch $m --draw "$tmp/a.dot" "$tmp/a.tf"
+    grep -q digraph "$tmp/a.dot" || { echo "FAIL: --draw wrote no DOT graph" >&2; fails=$((fails + 1)); }
+    printf '0 3 0 0 1\n' >"$tmp/short.tf"
+    # shellcheck disable=SC2086
+    expect 1 "short.tf: 5 values; the macro space with these settings takes 6" -- arch $m "$tmp/short.tf"
+    printf '0 3 0 0 9 0\n' >"$tmp/range.tf"
+    # shellcheck disable=SC2086
+    expect 1 "position 4 (InputChoice5, candidate layer_0): 9 is not 0 or 1" -- arch $m "$tmp/range.tf"
+    printf '{"LayerChoice1": 0,\n "Nope": 1}' >"$tmp/key.json"
+    # shellcheck disable=SC2086
+    expect 1 "key.json:2:10: unknown key 'Nope'" -- arch $m "$tmp/key.json"
+    printf '{"LayerChoice1": 0' >"$tmp/bad.json"
+    # shellcheck disable=SC2086
+    expect 1 "bad.json:1:19: expected ',' or '}'" -- arch $m "$tmp/bad.json"
+    # shellcheck disable=SC2086
+    expect 2 "--to takes tf, nni or nni-retiarii" -- arch $m --to xml "$tmp/a.tf"
+    # shellcheck disable=SC2086
+    expect 1 "cannot open '$tmp/none.tf'" -- arch $m "$tmp/none.tf"
+fi
+
 [ $fails -eq 0 ] && echo "test_cli: all checks passed"
 [ $fails -eq 0 ]
