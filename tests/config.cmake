@@ -1,4 +1,6 @@
 # config.cmake - tests of engine/config.c: loading, options and messages (test_config, with the small
 # files in tests/data) and help / write-load round trip / shipped presets (test_config_io, with configs/).
 enas_add_test(test_config unit/test_config.c LABELS unit ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data)
-enas_add_test(test_config_io unit/test_config_io.c LABELS unit ARGS ${PROJECT_SOURCE_DIR}/configs)
+enas_add_test(test_config_io unit/test_config_io.c LABELS unit ARGS ${PROJECT_SOURCE_DIR}/configs
+              ${ENAS_PLUGIN_OUTPUT_DIR})
+add_dependencies(test_config_io space_macro space_micro)

@@ -1,6 +1,9 @@
 /* test_config_io.c - settings output: `--help` text, the write -> load round trip (every value exactly,
  * floats bit for bit), and the presets in configs/ loading cleanly. Argument: the configs folder. */
 #include "config.h"
+#include "host.h"
+#include "plugin_loader.h"
+#include "registry.h"
 
 #include "check.h"
 
@@ -185,8 +188,16 @@ static void test_round_trip(void)
     enas__config_destroy(b);
 }
 
-static void test_presets(const char *configs)
+/* The presets name the in-tree spaces' sections, so they load against the real plugins. */
+static void test_presets(const char *configs, const char *plugins)
 {
+    struct enas_host *h = NULL;
+    struct enas_load_report *rep = NULL;
+    struct enas_err herr = {0};
+    const char *dirs[] = {plugins};
+    CHECK(enas__host_create(&h, &herr) == ENAS_OK);
+    enas__plugins_load(h, dirs, 1, &rep, &herr);
+    CHECK(rep && rep->n_failed == 0);
     static const char *const expected[] = {"macro_search.cfg", "micro_search.cfg", "macro_final.cfg",
                                            "micro_final.cfg"};
     DIR *d = opendir(configs);
@@ -200,6 +211,7 @@ static void test_presets(const char *configs)
         snprintf(path, sizeof path, "%s/%s", configs, e->d_name);
         struct enas_config *c = make_config(0);
         struct enas_err err = {0};
+        CHECK_ERR(enas__registry_declare_sections(h->reg, c, &err), err, ENAS_OK, NULL);
         CHECK_ERR(enas__config_load_file(c, path, &err), err, ENAS_OK, NULL);
         /* The file's name says which space it is for. */
         snprintf(space, sizeof space, "%.*s", (int)strcspn(e->d_name, "_"), e->d_name);
@@ -214,16 +226,18 @@ static void test_presets(const char *configs)
     for (int i = 0; i < 4; i++)
         CHECK_MSG(found[i], "missing preset %s", expected[i]);
     CHECK(n >= 4);
+    enas__load_report_destroy(rep);
+    enas__host_destroy(h);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s CONFIGS_DIR\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s CONFIGS_DIR PLUGIN_DIR\n", argv[0]);
         return 2;
     }
     test_help();
     test_round_trip();
-    test_presets(argv[1]);
+    test_presets(argv[1], argv[2]);
     return check_exit("test_config_io");
 }
