@@ -42,6 +42,11 @@ struct enas_step {
     const struct node **map; /* open addressing: tensor pointer -> node */
     size_t map_cap, map_n;
     void *pending_saved; /* what the running forward saved */
+    struct pooled {
+        size_t bytes;
+        float *data;
+    } *pool;             /* gradient buffers whose tensors' producers have run: reused by later ones */
+    size_t n_pool, cap_pool;
 };
 
 static struct enas_step *step_of(struct enas_exec *x)
@@ -95,6 +100,7 @@ void enas__step_destroy(struct enas_step *s)
     enas__arena_fini(&s->scratch);
     free(s->recs);
     free(s->map);
+    free(s->pool);
     free(s);
 }
 
@@ -103,6 +109,7 @@ void enas__step_begin(struct enas_step *s, const struct enas_step_opts *o)
     enas__arena_reset(&s->acts);
     enas__arena_reset(&s->scratch);
     s->n_recs = 0;
+    s->n_pool = 0;
     if (s->map_n)
         memset(s->map, 0, s->map_cap * sizeof *s->map);
     s->map_n = 0;
@@ -308,14 +315,43 @@ enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, con
 
 /* ---- backward ---- */
 
-static struct enas_tensor *grad_new(struct enas_arena *a, const struct enas_tensor *like)
+/* A gradient tensor shaped like `like`: data from the pool when a buffer of that size is free. */
+static struct enas_tensor *grad_new(struct enas_step *s, struct enas_arena *a, const struct enas_tensor *like)
 {
     struct enas_tensor *g = enas__arena_alloc(a, sizeof *g);
     if (!g)
         return NULL;
     *g = *like;
-    g->data = enas__arena_alloc(a, (size_t)enas_tensor_numel(like) * sizeof(float));
+    size_t bytes = (size_t)enas_tensor_numel(like) * sizeof(float);
+    g->data = NULL;
+    for (size_t i = 0; a == &s->acts && i < s->n_pool; i++)
+        if (s->pool[i].bytes == bytes) {
+            g->data = s->pool[i].data;
+            s->pool[i] = s->pool[--s->n_pool];
+            break;
+        }
+    if (!g->data)
+        g->data = enas__arena_alloc(a, bytes);
     return g->data ? g : NULL;
+}
+
+/* Once the op that produced a tensor has run backward, nothing reads the tensor's gradient again. */
+static void grad_release(struct enas_step *s, struct node *n)
+{
+    if (!n->grad)
+        return;
+    if (s->n_pool == s->cap_pool) {
+        size_t cap = s->cap_pool ? 2 * s->cap_pool : 64;
+        struct pooled *p = realloc(s->pool, cap * sizeof *p);
+        if (!p)
+            return; /* the buffer just stays unused until the pass ends */
+        s->pool = p;
+        s->cap_pool = cap;
+    }
+    s->pool[s->n_pool].bytes = (size_t)enas_tensor_numel(&n->t) * sizeof(float);
+    s->pool[s->n_pool].data = n->grad->data;
+    s->n_pool++;
+    n->grad = NULL;
 }
 
 static void add_into(struct enas_tensor *dst, const struct enas_tensor *src)
@@ -346,7 +382,7 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
         int fresh = !n->grad;
         for (size_t j = 0; j < i && fresh; j++)
             fresh = nodes[j] != n;
-        din[i] = grad_new(fresh ? &s->acts : &s->scratch, &n->t);
+        din[i] = grad_new(s, fresh ? &s->acts : &s->scratch, &n->t);
         if (!din[i])
             return enas_err_set(err, ENAS_ERR_NOMEM, "op '%s': out of memory for gradients", d->name);
         if (fresh)
@@ -376,7 +412,7 @@ enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_te
         if (!douts[i] || !enas_tensor_same_shape(outs[i], douts[i]))
             return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                                 "backward: the gradient of output %zu differs from it in shape", i);
-        if (!top->grad && !(top->grad = grad_new(&s->acts, outs[i])))
+        if (!top->grad && !(top->grad = grad_new(s, &s->acts, outs[i])))
             return enas_err_set(err, ENAS_ERR_NOMEM, "backward: out of memory");
         /* the same output named twice: its gradients add */
         int64_t k = enas_tensor_numel(outs[i]);
@@ -393,6 +429,7 @@ enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_te
         enum enas_status st = replay(s, r, err);
         if (st != ENAS_OK)
             return st;
+        grad_release(s, r->out);
     }
     return ENAS_OK;
 }

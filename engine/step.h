@@ -44,7 +44,9 @@ enum enas_status enas__step_backward(struct enas_step *s, const struct enas_tens
 enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_tensor *const *outs,
                                        const struct enas_tensor *const *douts, size_t n, struct enas_err *err);
 
-/* The gradient of a tensor of this pass after backward; NULL when none reached it. */
+/* The gradient of a tensor of this pass after backward; NULL when none reached it. Only tensors that no
+ * recorded op produced (inputs made with enas__step_tensor) keep theirs: the gradient of an op's output
+ * is recycled once that op has run backward. */
 const struct enas_tensor *enas__step_grad(const struct enas_step *s, const struct enas_tensor *t);
 
 /* Bytes of tensors, saved data and gradients held at the busiest point so far (all passes). */
