@@ -384,6 +384,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0); /* as the enas program does (engine/main.c) */
     if (argc >= 6 && strcmp(argv[1], "gen") == 0)
         return cmd_gen(argv[2], argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10));
     if (argc < 5 || strcmp(argv[1], "train") != 0)
