@@ -19,6 +19,8 @@ struct enas_host {
     const struct enas_op_desc *ops[OH_MAX_OPS];
     size_t n_ops;
     const struct enas_backend_desc *backend;
+    void *backend_ctx; /* what the backend's init made, or NULL */
+    int threads;
     struct oh_op *creating; /* the instance whose create is running: param_create files into it */
     uint64_t rng;
 };
@@ -204,31 +206,93 @@ static const struct enas_host_api oh_api = {
 
 /* ---- loading ---- */
 
-int oh_load(const char *path)
+/* dlopen + the plugin's init + its backend's init into h (zeroed first). */
+static int plugin_open(struct enas_host *h, const char *path, int threads)
 {
     struct enas_err err = {0};
-    memset(&host, 0, sizeof host);
-    host.rng = 12345;
-    host.so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!host.so) {
+    memset(h, 0, sizeof *h);
+    h->rng = 12345;
+    h->threads = threads;
+    h->so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h->so) {
         fprintf(stderr, "ophelp: dlopen '%s': %s\n", path, dlerror());
         return -1;
     }
-    void *sym = dlsym(host.so, ENAS_PLUGIN_ENTRY);
+    void *sym = dlsym(h->so, ENAS_PLUGIN_ENTRY);
     enas_plugin_init_fn init = NULL;
     memcpy(&init, &sym, sizeof init); /* ISO C has no void* -> function pointer cast */
-    if (!init || init(&host, &oh_api, &err) != ENAS_OK) {
+    if (!init || init(h, &oh_api, &err) != ENAS_OK) {
         fprintf(stderr, "ophelp: '%s': init failed: %s\n", path, init ? err.msg : "no entry point");
         return -1;
+    }
+    if (h->backend && h->backend->init) {
+        const struct enas_backend_args a = {.api = &oh_api, .host = h, .cfg = NULL, .threads = threads};
+        if (h->backend->init(&a, &h->backend_ctx, &err) != ENAS_OK) {
+            fprintf(stderr, "ophelp: '%s': backend init failed: %s\n", path, err.msg);
+            return -1;
+        }
     }
     return 0;
 }
 
+static void plugin_close(struct enas_host *h)
+{
+    if (h->backend && h->backend->fini)
+        h->backend->fini(h->backend_ctx);
+    if (h->so)
+        dlclose(h->so);
+    memset(h, 0, sizeof *h);
+}
+
+int oh_load(const char *path)
+{
+    return plugin_open(&host, path, 1);
+}
+
 void oh_unload(void)
 {
-    if (host.so)
-        dlclose(host.so);
-    memset(&host, 0, sizeof host);
+    plugin_close(&host);
+}
+
+struct enas_host *oh_plugin_load(const char *path, int threads)
+{
+    struct enas_host *h = calloc(1, sizeof *h);
+    if (h && plugin_open(h, path, threads) != 0) {
+        plugin_close(h);
+        free(h);
+        h = NULL;
+    }
+    return h;
+}
+
+void oh_plugin_unload(struct enas_host *p)
+{
+    if (p)
+        plugin_close(p);
+    free(p);
+}
+
+const struct enas_op_desc *oh_plugin_find(struct enas_host *p, const char *name)
+{
+    for (size_t i = 0; i < p->n_ops; i++)
+        if (strcmp(p->ops[i]->name, name) == 0)
+            return p->ops[i];
+    return NULL;
+}
+
+const struct enas_backend_desc *oh_plugin_backend(struct enas_host *p)
+{
+    return p->backend;
+}
+
+void *oh_backend_ctx(const struct enas_host *p)
+{
+    return p->backend_ctx;
+}
+
+int oh_threads(const struct enas_host *p)
+{
+    return p->threads > 0 ? p->threads : 1;
 }
 
 size_t oh_n_ops(void)
@@ -243,10 +307,7 @@ const struct enas_op_desc *oh_op_at(size_t i)
 
 const struct enas_op_desc *oh_find(const char *name)
 {
-    for (size_t i = 0; i < host.n_ops; i++)
-        if (strcmp(host.ops[i]->name, name) == 0)
-            return host.ops[i];
-    return NULL;
+    return oh_plugin_find(&host, name);
 }
 
 const struct enas_backend_desc *oh_backend(void)
@@ -258,18 +319,25 @@ const struct enas_backend_desc *oh_backend(void)
 
 enum enas_status oh_create(struct oh_op *op, const char *name, const char *attrs, struct enas_err *err)
 {
+    return oh_create_in(&host, op, name, attrs, err);
+}
+
+enum enas_status oh_create_in(struct enas_host *p, struct oh_op *op, const char *name, const char *attrs,
+                              struct enas_err *err)
+{
     memset(op, 0, sizeof *op);
-    op->d = oh_find(name);
+    op->host = p;
+    op->d = oh_plugin_find(p, name);
     if (!op->d)
         return enas_err_set(err, ENAS_ERR_NOT_FOUND, "no op '%s'", name);
     enum enas_status st = enas__cfg_from_string(op->d->attrs, op->d->n_attrs, attrs, &op->attrs, err);
     if (st != ENAS_OK)
         return st;
     struct enas_op_args a = {
-        .api = &oh_api, .host = &host, .attrs = op->attrs, .scope = "t", .backend = NULL};
-    host.creating = op;
+        .api = &oh_api, .host = p, .attrs = op->attrs, .scope = "t", .backend = p->backend_ctx};
+    p->creating = op;
     st = op->d->create(&a, &op->state, err);
-    host.creating = NULL;
+    p->creating = NULL;
     if (st != ENAS_OK && op->state)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: create failed but left a state", name);
     return st;

@@ -1,7 +1,8 @@
 /* ophelp.h - a small fake engine for op tests: dlopens a plugin .so, calls its enas_plugin_init with a
  * host API table of its own (parameters malloc'd, attributes through enas__cfg_from_string), runs op
  * forward/backward with a deterministic exec context, and checks gradients by central differences.
- * Not thread-safe: one loaded plugin per process. */
+ * Not thread-safe. oh_load fills a default plugin; oh_plugin_load loads more (each a fake host of its
+ * own, with its backend initialised), so that two providers can run side by side. */
 #ifndef ENAS_TESTS_OPHELP_H
 #define ENAS_TESTS_OPHELP_H
 
@@ -12,9 +13,16 @@
 
 #define OH_MAX_PARAMS 8
 
-/* Loads the plugin at path and runs its init; 0 on success, else prints why and returns -1. */
+/* Loads the plugin at path and runs its init (and its backend's, with 1 thread) into the default
+ * plugin; 0 on success, else prints why and returns -1. */
 int oh_load(const char *path);
 void oh_unload(void);
+/* A further plugin with its own fake host; its backend (if it registered one with an init) is
+ * initialised with `threads`. NULL (and a message on stderr) on failure. */
+struct enas_host *oh_plugin_load(const char *path, int threads);
+void oh_plugin_unload(struct enas_host *p);
+const struct enas_op_desc *oh_plugin_find(struct enas_host *p, const char *name);
+const struct enas_backend_desc *oh_plugin_backend(struct enas_host *p);
 /* The fake host and its API table (for ophelp_run.c's exec). */
 const struct enas_host_api *oh_host_api(void);
 struct enas_host *oh_host(void);
@@ -26,6 +34,7 @@ const struct enas_backend_desc *oh_backend(void);
 
 /* One op instance with the parameters its create made (in creation order). */
 struct oh_op {
+    struct enas_host *host; /* the plugin it came from */
     const struct enas_op_desc *d;
     void *state;
     struct enas_cfg *attrs;
@@ -35,6 +44,12 @@ struct oh_op {
 
 /* Builds an instance of op `name` from "key=value ..." attributes (scope "t"). */
 enum enas_status oh_create(struct oh_op *op, const char *name, const char *attrs, struct enas_err *err);
+/* The same from plugin p. */
+enum enas_status oh_create_in(struct enas_host *p, struct oh_op *op, const char *name, const char *attrs,
+                              struct enas_err *err);
+/* The backend context and thread count that calls of op's plugin get (x->backend, x->threads). */
+void *oh_backend_ctx(const struct enas_host *p);
+int oh_threads(const struct enas_host *p);
 void oh_destroy(struct oh_op *op);
 /* The parameter "t.<name>", or NULL. */
 struct enas_param *oh_param(const struct oh_op *op, const char *name);

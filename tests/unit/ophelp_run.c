@@ -44,13 +44,14 @@ static uint64_t x_rng(struct enas_exec *x)
     return oh_splitmix(&((struct oh_exec *)x)->rng);
 }
 
-static void exec_init(struct oh_exec *e, const struct oh_run *r, int forward)
+static void exec_init(struct oh_exec *e, const struct oh_op *op, const struct oh_run *r, int forward)
 {
     memset(e, 0, sizeof *e);
     e->x.api = oh_host_api();
-    e->x.host = oh_host();
+    e->x.host = op->host ? op->host : oh_host();
+    e->x.backend = oh_backend_ctx(e->x.host);
     e->x.training = r->training;
-    e->x.threads = 1;
+    e->x.threads = oh_threads(e->x.host);
     e->x.arg = r->arg;
     e->x.save = forward ? x_save : NULL;
     e->x.saved = forward ? NULL : r->saved;
@@ -78,7 +79,7 @@ enum enas_status oh_forward(const struct oh_op *op, struct oh_run *r, const stru
     for (int64_t i = 0; i < enas_tensor_numel(out); i++)
         out->data[i] = NAN; /* forward must write every element */
     oh_run_fini(r);
-    exec_init(&e, r, 1);
+    exec_init(&e, op, r, 1);
     st = op->d->forward(op->state, &e.x, in, n_in, out, err);
     exec_fini(&e);
     r->saved = e.saved;
@@ -90,7 +91,7 @@ enum enas_status oh_backward(const struct oh_op *op, struct oh_run *r, const str
                              struct enas_tensor *const *din, struct enas_err *err)
 {
     struct oh_exec e;
-    exec_init(&e, r, 0);
+    exec_init(&e, op, r, 0);
     enum enas_status st = op->d->backward(op->state, &e.x, in, n_in, out, dout, din, err);
     exec_fini(&e);
     return st;

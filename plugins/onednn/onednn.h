@@ -1,0 +1,123 @@
+/* onednn.h - private to the onednn plugin: the backend context, the state header of every op, the shared
+ * helpers (shapes, parameters, scratch, oneDNN status mapping), the cached oneDNN convolution / inner
+ * product unit, and the hand-written kernels. Only this plugin includes dnnl.h; nothing here is exported. */
+#ifndef ENAS_ONEDNN_H
+#define ENAS_ONEDNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enas/plugin.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#define ODN_MAX_INPUTS 16 /* sum and concat, as in ref */
+#define ODN_CACHE 4       /* primitive sets per op instance: train batch, last partial batch, eval, spare */
+
+extern const struct enas_op_desc odn_conv_desc, odn_sep_conv_desc, odn_factorized_reduce_desc;
+extern const struct enas_op_desc odn_batch_norm_desc, odn_linear_desc;
+extern const struct enas_op_desc odn_max_pool_desc, odn_avg_pool_desc, odn_global_avg_pool_desc;
+extern const struct enas_op_desc odn_relu_desc, odn_identity_desc, odn_sum_desc, odn_concat_desc;
+extern const struct enas_op_desc odn_dropout_desc, odn_drop_path_desc;
+
+/* The backend context (x->backend, args->backend): one CPU engine and stream for every op. */
+struct odn_backend {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    int threads; /* OpenMP threads for oneDNN and the hand kernels */
+    int avx2;    /* the CPU has AVX2 and FMA: the hand kernels take their intrinsic paths */
+};
+
+/* First member of every op state: destroy gets no API table, so the state keeps the host's free. */
+struct odn_base {
+    void *(*alloc)(size_t bytes);
+    void (*free)(void *p);
+    struct odn_backend *be;
+};
+
+/* ---- onednn_util.c ---- */
+enum enas_status odn_state_new(const struct enas_op_args *a, const char *op, size_t size, void **state,
+                               struct enas_err *err);
+void odn_state_destroy(void *state);
+enum enas_status odn_create_plain(const struct enas_op_args *a, void **state, struct enas_err *err);
+struct enas_tensor odn_shape(int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3);
+enum enas_status odn_param(const struct enas_op_args *a, const char *op, const char *name,
+                           const struct enas_tensor *shape, enum enas_init_kind kind, double fan_in,
+                           unsigned flags, struct enas_param **out, struct enas_err *err);
+const char *odn_fmt_shape(const struct enas_tensor *t, char *buf, size_t size);
+enum enas_status odn_want_inputs(const char *op, size_t n_in, size_t lo, size_t hi, struct enas_err *err);
+enum enas_status odn_want_4d(const char *op, size_t idx, const struct enas_tensor *in, int64_t c,
+                             struct enas_err *err);
+int64_t odn_out_size(int64_t n, int64_t k, int64_t s, int64_t p);
+int64_t odn_padding(int64_t pad_attr, int64_t k);
+/* x->scratch / x->save with a message naming op on failure; *0 variants zero the memory. */
+void *odn_scratch(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+void *odn_scratch0(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+void *odn_save(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+/* dnnl status to enas status: "onednn: <op>: <call>: <dnnl_status2str>". */
+enum enas_status odn_check(dnnl_status_t s, const char *op, const char *call, struct enas_err *err);
+/* grad[i] += src[i] for n floats; a no-op when grad is NULL. */
+void odn_add(float *grad, const float *src, int64_t n);
+double odn_uniform(struct enas_exec *x);
+int odn_threads(const struct odn_backend *be, int64_t work);
+
+/* ---- onednn_prim.c: a convolution (NHWC) or inner product with its primitives cached per shape ---- */
+struct odn_conv_cfg {
+    int ip;                 /* inner product: N x cin -> N x cout, weights [cout, cin] */
+    int64_t cin, cout, k, stride, pad, groups;
+    int bias;
+    int hand_dw_wei;        /* depthwise: weight gradients by the hand kernel, oneDNN's is slow */
+};
+
+struct odn_prims; /* one input shape's primitives, weight copies and memory objects */
+
+struct odn_conv {
+    const char *op;          /* for messages */
+    struct odn_conv_cfg cfg;
+    struct odn_base *base;   /* the owning op's allocator and backend */
+    struct odn_prims *slot[ODN_CACHE];
+    unsigned clock;
+};
+
+void odn_conv_init(struct odn_conv *u, struct odn_base *base, const char *op, const struct odn_conv_cfg *cfg);
+void odn_conv_fini(struct odn_conv *u);
+/* y = conv(x, w) + b for x of n x h x w x cin (ip: n x cin); b may be NULL. */
+enum enas_status odn_conv_fwd(struct odn_conv *u, struct enas_exec *x, int64_t n, int64_t h, int64_t w,
+                              const float *src, const float *wei, const float *bias, float *dst,
+                              struct enas_err *err);
+/* dsrc = bwd_data (skipped when NULL); wgrad += dW and bgrad += db (each skipped when NULL). */
+enum enas_status odn_conv_bwd(struct odn_conv *u, struct enas_exec *x, int64_t n, int64_t h, int64_t w,
+                              const float *src, const float *wei, const float *ddst, float *dsrc, float *wgrad,
+                              float *bgrad, struct enas_err *err);
+
+/* ---- hand kernels: NHWC fp32; *_avx2 variants live in files built with -mavx2 -mfma ---- */
+struct odn_win {
+    int64_t n, h, w, c, ho, wo, k, stride, pad;
+};
+/* Depthwise k x k weight gradient: grad[(c*k + kh)*k + kw] += sum dy * x. part: ODN_DW_PART bytes. */
+#define ODN_DW_PART(threads, k, c) ((size_t)(threads) * (size_t)((k) * (k) * (c)) * (sizeof(double) + sizeof(float)))
+void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, const float *x, const float *dy,
+                float *grad, double *part);
+void odn_dw_wei_c(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
+                  float *acc);
+void odn_dw_wei_avx2(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
+                     float *acc);
+/* Pooling over images [n0, n1): max (max = 1, first maximum in window order) or average excluding padding.
+ * bwd OVERWRITES dx of those images. */
+void odn_pool_fwd_c(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1);
+void odn_pool_bwd_c(const struct odn_win *g, int max, const float *x, const float *dy, float *dx, int64_t n0,
+                    int64_t n1);
+void odn_pool_fwd_avx2(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1);
+void odn_pool_bwd_avx2(const struct odn_win *g, int max, const float *x, const float *dy, float *dx,
+                       int64_t n0, int64_t n1);
+/* Batch norm over rows [r0, r1) of c channels (see onednn_bn_kern.c). */
+void odn_bn_sums_c(const float *x, const float *y, int64_t r0, int64_t r1, int64_t c, const float *k,
+                   float *s1, float *s2);
+void odn_bn_affine_c(const float *x, const float *dy, int64_t r0, int64_t r1, int64_t c, const float *a,
+                     const float *b, const float *d, float *out);
+void odn_bn_sums_avx2(const float *x, const float *y, int64_t r0, int64_t r1, int64_t c, const float *k,
+                      float *s1, float *s2);
+void odn_bn_affine_avx2(const float *x, const float *dy, int64_t r0, int64_t r1, int64_t c, const float *a,
+                        const float *b, const float *d, float *out);
+
+#endif

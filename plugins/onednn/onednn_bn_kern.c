@@ -1,0 +1,54 @@
+/* onednn_bn_kern.c - the two batch-norm loops over rows of c channels (NHWC, or N x C), written so that
+ * the compiler vectorises them over the channels. This file is built twice: as is (portable, *_c) and
+ * through onednn_bn_avx2.c with -mavx2 -mfma (*_avx2), which picks the one the CPU can run. */
+#include "onednn.h"
+
+#ifdef ODN_BN_AVX2
+#define KFN(name) name##_avx2
+#else
+#define KFN(name) name##_c
+#endif
+
+/* y == NULL: s1 += sum (x - k), s2 += sum (x - k)^2 (shifted moments: no cancellation when |mean| >> std).
+ * y != NULL (the output gradient): s1 += sum y, s2 += sum y * (x - k). */
+void KFN(odn_bn_sums)(const float *x, const float *y, int64_t r0, int64_t r1, int64_t c, const float *k,
+                      float *s1, float *s2)
+{
+    float *restrict a1 = s1, *restrict a2 = s2;
+    const float *restrict kk = k;
+    for (int64_t r = r0; r < r1; r++) {
+        const float *restrict xr = x + r * c;
+        if (!y) {
+            for (int64_t j = 0; j < c; j++) {
+                const float d = xr[j] - kk[j];
+                a1[j] += d;
+                a2[j] += d * d;
+            }
+        } else {
+            const float *restrict yr = y + r * c;
+            for (int64_t j = 0; j < c; j++) {
+                a1[j] += yr[j];
+                a2[j] += yr[j] * (xr[j] - kk[j]);
+            }
+        }
+    }
+}
+
+/* dy == NULL: out = x * a + b (forward). Else out = dy * a + x * b + d (backward to the input). */
+void KFN(odn_bn_affine)(const float *x, const float *dy, int64_t r0, int64_t r1, int64_t c, const float *a,
+                        const float *b, const float *d, float *out)
+{
+    const float *restrict aa = a, *restrict bb = b, *restrict dd = d;
+    for (int64_t r = r0; r < r1; r++) {
+        const float *restrict xr = x + r * c;
+        float *restrict o = out + r * c;
+        if (!dy) {
+            for (int64_t j = 0; j < c; j++)
+                o[j] = xr[j] * aa[j] + bb[j];
+        } else {
+            const float *restrict yr = dy + r * c;
+            for (int64_t j = 0; j < c; j++)
+                o[j] = yr[j] * aa[j] + xr[j] * bb[j] + dd[j];
+        }
+    }
+}

@@ -1,0 +1,296 @@
+/* onednn_conv.c - `conv` (grouped k x k convolution, optional bias) and `sep_conv` (depthwise k x k, then
+ * pointwise 1x1) on oneDNN primitives (onednn_prim.c), with ref's attributes, parameters and layouts:
+ * conv "w" [out, k, k, in/groups], "b" [out]; sep_conv "dw" [in, k, k, 1], "pw" [out, 1, 1, in].
+ * Depthwise weight gradients come from the hand kernel (onednn_dw.c): oneDNN 2.6 has no fast path for them. */
+#include "onednn.h"
+
+static const struct enas_setting conv_attrs[] = {
+    {.key = "in_channels", .type = ENAS_SET_INT, .min = 0, .max = ENAS_UNBOUNDED,
+     .help = "input channels (required)"},
+    {.key = "out_channels", .type = ENAS_SET_INT, .min = 0, .max = ENAS_UNBOUNDED,
+     .help = "output channels (required)"},
+    {.key = "kernel", .type = ENAS_SET_INT, .min = 0, .max = 63, .help = "square kernel size k (required)"},
+    {.key = "stride", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = 16, .help = "stride in H and W"},
+    {.key = "padding", .type = ENAS_SET_INT, .def = -1, .min = -1, .max = 63,
+     .help = "zero padding on each side; -1: (k-1)/2, i.e. SAME for odd k"},
+    {.key = "groups", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = ENAS_UNBOUNDED,
+     .help = "channel groups; must divide in_channels and out_channels (in_channels: depthwise)"},
+    {.key = "bias", .type = ENAS_SET_BOOL, .help = "add a bias \"b\" [out_channels], initialised to 0"},
+};
+#define SEP_CONV_N_ATTRS 5 /* sep_conv's attributes: the first five of conv's */
+
+struct conv_state {
+    struct odn_base base;
+    int64_t cin, cout, k, stride, pad, groups;
+    struct enas_param *w, *b;   /* conv */
+    struct enas_param *dw, *pw; /* sep_conv */
+    struct odn_conv main;       /* conv: the conv; sep_conv: the depthwise stage */
+    struct odn_conv point;      /* sep_conv: the pointwise stage */
+};
+
+static enum enas_status conv_read(const struct enas_op_args *a, const char *op, int has_groups,
+                                  struct conv_state *s, struct enas_err *err)
+{
+    const struct enas_host_api *api = a->api;
+    s->cin = api->cfg_int(a->attrs, "in_channels");
+    s->cout = api->cfg_int(a->attrs, "out_channels");
+    s->k = api->cfg_int(a->attrs, "kernel");
+    s->stride = api->cfg_int(a->attrs, "stride");
+    s->pad = odn_padding(api->cfg_int(a->attrs, "padding"), s->k);
+    s->groups = has_groups ? api->cfg_int(a->attrs, "groups") : 1;
+    if (s->cin < 1 || s->cout < 1 || s->k < 1)
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "%s: in_channels, out_channels and kernel must be set (>= 1), got %lld, %lld, %lld",
+                            op, (long long)s->cin, (long long)s->cout, (long long)s->k);
+    if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "%s: groups %lld must divide in_channels %lld and out_channels %lld", op,
+                            (long long)s->groups, (long long)s->cin, (long long)s->cout);
+    return ENAS_OK;
+}
+
+/* The k x k stage: conv's whole op, or sep_conv's depthwise part (cout = groups = cin). */
+static struct odn_conv_cfg conv_cfg(const struct conv_state *s, int depthwise)
+{
+    struct odn_conv_cfg c = {.cin = s->cin, .cout = depthwise ? s->cin : s->cout, .k = s->k,
+                             .stride = s->stride, .pad = s->pad, .groups = depthwise ? s->cin : s->groups,
+                             .bias = !depthwise && s->b};
+    /* only k >= 5: oneDNN 2.6 has a JIT depthwise 3x3 backward-weights, but none for 5x5 (measured) */
+    c.hand_dw_wei = c.groups == c.cin && c.cout == c.cin && c.cin > 1 && c.k >= 5;
+    return c;
+}
+
+static void conv_destroy(void *state)
+{
+    struct conv_state *s = state;
+    if (!s)
+        return;
+    odn_conv_fini(&s->main);
+    odn_conv_fini(&s->point);
+    odn_state_destroy(s);
+}
+
+static enum enas_status conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    struct conv_state *s;
+    enum enas_status st = odn_state_new(a, "conv", sizeof *s, state, err);
+    if (st != ENAS_OK)
+        return st;
+    s = *state;
+    st = conv_read(a, "conv", 1, s, err);
+    const int64_t ipg = s->cin / (s->groups ? s->groups : 1);
+    struct enas_tensor ws = odn_shape(4, s->cout, s->k, s->k, ipg), bs = odn_shape(1, s->cout, 1, 1, 1);
+    if (st == ENAS_OK)
+        st = odn_param(a, "conv", "w", &ws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k * ipg), 0, &s->w, err);
+    if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
+        st = odn_param(a, "conv", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
+    if (st != ENAS_OK) {
+        odn_state_destroy(s);
+        *state = NULL;
+        return st;
+    }
+    struct odn_conv_cfg c = conv_cfg(s, 0);
+    odn_conv_init(&s->main, &s->base, "conv", &c);
+    return ENAS_OK;
+}
+
+static enum enas_status sep_conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    struct conv_state *s;
+    enum enas_status st = odn_state_new(a, "sep_conv", sizeof *s, state, err);
+    if (st != ENAS_OK)
+        return st;
+    s = *state;
+    st = conv_read(a, "sep_conv", 0, s, err);
+    struct enas_tensor dws = odn_shape(4, s->cin, s->k, s->k, 1), pws = odn_shape(4, s->cout, 1, 1, s->cin);
+    if (st == ENAS_OK)
+        st = odn_param(a, "sep_conv", "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k), 0, &s->dw, err);
+    if (st == ENAS_OK)
+        st = odn_param(a, "sep_conv", "pw", &pws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->pw, err);
+    if (st != ENAS_OK) {
+        odn_state_destroy(s);
+        *state = NULL;
+        return st;
+    }
+    struct odn_conv_cfg dc = conv_cfg(s, 1);
+    struct odn_conv_cfg pc = {.cin = s->cin, .cout = s->cout, .k = 1, .stride = 1, .pad = 0, .groups = 1};
+    odn_conv_init(&s->main, &s->base, "sep_conv", &dc);
+    odn_conv_init(&s->point, &s->base, "sep_conv", &pc);
+    return ENAS_OK;
+}
+
+static enum enas_status conv_shape_named(const char *op, const struct conv_state *s,
+                                         const struct enas_tensor *const *in, size_t n_in,
+                                         struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = odn_want_inputs(op, n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = odn_want_4d(op, 0, in[0], s->cin, err);
+    if (st != ENAS_OK)
+        return st;
+    int64_t ho = odn_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
+    int64_t wo = odn_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
+    if (ho < 1 || wo < 1)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", op,
+                            (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)s->k,
+                            (long long)s->pad);
+    *out = odn_shape(4, in[0]->dims[0], ho, wo, s->cout);
+    return ENAS_OK;
+}
+
+static enum enas_status conv_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err)
+{
+    return conv_shape_named("conv", state, in, n_in, out, err);
+}
+
+static enum enas_status sep_conv_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                       struct enas_tensor *out, struct enas_err *err)
+{
+    return conv_shape_named("sep_conv", state, in, n_in, out, err);
+}
+
+/* The depthwise stage's window (also the geometry of the hand weight-gradient kernel). */
+static struct odn_win conv_win(const struct conv_state *s, const struct enas_tensor *in)
+{
+    struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = s->cin,
+                        .ho = odn_out_size(in->dims[1], s->k, s->stride, s->pad),
+                        .wo = odn_out_size(in->dims[2], s->k, s->stride, s->pad),
+                        .k = s->k, .stride = s->stride, .pad = s->pad};
+    return g;
+}
+
+static double conv_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
+{
+    const struct conv_state *s = state;
+    if (n_in != 1 || in[0]->ndim != 4)
+        return 0.0;
+    struct odn_win g = conv_win(s, in[0]);
+    double px = (double)g.n * (double)g.ho * (double)g.wo;
+    return px * (double)s->cout * (double)(s->k * s->k) * (double)(s->cin / s->groups);
+}
+
+static double sep_conv_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
+{
+    const struct conv_state *s = state;
+    if (n_in != 1 || in[0]->ndim != 4)
+        return 0.0;
+    struct odn_win g = conv_win(s, in[0]);
+    double px = (double)g.n * (double)g.ho * (double)g.wo;
+    return px * (double)s->cin * (double)(s->k * s->k) + px * (double)s->cin * (double)s->cout;
+}
+
+/* Weight gradient of a depthwise stage by the hand kernel (+= into grad). */
+static enum enas_status dw_grad(struct conv_state *s, struct enas_exec *x, const char *op,
+                                const struct enas_tensor *in, const float *dy, float *grad, struct enas_err *err)
+{
+    struct odn_win g = conv_win(s, in);
+    size_t bytes = ODN_DW_PART(s->base.be->threads, g.k, g.c);
+    double *part = odn_scratch(x, op, bytes, err);
+    if (!part)
+        return ENAS_ERR_NOMEM;
+    odn_dw_wei(s->base.be, &g, in->data, dy, grad, part);
+    return ENAS_OK;
+}
+
+static enum enas_status conv_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                     size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)n_in;
+    struct conv_state *s = state;
+    const struct enas_tensor *t = in[0];
+    return odn_conv_fwd(&s->main, x, t->dims[0], t->dims[1], t->dims[2], t->data, s->w->value.data,
+                        s->b ? s->b->value.data : NULL, out->data, err);
+}
+
+static enum enas_status conv_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                      size_t n_in, const struct enas_tensor *out,
+                                      const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                      struct enas_err *err)
+{
+    (void)n_in, (void)out;
+    struct conv_state *s = state;
+    const struct enas_tensor *t = in[0];
+    const int hand = s->main.cfg.hand_dw_wei;
+    enum enas_status st = odn_conv_bwd(&s->main, x, t->dims[0], t->dims[1], t->dims[2], t->data,
+                                       s->w->value.data, dout->data, din[0] ? din[0]->data : NULL,
+                                       hand ? NULL : s->w->grad, s->b ? s->b->grad : NULL, err);
+    if (st == ENAS_OK && hand && s->w->grad) /* a frozen weight (no grad) gets no gradient */
+        st = dw_grad(s, x, "conv", t, dout->data, s->w->grad, err);
+    return st;
+}
+
+static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
+                                         const struct enas_tensor *const *in, size_t n_in,
+                                         struct enas_tensor *out, struct enas_err *err)
+{
+    (void)n_in;
+    struct conv_state *s = state;
+    struct odn_win g = conv_win(s, in[0]);
+    float *t = odn_scratch(x, "sep_conv", (size_t)(g.n * g.ho * g.wo * g.c) * sizeof *t, err);
+    if (!t)
+        return ENAS_ERR_NOMEM;
+    enum enas_status st = odn_conv_fwd(&s->main, x, g.n, g.h, g.w, in[0]->data, s->dw->value.data, NULL, t, err);
+    if (st == ENAS_OK)
+        st = odn_conv_fwd(&s->point, x, g.n, g.ho, g.wo, t, s->pw->value.data, NULL, out->data, err);
+    return st;
+}
+
+/* The depthwise output is recomputed rather than saved, as in ref: cheap, and the tape stays small. */
+static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
+                                          const struct enas_tensor *const *in, size_t n_in,
+                                          const struct enas_tensor *out, const struct enas_tensor *dout,
+                                          struct enas_tensor *const *din, struct enas_err *err)
+{
+    (void)n_in, (void)out;
+    struct conv_state *s = state;
+    struct odn_win g = conv_win(s, in[0]);
+    const size_t nt = (size_t)(g.n * g.ho * g.wo * g.c) * sizeof(float);
+    float *t = odn_scratch(x, "sep_conv", nt, err), *dt = odn_scratch(x, "sep_conv", nt, err);
+    if (!t || !dt)
+        return ENAS_ERR_NOMEM;
+    enum enas_status st = odn_conv_fwd(&s->main, x, g.n, g.h, g.w, in[0]->data, s->dw->value.data, NULL, t, err);
+    if (st == ENAS_OK)
+        st = odn_conv_bwd(&s->point, x, g.n, g.ho, g.wo, t, s->pw->value.data, dout->data, dt, s->pw->grad,
+                          NULL, err);
+    const int hand = s->main.cfg.hand_dw_wei;
+    if (st == ENAS_OK)
+        st = odn_conv_bwd(&s->main, x, g.n, g.h, g.w, in[0]->data, s->dw->value.data, dt,
+                          din[0] ? din[0]->data : NULL, hand ? NULL : s->dw->grad, NULL, err);
+    if (st == ENAS_OK && hand && s->dw->grad)
+        st = dw_grad(s, x, "sep_conv", in[0], dt, s->dw->grad, err);
+    return st;
+}
+
+const struct enas_op_desc odn_conv_desc = {
+    ENAS_DESC_INIT(struct enas_op_desc),
+    .name = "conv",
+    .provider = "onednn",
+    .attrs = conv_attrs,
+    .n_attrs = sizeof conv_attrs / sizeof conv_attrs[0],
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .create = conv_create,
+    .shape = conv_shape,
+    .madds = conv_madds,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .destroy = conv_destroy,
+};
+
+const struct enas_op_desc odn_sep_conv_desc = {
+    ENAS_DESC_INIT(struct enas_op_desc),
+    .name = "sep_conv",
+    .provider = "onednn",
+    .attrs = conv_attrs,
+    .n_attrs = SEP_CONV_N_ATTRS,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .create = sep_conv_create,
+    .shape = sep_conv_shape,
+    .madds = sep_conv_madds,
+    .forward = sep_conv_forward,
+    .backward = sep_conv_backward,
+    .destroy = conv_destroy,
+};

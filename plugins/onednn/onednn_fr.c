@@ -1,0 +1,179 @@
+/* onednn_fr.c - `factorized_reduce` as in ref (ENAS.md §2.4): path 1 samples pixels (2i, 2j), path 2 the
+ * shifted (2i+1, 2j+1) (zero beyond the border), each through a 1x1 convolution to out/2 channels, joined
+ * along C. The sampled pixels are gathered into a dense tensor first, so that both paths are the same
+ * plain 1x1 stride-1 oneDNN convolution (oneDNN has no negative padding for the shifted path). */
+#include "onednn.h"
+
+#include <string.h>
+
+static const struct enas_setting fr_attrs[] = {
+    {.key = "in_channels", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
+     .help = "input channels (required)"},
+    {.key = "out_channels", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
+     .help = "output channels, even: half from each path (required)"},
+};
+
+struct fr_state {
+    struct odn_base base;
+    int64_t cin, cout;
+    struct enas_param *w1, *w2;
+    struct odn_conv path[2];
+};
+
+static void fr_destroy(void *state)
+{
+    struct fr_state *s = state;
+    if (!s)
+        return;
+    odn_conv_fini(&s->path[0]);
+    odn_conv_fini(&s->path[1]);
+    odn_state_destroy(s);
+}
+
+static enum enas_status fr_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    struct fr_state *s;
+    const char *op = "factorized_reduce";
+    enum enas_status st = odn_state_new(a, op, sizeof *s, state, err);
+    if (st != ENAS_OK)
+        return st;
+    s = *state;
+    s->cin = a->api->cfg_int(a->attrs, "in_channels");
+    s->cout = a->api->cfg_int(a->attrs, "out_channels");
+    if (s->cin < 1 || s->cout < 2 || s->cout % 2)
+        st = enas_err_set(err, ENAS_ERR_CONFIG,
+                          "factorized_reduce: in_channels must be >= 1 and out_channels even and >= 2, "
+                          "got %lld and %lld",
+                          (long long)s->cin, (long long)s->cout);
+    struct enas_tensor ws = odn_shape(4, s->cout / 2, 1, 1, s->cin);
+    if (st == ENAS_OK)
+        st = odn_param(a, op, "w1", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w1, err);
+    if (st == ENAS_OK)
+        st = odn_param(a, op, "w2", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w2, err);
+    if (st != ENAS_OK) {
+        odn_state_destroy(s);
+        *state = NULL;
+        return st;
+    }
+    struct odn_conv_cfg c = {.cin = s->cin, .cout = s->cout / 2, .k = 1, .stride = 1, .pad = 0, .groups = 1};
+    odn_conv_init(&s->path[0], &s->base, op, &c);
+    odn_conv_init(&s->path[1], &s->base, op, &c);
+    return ENAS_OK;
+}
+
+static enum enas_status fr_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                 struct enas_tensor *out, struct enas_err *err)
+{
+    const struct fr_state *s = state;
+    enum enas_status st = odn_want_inputs("factorized_reduce", n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = odn_want_4d("factorized_reduce", 0, in[0], s->cin, err);
+    if (st == ENAS_OK)
+        *out = odn_shape(4, in[0]->dims[0], (in[0]->dims[1] + 1) / 2, (in[0]->dims[2] + 1) / 2, s->cout);
+    return st;
+}
+
+static double fr_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
+{
+    const struct fr_state *s = state;
+    if (n_in != 1 || in[0]->ndim != 4)
+        return 0.0;
+    double px = (double)in[0]->dims[0] * (double)((in[0]->dims[1] + 1) / 2) * (double)((in[0]->dims[2] + 1) / 2);
+    return 2.0 * px * (double)s->cin * (double)(s->cout / 2);
+}
+
+/* Between x (n x h x w x c) and the dense samples sub (n x ho x wo x c) of path `shift` (0 or 1):
+ * gather (to_sub) copies x into sub, zeros beyond the border; scatter copies sub into x (caller zeroed x). */
+static void fr_move(const struct enas_tensor *t, float *xd, float *sub, int shift, int to_sub)
+{
+    const int64_t n = t->dims[0], h = t->dims[1], w = t->dims[2], c = t->dims[3];
+    const int64_t ho = (h + 1) / 2, wo = (w + 1) / 2;
+    const size_t row = (size_t)c * sizeof(float);
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t i = 0; i < ho; i++)
+            for (int64_t j = 0; j < wo; j++) {
+                const int64_t ih = 2 * i + shift, iw = 2 * j + shift;
+                float *sp = sub + ((b * ho + i) * wo + j) * c;
+                const int in = ih < h && iw < w;
+                float *xp = in ? xd + ((b * h + ih) * w + iw) * c : NULL;
+                if (to_sub && xp)
+                    memcpy(sp, xp, row);
+                else if (to_sub)
+                    memset(sp, 0, row);
+                else if (xp)
+                    memcpy(xp, sp, row);
+            }
+}
+
+/* Between the interleaved output (m pixels x 2*half) and path p's dense half (m x half). */
+static void fr_half(float *whole, float *half, int64_t m, int64_t hc, int p, int to_whole)
+{
+    for (int64_t i = 0; i < m; i++) {
+        float *wp = whole + i * 2 * hc + p * hc, *hp = half + i * hc;
+        memcpy(to_whole ? wp : hp, to_whole ? hp : wp, (size_t)hc * sizeof(float));
+    }
+}
+
+static enum enas_status fr_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                   size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)n_in;
+    struct fr_state *s = state;
+    const int64_t n = out->dims[0], ho = out->dims[1], wo = out->dims[2], m = n * ho * wo, hc = s->cout / 2;
+    float *sub = odn_scratch(x, "factorized_reduce", (size_t)(m * s->cin) * sizeof(float), err);
+    float *y = odn_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
+    if (!sub || !y)
+        return ENAS_ERR_NOMEM;
+    enum enas_status st = ENAS_OK;
+    for (int p = 0; p < 2 && st == ENAS_OK; p++) {
+        fr_move(in[0], in[0]->data, sub, p, 1);
+        st = odn_conv_fwd(&s->path[p], x, n, ho, wo, sub, (p ? s->w2 : s->w1)->value.data, NULL, y, err);
+        if (st == ENAS_OK)
+            fr_half(out->data, y, m, hc, p, 1);
+    }
+    return st;
+}
+
+static enum enas_status fr_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                    size_t n_in, const struct enas_tensor *out,
+                                    const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                    struct enas_err *err)
+{
+    (void)n_in;
+    struct fr_state *s = state;
+    const int64_t n = out->dims[0], ho = out->dims[1], wo = out->dims[2], m = n * ho * wo, hc = s->cout / 2;
+    const size_t sb = (size_t)(m * s->cin) * sizeof(float);
+    float *sub = odn_scratch(x, "factorized_reduce", sb, err);
+    float *dsub = din[0] ? odn_scratch(x, "factorized_reduce", sb, err) : NULL;
+    float *dy = odn_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
+    if (!sub || !dy || (din[0] && !dsub))
+        return ENAS_ERR_NOMEM;
+    if (din[0])
+        memset(din[0]->data, 0, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    enum enas_status st = ENAS_OK;
+    for (int p = 0; p < 2 && st == ENAS_OK; p++) {
+        struct enas_param *w = p ? s->w2 : s->w1;
+        fr_move(in[0], in[0]->data, sub, p, 1);
+        fr_half(dout->data, dy, m, hc, p, 0);
+        st = odn_conv_bwd(&s->path[p], x, n, ho, wo, sub, w->value.data, dy, dsub, w->grad, NULL, err);
+        if (st == ENAS_OK && din[0])
+            fr_move(in[0], din[0]->data, dsub, p, 0);
+    }
+    return st;
+}
+
+const struct enas_op_desc odn_factorized_reduce_desc = {
+    ENAS_DESC_INIT(struct enas_op_desc),
+    .name = "factorized_reduce",
+    .provider = "onednn",
+    .attrs = fr_attrs,
+    .n_attrs = sizeof fr_attrs / sizeof fr_attrs[0],
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .create = fr_create,
+    .shape = fr_shape,
+    .madds = fr_madds,
+    .forward = fr_forward,
+    .backward = fr_backward,
+    .destroy = fr_destroy,
+};

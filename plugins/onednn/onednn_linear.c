@@ -1,0 +1,112 @@
+/* onednn_linear.c - `linear`: y = x w^T (+ b) on N x in input through a oneDNN inner product (cached per
+ * batch size by onednn_prim.c). Weight "w" [out, in] (He-normal, fan_in = in), optional bias "b" [out]. */
+#include "onednn.h"
+
+static const struct enas_setting linear_attrs[] = {
+    {.key = "in_features", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
+     .help = "input features, the K of N x K input (required)"},
+    {.key = "out_features", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
+     .help = "output features (required)"},
+    {.key = "bias", .type = ENAS_SET_BOOL, .def = 0, .help = "add a bias \"b\" [out_features], initialised to 0"},
+};
+
+struct linear_state {
+    struct odn_base base;
+    int64_t in, out;
+    struct enas_param *w, *b;
+    struct odn_conv ip;
+};
+
+static void linear_destroy(void *state)
+{
+    struct linear_state *s = state;
+    if (s)
+        odn_conv_fini(&s->ip);
+    odn_state_destroy(s);
+}
+
+static enum enas_status linear_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    struct linear_state *s;
+    enum enas_status st = odn_state_new(a, "linear", sizeof *s, state, err);
+    if (st != ENAS_OK)
+        return st;
+    s = *state;
+    s->in = a->api->cfg_int(a->attrs, "in_features");
+    s->out = a->api->cfg_int(a->attrs, "out_features");
+    if (s->in < 1 || s->out < 1)
+        st = enas_err_set(err, ENAS_ERR_CONFIG,
+                          "linear: in_features and out_features must be set (>= 1), got %lld and %lld",
+                          (long long)s->in, (long long)s->out);
+    struct enas_tensor ws = odn_shape(2, s->out, s->in, 1, 1), bs = odn_shape(1, s->out, 1, 1, 1);
+    if (st == ENAS_OK)
+        st = odn_param(a, "linear", "w", &ws, ENAS_INIT_HE_NORMAL, (double)s->in, 0, &s->w, err);
+    if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
+        st = odn_param(a, "linear", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
+    if (st != ENAS_OK) {
+        odn_state_destroy(s);
+        *state = NULL;
+        return st;
+    }
+    struct odn_conv_cfg c = {.ip = 1, .cin = s->in, .cout = s->out, .k = 1, .stride = 1, .groups = 1,
+                             .bias = s->b != NULL};
+    odn_conv_init(&s->ip, &s->base, "linear", &c);
+    return ENAS_OK;
+}
+
+static enum enas_status linear_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                     struct enas_tensor *out, struct enas_err *err)
+{
+    const struct linear_state *s = state;
+    char got[96];
+    enum enas_status st = odn_want_inputs("linear", n_in, 1, 1, err);
+    if (st != ENAS_OK)
+        return st;
+    if (in[0]->ndim != 2 || in[0]->dims[0] < 1 || in[0]->dims[1] != s->in)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "linear: input 0: expected N x %lld, got %d-D %s",
+                            (long long)s->in, in[0]->ndim, odn_fmt_shape(in[0], got, sizeof got));
+    *out = odn_shape(2, in[0]->dims[0], s->out, 1, 1);
+    return ENAS_OK;
+}
+
+static double linear_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
+{
+    const struct linear_state *s = state;
+    return n_in == 1 ? (double)in[0]->dims[0] * (double)s->in * (double)s->out : 0.0;
+}
+
+static enum enas_status linear_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                       size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)n_in;
+    struct linear_state *s = state;
+    return odn_conv_fwd(&s->ip, x, in[0]->dims[0], 1, 1, in[0]->data, s->w->value.data,
+                        s->b ? s->b->value.data : NULL, out->data, err);
+}
+
+static enum enas_status linear_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                        size_t n_in, const struct enas_tensor *out,
+                                        const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                        struct enas_err *err)
+{
+    (void)n_in, (void)out;
+    struct linear_state *s = state;
+    return odn_conv_bwd(&s->ip, x, in[0]->dims[0], 1, 1, in[0]->data, s->w->value.data, dout->data,
+                        din[0] ? din[0]->data : NULL, s->w->grad, s->b ? s->b->grad : NULL, err);
+}
+
+const struct enas_op_desc odn_linear_desc = {
+    ENAS_DESC_INIT(struct enas_op_desc),
+    .name = "linear",
+    .provider = "onednn",
+    .attrs = linear_attrs,
+    .n_attrs = sizeof linear_attrs / sizeof linear_attrs[0],
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .create = linear_create,
+    .shape = linear_shape,
+    .madds = linear_madds,
+    .forward = linear_forward,
+    .backward = linear_backward,
+    .destroy = linear_destroy,
+};

@@ -1,0 +1,265 @@
+/* onednn_misc.c - the weightless elementwise and joining ops with ref's semantics: `relu` (gradient 0 at
+ * 0), `identity`, `sum` (1..16 inputs of one shape, added in input order), `concat` (1..16 4-D inputs
+ * along C) and `global_avg_pool` (N x H x W x C -> N x C). Plain loops that the compiler vectorises,
+ * split over the backend's OpenMP threads when the tensor is large enough to pay for the fork. */
+#include "onednn.h"
+
+#include <string.h>
+
+static enum enas_status same_shape_named(const char *op, const struct enas_tensor *const *in, size_t n_in,
+                                         struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = odn_want_inputs(op, n_in, 1, 1, err);
+    if (st == ENAS_OK) {
+        *out = *in[0];
+        out->data = NULL;
+    }
+    return st;
+}
+
+static enum enas_status relu_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    return same_shape_named("relu", in, n_in, out, err);
+}
+
+static enum enas_status identity_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                       struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    return same_shape_named("identity", in, n_in, out, err);
+}
+
+static enum enas_status relu_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                     size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)x, (void)n_in, (void)err;
+    const struct odn_base *b = state;
+    const int64_t n = enas_tensor_numel(in[0]);
+    const float *xd = in[0]->data;
+    float *y = out->data;
+#pragma omp parallel for num_threads(odn_threads(b->be, n)) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        y[i] = xd[i] > 0.0f ? xd[i] : 0.0f;
+    return ENAS_OK;
+}
+
+static enum enas_status relu_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                      size_t n_in, const struct enas_tensor *out,
+                                      const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                      struct enas_err *err)
+{
+    (void)x, (void)n_in, (void)out, (void)err;
+    const struct odn_base *b = state;
+    if (!din[0])
+        return ENAS_OK;
+    const int64_t n = enas_tensor_numel(in[0]);
+    const float *xd = in[0]->data, *dy = dout->data;
+    float *dx = din[0]->data;
+#pragma omp parallel for num_threads(odn_threads(b->be, n)) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        const float d = dy[i]; /* loaded unconditionally, so the select needs no (mispredicted) branch */
+        dx[i] = xd[i] > 0.0f ? d : 0.0f;
+    }
+    return ENAS_OK;
+}
+
+static enum enas_status identity_forward(void *state, struct enas_exec *x,
+                                         const struct enas_tensor *const *in, size_t n_in,
+                                         struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state, (void)x, (void)n_in, (void)err;
+    memcpy(out->data, in[0]->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    return ENAS_OK;
+}
+
+static enum enas_status identity_backward(void *state, struct enas_exec *x,
+                                          const struct enas_tensor *const *in, size_t n_in,
+                                          const struct enas_tensor *out, const struct enas_tensor *dout,
+                                          struct enas_tensor *const *din, struct enas_err *err)
+{
+    (void)state, (void)x, (void)n_in, (void)out, (void)err;
+    if (din[0])
+        memcpy(din[0]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    return ENAS_OK;
+}
+
+static enum enas_status sum_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                  struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    char want[96], got[96];
+    enum enas_status st = odn_want_inputs("sum", n_in, 1, ODN_MAX_INPUTS, err);
+    for (size_t i = 1; st == ENAS_OK && i < n_in; i++)
+        if (!enas_tensor_same_shape(in[i], in[0]))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "sum: input %zu: expected %s (the shape of input 0), got %s", i,
+                                odn_fmt_shape(in[0], want, sizeof want), odn_fmt_shape(in[i], got, sizeof got));
+    if (st == ENAS_OK) {
+        *out = *in[0];
+        out->data = NULL;
+    }
+    return st;
+}
+
+static enum enas_status sum_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                    size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)x, (void)err;
+    const struct odn_base *b = state;
+    const int64_t n = enas_tensor_numel(in[0]);
+    float *y = out->data;
+    memcpy(y, in[0]->data, (size_t)n * sizeof(float));
+    for (size_t k = 1; k < n_in; k++) {
+        const float *xd = in[k]->data;
+#pragma omp parallel for num_threads(odn_threads(b->be, n)) schedule(static)
+        for (int64_t i = 0; i < n; i++)
+            y[i] += xd[i];
+    }
+    return ENAS_OK;
+}
+
+static enum enas_status sum_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                     size_t n_in, const struct enas_tensor *out,
+                                     const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                     struct enas_err *err)
+{
+    (void)state, (void)x, (void)out, (void)err;
+    for (size_t i = 0; i < n_in; i++)
+        if (din[i])
+            memcpy(din[i]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    return ENAS_OK;
+}
+
+static enum enas_status concat_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                     struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    char want[96], got[96];
+    enum enas_status st = odn_want_inputs("concat", n_in, 1, ODN_MAX_INPUTS, err);
+    int64_t c = 0;
+    for (size_t i = 0; st == ENAS_OK && i < n_in; i++) {
+        st = odn_want_4d("concat", i, in[i], -1, err);
+        if (st == ENAS_OK && (in[i]->dims[0] != in[0]->dims[0] || in[i]->dims[1] != in[0]->dims[1] ||
+                              in[i]->dims[2] != in[0]->dims[2]))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "concat: input %zu: expected N, H, W of input 0 (%s), got %s", i,
+                                odn_fmt_shape(in[0], want, sizeof want), odn_fmt_shape(in[i], got, sizeof got));
+        c += st == ENAS_OK ? in[i]->dims[3] : 0;
+    }
+    if (st == ENAS_OK)
+        *out = odn_shape(4, in[0]->dims[0], in[0]->dims[1], in[0]->dims[2], c);
+    return st;
+}
+
+/* Copies between the inputs and their channel slices of the output: to_out 1 is forward, 0 backward. */
+static void concat_copy(const struct odn_base *b, const struct enas_tensor *const *in,
+                        struct enas_tensor *const *din, size_t n_in, float *whole, int64_t c_total, int to_out)
+{
+    const int64_t pixels = in[0]->dims[0] * in[0]->dims[1] * in[0]->dims[2];
+#pragma omp parallel for num_threads(odn_threads(b->be, pixels * c_total)) schedule(static)
+    for (int64_t p = 0; p < pixels; p++) {
+        int64_t off = 0;
+        for (size_t i = 0; i < n_in; i++) {
+            const int64_t c = in[i]->dims[3];
+            float *slice = whole + p * c_total + off;
+            if (to_out)
+                memcpy(slice, in[i]->data + p * c, (size_t)c * sizeof(float));
+            else if (din[i])
+                memcpy(din[i]->data + p * c, slice, (size_t)c * sizeof(float));
+            off += c;
+        }
+    }
+}
+
+static enum enas_status concat_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                       size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)x, (void)err;
+    concat_copy(state, in, NULL, n_in, out->data, out->dims[3], 1);
+    return ENAS_OK;
+}
+
+static enum enas_status concat_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                        size_t n_in, const struct enas_tensor *out,
+                                        const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                        struct enas_err *err)
+{
+    (void)x, (void)out, (void)err;
+    concat_copy(state, in, din, n_in, dout->data, dout->dims[3], 0);
+    return ENAS_OK;
+}
+
+static enum enas_status gap_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                  struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    enum enas_status st = odn_want_inputs("global_avg_pool", n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = odn_want_4d("global_avg_pool", 0, in[0], -1, err);
+    if (st == ENAS_OK)
+        *out = odn_shape(2, in[0]->dims[0], in[0]->dims[3], 1, 1);
+    return st;
+}
+
+static enum enas_status gap_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                    size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)x, (void)n_in, (void)err;
+    const struct odn_base *b = state;
+    const int64_t n = in[0]->dims[0], hw = in[0]->dims[1] * in[0]->dims[2], c = in[0]->dims[3];
+    const float inv = 1.0f / (float)hw;
+#pragma omp parallel for num_threads(odn_threads(b->be, n * hw * c)) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float *y = out->data + i * c;
+        const float *xd = in[0]->data + i * hw * c;
+        memset(y, 0, (size_t)c * sizeof *y);
+        for (int64_t p = 0; p < hw; p++)
+            for (int64_t j = 0; j < c; j++)
+                y[j] += xd[p * c + j];
+        for (int64_t j = 0; j < c; j++)
+            y[j] *= inv;
+    }
+    return ENAS_OK;
+}
+
+static enum enas_status gap_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                     size_t n_in, const struct enas_tensor *out,
+                                     const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                     struct enas_err *err)
+{
+    (void)x, (void)n_in, (void)out, (void)err;
+    const struct odn_base *b = state;
+    const int64_t n = in[0]->dims[0], hw = in[0]->dims[1] * in[0]->dims[2], c = in[0]->dims[3];
+    if (!din[0])
+        return ENAS_OK;
+    const float inv = 1.0f / (float)hw;
+#pragma omp parallel for num_threads(odn_threads(b->be, n * hw * c)) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t p = 0; p < hw; p++)
+            for (int64_t j = 0; j < c; j++)
+                din[0]->data[(i * hw + p) * c + j] = dout->data[i * c + j] * inv;
+    return ENAS_OK;
+}
+
+#define MISC_DESC(var_, name_, max_in_, prefix_)                                                             \
+    const struct enas_op_desc var_ = {                                                                       \
+        ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
+        .name = (name_),                                                                                     \
+        .provider = "onednn",                                                                                \
+        .min_inputs = 1,                                                                                     \
+        .max_inputs = (max_in_),                                                                             \
+        .create = odn_create_plain,                                                                          \
+        .shape = prefix_##_shape,                                                                            \
+        .madds = NULL,                                                                                       \
+        .forward = prefix_##_forward,                                                                        \
+        .backward = prefix_##_backward,                                                                      \
+        .destroy = odn_state_destroy,                                                                        \
+    }
+
+MISC_DESC(odn_relu_desc, "relu", 1, relu);
+MISC_DESC(odn_identity_desc, "identity", 1, identity);
+MISC_DESC(odn_sum_desc, "sum", ODN_MAX_INPUTS, sum);
+MISC_DESC(odn_concat_desc, "concat", ODN_MAX_INPUTS, concat);
+MISC_DESC(odn_global_avg_pool_desc, "global_avg_pool", 1, gap);

@@ -1,0 +1,213 @@
+/* onednn_pool.c - `max_pool` and `avg_pool` (ref's semantics: padded cells ignored by max and excluded
+ * from the average's count; max routes the gradient to the first maximum in window order) on hand
+ * kernels: oneDNN 2.6's pooling runs at 79 ms where a plain AVX2 loop takes 3 ms on this CPU (measured).
+ * Images are split statically over the threads. Portable C kernels here, AVX2 in onednn_pool_avx2.c. */
+#include "onednn.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+static const struct enas_setting pool_attrs[] = {
+    {.key = "kernel", .type = ENAS_SET_INT, .def = 3, .min = 1, .max = 63, .help = "square window size k"},
+    {.key = "stride", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = 16, .help = "stride in H and W"},
+    {.key = "padding", .type = ENAS_SET_INT, .def = -1, .min = -1, .max = 62,
+     .help = "padding on each side, at most kernel-1; -1: (k-1)/2, i.e. SAME for odd k"},
+};
+
+struct pool_state {
+    struct odn_base base;
+    const char *op;
+    int64_t k, stride, pad;
+};
+
+/* ---- portable kernels ---- */
+
+static int64_t clip(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void odn_pool_fwd_c(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1)
+{
+    const int64_t c = g->c;
+    for (int64_t n = n0; n < n1; n++)
+        for (int64_t oh = 0; oh < g->ho; oh++)
+            for (int64_t ow = 0; ow < g->wo; ow++) {
+                const int64_t r0 = oh * g->stride - g->pad, q0 = ow * g->stride - g->pad;
+                const int64_t hh0 = clip(r0, 0, g->h), hh1 = clip(r0 + g->k, 0, g->h);
+                const int64_t w0 = clip(q0, 0, g->w), w1 = clip(q0 + g->k, 0, g->w);
+                float *yp = y + ((n * g->ho + oh) * g->wo + ow) * c;
+                for (int64_t j = 0; j < c; j++)
+                    yp[j] = max ? -INFINITY : 0.0f;
+                for (int64_t h = hh0; h < hh1; h++)
+                    for (int64_t w = w0; w < w1; w++) {
+                        const float *xp = x + ((n * g->h + h) * g->w + w) * c;
+                        for (int64_t j = 0; j < c; j++)
+                            yp[j] = max ? (xp[j] > yp[j] ? xp[j] : yp[j]) : yp[j] + xp[j];
+                    }
+                if (!max) {
+                    const float inv = 1.0f / (float)((hh1 - hh0) * (w1 - w0));
+                    for (int64_t j = 0; j < c; j++)
+                        yp[j] *= inv;
+                }
+            }
+}
+
+void odn_pool_bwd_c(const struct odn_win *g, int max, const float *x, const float *dy, float *dx, int64_t n0,
+                    int64_t n1)
+{
+    const int64_t c = g->c;
+    memset(dx + n0 * g->h * g->w * c, 0, (size_t)((n1 - n0) * g->h * g->w * c) * sizeof *dx);
+    for (int64_t n = n0; n < n1; n++)
+        for (int64_t oh = 0; oh < g->ho; oh++)
+            for (int64_t ow = 0; ow < g->wo; ow++) {
+                const int64_t r0 = oh * g->stride - g->pad, q0 = ow * g->stride - g->pad;
+                const int64_t h0 = clip(r0, 0, g->h), h1 = clip(r0 + g->k, 0, g->h);
+                const int64_t w0 = clip(q0, 0, g->w), w1 = clip(q0 + g->k, 0, g->w);
+                const float *d = dy + ((n * g->ho + oh) * g->wo + ow) * c;
+                const float inv = 1.0f / (float)((h1 - h0) * (w1 - w0));
+                for (int64_t j = 0; j < c; j++) {
+                    int64_t arg = ((n * g->h + h0) * g->w + w0) * c + j;
+                    float best = -INFINITY;
+                    for (int64_t h = h0; h < h1; h++)
+                        for (int64_t w = w0; w < w1; w++) {
+                            const int64_t i = ((n * g->h + h) * g->w + w) * c + j;
+                            if (max && x[i] > best) {
+                                best = x[i];
+                                arg = i;
+                            } else if (!max) {
+                                dx[i] += d[j] * inv;
+                            }
+                        }
+                    if (max)
+                        dx[arg] += d[j];
+                }
+            }
+}
+
+/* ---- the ops ---- */
+
+static enum enas_status pool_create_named(const struct enas_op_args *a, const char *op, void **state,
+                                          struct enas_err *err)
+{
+    struct pool_state *s;
+    enum enas_status st = odn_state_new(a, op, sizeof *s, state, err);
+    if (st != ENAS_OK)
+        return st;
+    s = *state;
+    s->op = op;
+    s->k = a->api->cfg_int(a->attrs, "kernel");
+    s->stride = a->api->cfg_int(a->attrs, "stride");
+    s->pad = odn_padding(a->api->cfg_int(a->attrs, "padding"), s->k);
+    if (s->pad > s->k - 1) {
+        st = enas_err_set(err, ENAS_ERR_CONFIG, "%s: padding %lld is more than kernel-1 = %lld", op,
+                          (long long)s->pad, (long long)(s->k - 1));
+        odn_state_destroy(s);
+        *state = NULL;
+    }
+    return st;
+}
+
+static enum enas_status max_pool_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    return pool_create_named(a, "max_pool", state, err);
+}
+
+static enum enas_status avg_pool_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    return pool_create_named(a, "avg_pool", state, err);
+}
+
+static enum enas_status pool_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err)
+{
+    const struct pool_state *s = state;
+    enum enas_status st = odn_want_inputs(s->op, n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = odn_want_4d(s->op, 0, in[0], -1, err);
+    if (st != ENAS_OK)
+        return st;
+    int64_t ho = odn_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
+    int64_t wo = odn_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
+    if (ho < 1 || wo < 1)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", s->op,
+                            (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)s->k,
+                            (long long)s->pad);
+    *out = odn_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
+    return ENAS_OK;
+}
+
+static struct odn_win pool_win(const struct pool_state *s, const struct enas_tensor *in)
+{
+    struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = in->dims[3],
+                        .ho = odn_out_size(in->dims[1], s->k, s->stride, s->pad),
+                        .wo = odn_out_size(in->dims[2], s->k, s->stride, s->pad),
+                        .k = s->k, .stride = s->stride, .pad = s->pad};
+    return g;
+}
+
+/* Runs forward (dx == NULL) or backward over the images, split statically over the threads. */
+static void pool_run(const struct pool_state *s, const struct odn_win *g, const float *x, const float *dy,
+                     float *y_or_dx, int backward)
+{
+    const int max = s->op[0] == 'm', avx2 = s->base.be->avx2;
+    int nt = odn_threads(s->base.be, g->n * g->h * g->w * g->c);
+    nt = (int64_t)nt > g->n ? (int)g->n : nt;
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        const int64_t n0 = g->n * t / T, n1 = g->n * (t + 1) / T;
+        if (backward && avx2)
+            odn_pool_bwd_avx2(g, max, x, dy, y_or_dx, n0, n1);
+        else if (backward)
+            odn_pool_bwd_c(g, max, x, dy, y_or_dx, n0, n1);
+        else if (avx2)
+            odn_pool_fwd_avx2(g, max, x, y_or_dx, n0, n1);
+        else
+            odn_pool_fwd_c(g, max, x, y_or_dx, n0, n1);
+    }
+}
+
+static enum enas_status pool_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                     size_t n_in, struct enas_tensor *out, struct enas_err *err)
+{
+    (void)x, (void)n_in, (void)err;
+    struct odn_win g = pool_win(state, in[0]);
+    pool_run(state, &g, in[0]->data, NULL, out->data, 0);
+    return ENAS_OK;
+}
+
+static enum enas_status pool_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
+                                      size_t n_in, const struct enas_tensor *out,
+                                      const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                      struct enas_err *err)
+{
+    (void)x, (void)n_in, (void)out, (void)err;
+    if (!din[0])
+        return ENAS_OK;
+    struct odn_win g = pool_win(state, in[0]);
+    pool_run(state, &g, in[0]->data, dout->data, din[0]->data, 1);
+    return ENAS_OK;
+}
+
+#define POOL_DESC(var_, name_, create_)                                                                      \
+    const struct enas_op_desc var_ = {                                                                       \
+        ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
+        .name = (name_),                                                                                     \
+        .provider = "onednn",                                                                                \
+        .attrs = pool_attrs,                                                                                 \
+        .n_attrs = sizeof pool_attrs / sizeof pool_attrs[0],                                                 \
+        .min_inputs = 1,                                                                                     \
+        .max_inputs = 1,                                                                                     \
+        .create = (create_),                                                                                 \
+        .shape = pool_shape,                                                                                 \
+        .madds = NULL,                                                                                       \
+        .forward = pool_forward,                                                                             \
+        .backward = pool_backward,                                                                           \
+        .destroy = odn_state_destroy,                                                                        \
+    }
+
+POOL_DESC(odn_max_pool_desc, "max_pool", max_pool_create);
+POOL_DESC(odn_avg_pool_desc, "avg_pool", avg_pool_create);

@@ -1,0 +1,421 @@
+/* test_onednn_parity.c - the onednn provider against the ref provider (arguments: ref.so onednn.so), both
+ * loaded side by side through ophelp's fake hosts (onednn with 2 threads). For every op on several shapes
+ * (batch 1, odd H/W, stride 2, groups/depthwise, C = 20/36, both paddings, kernels 1/2/3/5) with the same
+ * parameter values in both instances: outputs, input gradients, parameter gradients and BN running
+ * statistics agree within REL, measured as max|onednn - ref| / (max|ref| + 1e-6) per tensor. Also: a second
+ * batch size (new primitives) and the first again (cached ones), backward accumulating into grad, the
+ * descriptors' attribute tables, and finite-difference gradient checks of the onednn ops. */
+#include "ophelp.h"
+
+#include "check.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REL 1e-4     /* parity bound: max-abs error over max-abs of the ref tensor */
+#define GC_EPS 1e-2  /* finite-difference step */
+#define GC_TOL 5e-3  /* onednn sums in fp32, so its differences are noisier than ref's */
+
+static struct enas_host *ref, *odn;
+static int n_compared; /* tensors compared, printed at the end so that a silent skip shows */
+
+/* max|a - b| / (max|b| + 1e-6); prints and counts a failure above REL. */
+static void near(const float *a, const float *b, int64_t n, const char *what, const char *label)
+{
+    double err = 0.0, mag = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        err = d > err || isnan(d) ? d : err;
+        mag = fabs((double)b[i]) > mag ? fabs((double)b[i]) : mag;
+    }
+    double rel = err / (mag + 1e-6);
+    n_compared++;
+    CHECK_MSG(rel <= REL, "%s: %s: relative error %.3g (max abs %.3g)", label, what, rel, mag);
+}
+
+struct pair {
+    struct oh_op r, o;
+};
+
+/* Both instances with the ref's parameter values copied into onednn's; random non-trivial BN values. */
+static int pair_create(struct pair *p, const char *name, const char *attrs, uint64_t *seed)
+{
+    struct enas_err err = {0};
+    if (oh_create_in(ref, &p->r, name, attrs, &err) != ENAS_OK ||
+        oh_create_in(odn, &p->o, name, attrs, &err) != ENAS_OK) {
+        CHECK_MSG(0, "%s(%s): %s", name, attrs, err.msg);
+        return -1;
+    }
+    CHECK(p->r.n_p == p->o.n_p);
+    for (size_t k = 0; k < p->r.n_p && k < p->o.n_p; k++) {
+        struct enas_param *a = p->r.p[k], *b = p->o.p[k];
+        CHECK(strcmp(a->name, b->name) == 0 && enas_tensor_same_shape(&a->value, &b->value));
+        if (!a->grad || strstr(a->name, "gamma") || strstr(a->name, "beta") || strstr(a->name, ".b"))
+            oh_fill(&a->value, 0.5, 1.5, seed); /* BN stats > 0 (a valid variance), gamma, beta, bias */
+        memcpy(b->value.data, a->value.data, (size_t)enas_tensor_numel(&a->value) * sizeof(float));
+    }
+    return 0;
+}
+
+static void pair_destroy(struct pair *p)
+{
+    oh_destroy(&p->r);
+    oh_destroy(&p->o);
+}
+
+/* One forward + backward of both on inputs in[0..n_in); compares everything. */
+static void run_both(struct pair *p, const struct oh_run *mode, struct enas_tensor *in, size_t n_in,
+                     const char *label, uint64_t *seed)
+{
+    struct oh_run rr = *mode, ro = *mode;
+    struct enas_err err = {0};
+    struct enas_tensor yr, yo, din_r[4], din_o[4], *dr[4], *dd[4];
+    const struct enas_tensor *ins[4];
+    for (size_t i = 0; i < n_in; i++)
+        ins[i] = &in[i];
+    if (oh_forward(&p->r, &rr, ins, n_in, &yr, &err) != ENAS_OK ||
+        oh_forward(&p->o, &ro, ins, n_in, &yo, &err) != ENAS_OK) {
+        CHECK_MSG(0, "%s: forward: %s", label, err.msg);
+        return;
+    }
+    near(yo.data, yr.data, enas_tensor_numel(&yr), "output", label);
+    struct enas_tensor dy = oh_tensor(yr.ndim, yr.dims[0], yr.dims[1], yr.dims[2], yr.dims[3]);
+    oh_fill(&dy, -1.0, 1.0, seed);
+    for (size_t i = 0; i < n_in; i++) {
+        din_r[i] = oh_tensor(in[i].ndim, in[i].dims[0], in[i].dims[1], in[i].dims[2], in[i].dims[3]);
+        din_o[i] = oh_tensor(in[i].ndim, in[i].dims[0], in[i].dims[1], in[i].dims[2], in[i].dims[3]);
+        oh_fill(&din_o[i], 1e30, 1e30, seed); /* garbage that backward must overwrite */
+        dr[i] = &din_r[i], dd[i] = &din_o[i];
+    }
+    for (size_t k = 0; k < p->r.n_p; k++)
+        for (int64_t j = 0; p->r.p[k]->grad && j < enas_tensor_numel(&p->r.p[k]->value); j++)
+            p->r.p[k]->grad[j] = p->o.p[k]->grad[j] = 0.25f;
+    if (oh_backward(&p->r, &rr, ins, n_in, &yr, &dy, dr, &err) != ENAS_OK ||
+        oh_backward(&p->o, &ro, ins, n_in, &yo, &dy, dd, &err) != ENAS_OK) {
+        CHECK_MSG(0, "%s: backward: %s", label, err.msg);
+    } else {
+        for (size_t i = 0; i < n_in; i++)
+            near(din_o[i].data, din_r[i].data, enas_tensor_numel(&in[i]), "input gradient", label);
+        for (size_t k = 0; k < p->r.n_p; k++) {
+            const struct enas_param *a = p->r.p[k], *b = p->o.p[k];
+            const int64_t n = enas_tensor_numel(&a->value);
+            near(b->grad ? b->grad : b->value.data, a->grad ? a->grad : a->value.data, n, a->name, label);
+        }
+    }
+    for (size_t i = 0; i < n_in; i++) {
+        oh_tensor_free(&din_r[i]);
+        oh_tensor_free(&din_o[i]);
+    }
+    oh_tensor_free(&dy);
+    oh_tensor_free(&yr);
+    oh_tensor_free(&yo);
+    oh_run_fini(&rr);
+    oh_run_fini(&ro);
+}
+
+enum fill_kind { FILL_UNIFORM, FILL_DISTINCT };
+
+static struct enas_tensor input(const struct enas_tensor *shape, int64_t n, enum fill_kind fill, uint64_t *seed)
+{
+    struct enas_tensor t = oh_tensor(shape->ndim, n, shape->dims[1], shape->dims[2], shape->dims[3]);
+    if (fill == FILL_DISTINCT)
+        oh_fill_distinct(&t, -0.05 * (double)enas_tensor_numel(&t) + 0.0125, 0.1, seed);
+    else
+        oh_fill(&t, -1.0, 1.0, seed);
+    return t;
+}
+
+/* Parity of a one-input op on shape, then on batch n+2 (new primitives) and n again (cached). */
+static void parity(const char *name, const char *attrs, const struct oh_run *mode, enum fill_kind fill,
+                   struct enas_tensor shape)
+{
+    struct pair p;
+    uint64_t seed = 4321 + (uint64_t)shape.dims[1] * 7 + (uint64_t)shape.dims[3];
+    char label[256];
+    if (pair_create(&p, name, attrs, &seed) != 0) {
+        pair_destroy(&p);
+        return;
+    }
+    const int64_t batches[3] = {shape.dims[0], shape.dims[0] + 2, shape.dims[0]};
+    for (int b = 0; b < 3; b++) {
+        struct enas_tensor x = input(&shape, batches[b], fill, &seed);
+        snprintf(label, sizeof label, "%s(%s) on %lldx%lldx%lldx%lld%s", name, attrs, (long long)batches[b],
+                 (long long)shape.dims[1], (long long)shape.dims[2], (long long)shape.dims[3],
+                 mode->training ? " training" : "");
+        run_both(&p, mode, &x, 1, label, &seed);
+        oh_tensor_free(&x);
+    }
+    pair_destroy(&p);
+}
+
+static struct enas_tensor shp(int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3)
+{
+    struct enas_tensor t = {.data = NULL, .ndim = ndim, .dims = {d0, d1, d2, d3}};
+    return t;
+}
+
+static const struct oh_run TRAIN = {.training = 1, .arg = NAN, .seed = 5};
+
+static void test_conv(void)
+{
+    parity("conv", "in_channels=20 out_channels=20 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
+    parity("conv", "in_channels=36 out_channels=36 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 1, 8, 8, 36));
+    parity("conv", "in_channels=3 out_channels=4 kernel=3 stride=2", &TRAIN, FILL_UNIFORM, shp(4, 1, 5, 7, 3));
+    parity("conv", "in_channels=4 out_channels=6 kernel=3 stride=2 padding=0 groups=2 bias=true", &TRAIN,
+           FILL_UNIFORM, shp(4, 2, 7, 5, 4));
+    parity("conv", "in_channels=20 out_channels=20 kernel=5 groups=20", &TRAIN, FILL_UNIFORM, shp(4, 2, 7, 9, 20));
+    parity("conv", "in_channels=36 out_channels=36 kernel=3 stride=2 groups=36", &TRAIN, FILL_UNIFORM,
+           shp(4, 1, 9, 6, 36));
+    parity("conv", "in_channels=20 out_channels=40 kernel=1 bias=true", &TRAIN, FILL_UNIFORM, shp(4, 3, 4, 4, 20));
+    parity("conv", "in_channels=5 out_channels=3 kernel=2", &TRAIN, FILL_UNIFORM, shp(4, 2, 4, 5, 5));
+    parity("conv", "in_channels=3 out_channels=2 kernel=5 padding=1", &TRAIN, FILL_UNIFORM, shp(4, 2, 6, 7, 3));
+    parity("sep_conv", "in_channels=20 out_channels=20 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
+    parity("sep_conv", "in_channels=36 out_channels=40 kernel=5 stride=2", &TRAIN, FILL_UNIFORM,
+           shp(4, 1, 7, 5, 36));
+    parity("sep_conv", "in_channels=20 out_channels=36 kernel=5 padding=0", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 8, 7, 20));
+    parity("sep_conv", "in_channels=2 out_channels=3 kernel=7", &TRAIN, FILL_UNIFORM, shp(4, 1, 9, 8, 2));
+    parity("sep_conv", "in_channels=4 out_channels=4 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 4, 32, 32, 4));
+    parity("sep_conv", "in_channels=4 out_channels=4 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 4, 32, 32, 4));
+    parity("sep_conv", "in_channels=16 out_channels=16 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 8, 8, 8, 16));
+    parity("sep_conv", "in_channels=8 out_channels=8 kernel=5 stride=2", &TRAIN, FILL_UNIFORM, shp(4, 8, 32, 32, 8));
+    parity("factorized_reduce", "in_channels=20 out_channels=40", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
+    parity("factorized_reduce", "in_channels=3 out_channels=4", &TRAIN, FILL_UNIFORM, shp(4, 1, 6, 6, 3));
+    parity("linear", "in_features=36 out_features=10 bias=true", &TRAIN, FILL_UNIFORM, shp(2, 5, 36, 1, 1));
+    parity("linear", "in_features=7 out_features=5", &TRAIN, FILL_UNIFORM, shp(2, 1, 7, 1, 1));
+}
+
+static void test_bn_pool(void)
+{
+    const struct oh_run infer = {.arg = NAN, .seed = 5};
+    parity("batch_norm", "channels=20", &TRAIN, FILL_UNIFORM, shp(4, 4, 5, 7, 20));
+    parity("batch_norm", "channels=36 affine=false momentum=0.3", &TRAIN, FILL_UNIFORM, shp(4, 1, 5, 3, 36));
+    parity("batch_norm", "channels=4", &TRAIN, FILL_UNIFORM, shp(2, 6, 4, 1, 1));
+    parity("batch_norm", "channels=20", &infer, FILL_UNIFORM, shp(4, 2, 3, 5, 20));
+    const char *const pools[] = {"max_pool", "avg_pool"};
+    const char *const attrs[] = {"", "kernel=3 stride=2", "kernel=3 stride=2 padding=0", "kernel=2 stride=2",
+                                 "kernel=5 stride=3 padding=2"};
+    const int64_t chans[] = {20, 36, 3, 13, 1};
+    for (int i = 0; i < 2; i++)
+        for (int a = 0; a < 5; a++)
+            parity(pools[i], attrs[a], &TRAIN, i == 0 ? FILL_DISTINCT : FILL_UNIFORM,
+                   shp(4, 1 + a % 2, 5 + a, 7, chans[a]));
+    parity("global_avg_pool", "", &TRAIN, FILL_UNIFORM, shp(4, 2, 3, 5, 20));
+}
+
+static void test_misc(void)
+{
+    const struct oh_run path = {.training = 1, .arg = 0.5, .seed = 5};
+    parity("relu", "", &TRAIN, FILL_DISTINCT, shp(4, 2, 3, 4, 20));
+    parity("relu", "", &TRAIN, FILL_DISTINCT, shp(2, 3, 7, 1, 1));
+    parity("identity", "", &TRAIN, FILL_UNIFORM, shp(4, 1, 3, 3, 2));
+    parity("dropout", "keep_prob=0.6", &TRAIN, FILL_UNIFORM, shp(4, 2, 3, 5, 20));
+    parity("drop_path", "", &path, FILL_UNIFORM, shp(4, 8, 2, 3, 2));
+    uint64_t seed = 77;
+    struct pair p;
+    struct enas_tensor s[3], c[3];
+    for (int i = 0; i < 3; i++) {
+        s[i] = oh_tensor(4, 2, 3, 5, 20);
+        c[i] = oh_tensor(4, 2, 3, 4, 1 + (i * 2) % 3 + 8 * i);
+        oh_fill(&s[i], -1.0, 1.0, &seed);
+        oh_fill(&c[i], -1.0, 1.0, &seed);
+    }
+    if (pair_create(&p, "sum", "", &seed) == 0)
+        run_both(&p, &TRAIN, s, 3, "sum of 3", &seed);
+    pair_destroy(&p);
+    if (pair_create(&p, "concat", "", &seed) == 0)
+        run_both(&p, &TRAIN, c, 3, "concat of 3", &seed);
+    pair_destroy(&p);
+    for (int i = 0; i < 3; i++) {
+        oh_tensor_free(&s[i]);
+        oh_tensor_free(&c[i]);
+    }
+}
+
+/* ENAS's stacked separable block, relu-sep-bn-relu-sep-bn, run as a chain on both providers (training):
+ * fp32 rounding compounds through batch norm, so this checks at 1e-3 what the single ops check at REL. */
+static void test_chain(int64_t n, int64_t hw, int64_t c, int64_t k)
+{
+    static const char *const names[6] = {"relu", "sep_conv", "batch_norm", "relu", "sep_conv", "batch_norm"};
+    char attrs[6][96], label[96];
+    struct pair p[6];
+    struct oh_run rr[6], ro[6];
+    struct enas_tensor yr[7], yo[7], dr[7], dd[7];
+    struct enas_err err = {0};
+    uint64_t seed = 31;
+    int ok = 1;
+    snprintf(label, sizeof label, "chain N=%lld %lldx%lld C=%lld k=%lld", (long long)n, (long long)hw,
+             (long long)hw, (long long)c, (long long)k);
+    for (int i = 0; i < 6; i++) {
+        snprintf(attrs[i], sizeof attrs[i], i % 3 == 1 ? "in_channels=%lld out_channels=%lld kernel=%lld"
+                                            : i % 3 == 2 ? "channels=%lld" : "",
+                 (long long)c, (long long)c, (long long)k);
+        ok &= pair_create(&p[i], names[i], attrs[i], &seed) == 0;
+        rr[i] = ro[i] = TRAIN;
+    }
+    yr[0] = oh_tensor(4, n, hw, hw, c);
+    oh_fill(&yr[0], -1.0, 1.0, &seed);
+    yo[0] = yr[0];
+    for (int i = 0; ok && i < 6; i++) {
+        const struct enas_tensor *a[1] = {&yr[i]}, *b[1] = {&yo[i]};
+        ok &= oh_forward(&p[i].r, &rr[i], a, 1, &yr[i + 1], &err) == ENAS_OK &&
+              oh_forward(&p[i].o, &ro[i], b, 1, &yo[i + 1], &err) == ENAS_OK;
+    }
+    if (ok) {
+        dr[6] = oh_tensor(4, n, hw, hw, c);
+        oh_fill(&dr[6], -1.0, 1.0, &seed);
+        dd[6] = dr[6];
+    }
+    for (int i = 5; ok && i >= 0; i--) {
+        const struct enas_tensor *a[1] = {&yr[i]}, *b[1] = {&yo[i]};
+        dr[i] = oh_tensor(4, n, hw, hw, c), dd[i] = oh_tensor(4, n, hw, hw, c);
+        struct enas_tensor *da[1] = {&dr[i]}, *db[1] = {&dd[i]};
+        ok &= oh_backward(&p[i].r, &rr[i], a, 1, &yr[i + 1], &dr[i + 1], da, &err) == ENAS_OK &&
+              oh_backward(&p[i].o, &ro[i], b, 1, &yo[i + 1], &dd[i + 1], db, &err) == ENAS_OK;
+    }
+    CHECK_MSG(ok, "%s: %s", label, err.msg);
+    for (int i = 0; ok && i < 6; i++)
+        for (size_t q = 0; q < p[i].r.n_p; q++) {
+            const struct enas_param *a = p[i].r.p[q], *b = p[i].o.p[q];
+            double e = 0.0, m = 0.0;
+            for (int64_t j = 0; a->grad && j < enas_tensor_numel(&a->value); j++) {
+                e = fmax(e, fabs((double)a->grad[j] - (double)b->grad[j]));
+                m = fmax(m, fabs((double)a->grad[j]));
+            }
+            CHECK_MSG(e <= 1e-3 * m + 1e-7, "%s: layer %d %s: relative error %.3g", label, i, a->name, e / m);
+        }
+    CHECK_MSG(!ok || (double)fabsf(dd[0].data[0] - dr[0].data[0]) <= 1e-3 * (1.0 + (double)fabsf(dr[0].data[0])),
+              "%s: input gradient", label);
+    for (int i = 0; i < 7; i++) {
+        if (ok && i > 0) {
+            oh_tensor_free(&yr[i]);
+            oh_tensor_free(&yo[i]);
+        }
+        if (ok && i < 6)
+            oh_tensor_free(&dd[i]);
+        if (ok)
+            oh_tensor_free(&dr[i]);
+    }
+    oh_tensor_free(&yr[0]);
+    for (int i = 0; i < 6; i++) {
+        oh_run_fini(&rr[i]);
+        oh_run_fini(&ro[i]);
+        pair_destroy(&p[i]);
+    }
+}
+
+/* Two backward calls add twice: grad - 0.25 doubles (within fp32 rounding). */
+static void test_accumulates(void)
+{
+    struct oh_op op;
+    struct enas_err err = {0};
+    uint64_t seed = 9;
+    CHECK(oh_create_in(odn, &op, "sep_conv", "in_channels=20 out_channels=36 kernel=5", &err) == ENAS_OK);
+    struct enas_tensor x = oh_tensor(4, 2, 6, 5, 20), dy = oh_tensor(4, 2, 6, 5, 36), out, dx = oh_tensor(4, 2, 6, 5, 20);
+    const struct enas_tensor *ins[1] = {&x};
+    struct enas_tensor *din[1] = {&dx};
+    struct oh_run r = TRAIN;
+    oh_fill(&x, -1.0, 1.0, &seed);
+    oh_fill(&dy, -1.0, 1.0, &seed);
+    CHECK(oh_forward(&op, &r, ins, 1, &out, &err) == ENAS_OK);
+    for (size_t k = 0; k < op.n_p; k++)
+        memset(op.p[k]->grad, 0, (size_t)enas_tensor_numel(&op.p[k]->value) * sizeof(float));
+    CHECK(oh_backward(&op, &r, ins, 1, &out, &dy, din, &err) == ENAS_OK);
+    float *once[2];
+    for (size_t k = 0; k < 2; k++) {
+        once[k] = malloc((size_t)enas_tensor_numel(&op.p[k]->value) * sizeof(float));
+        memcpy(once[k], op.p[k]->grad, (size_t)enas_tensor_numel(&op.p[k]->value) * sizeof(float));
+        for (int64_t j = 0; j < enas_tensor_numel(&op.p[k]->value); j++)
+            once[k][j] *= 2.0f;
+    }
+    CHECK(oh_backward(&op, &r, ins, 1, &out, &dy, din, &err) == ENAS_OK);
+    for (size_t k = 0; k < 2; k++) {
+        near(op.p[k]->grad, once[k], enas_tensor_numel(&op.p[k]->value), "grad after two backwards", op.p[k]->name);
+        free(once[k]);
+    }
+    oh_tensor_free(&x);
+    oh_tensor_free(&dy);
+    oh_tensor_free(&dx);
+    oh_tensor_free(&out);
+    oh_run_fini(&r);
+    oh_destroy(&op);
+}
+
+/* Same names, attributes (keys, types, defaults, ranges) and input counts as ref. */
+static void test_registration(void)
+{
+    const struct enas_backend_desc *b = oh_plugin_backend(odn);
+    CHECK(b && strcmp(b->name, "onednn") == 0 && b->init && b->fini);
+    CHECK(b && strcmp(b->description, "oneDNN 2.6 primitives on NHWC fp32, with hand-written kernels where "
+                                      "oneDNN is slow") == 0);
+    const char *const names[] = {"conv", "sep_conv", "batch_norm", "relu", "max_pool", "avg_pool",
+                                 "global_avg_pool", "linear", "sum", "concat", "factorized_reduce",
+                                 "dropout", "drop_path", "identity"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const struct enas_op_desc *o = oh_plugin_find(odn, names[i]), *r = oh_plugin_find(ref, names[i]);
+        CHECK_MSG(o && r, "op %s", names[i]);
+        if (!o || !r)
+            continue;
+        CHECK(strcmp(o->provider, "onednn") == 0 && o->backward && o->n_attrs == r->n_attrs);
+        CHECK(o->min_inputs == r->min_inputs && o->max_inputs == r->max_inputs);
+        for (size_t a = 0; a < o->n_attrs && a < r->n_attrs; a++)
+            CHECK_MSG(strcmp(o->attrs[a].key, r->attrs[a].key) == 0 && o->attrs[a].type == r->attrs[a].type &&
+                          o->attrs[a].def == r->attrs[a].def && o->attrs[a].min == r->attrs[a].min &&
+                          o->attrs[a].max == r->attrs[a].max,
+                      "%s.%s", names[i], o->attrs[a].key);
+    }
+}
+
+static void grad_case(const char *name, const char *attrs, enum fill_kind fill, struct enas_tensor shape)
+{
+    struct oh_op op;
+    struct enas_err err = {0};
+    uint64_t seed = 555;
+    if (oh_create_in(odn, &op, name, attrs, &err) != ENAS_OK) {
+        CHECK_MSG(0, "%s(%s): %s", name, attrs, err.msg);
+        return;
+    }
+    struct enas_tensor x = input(&shape, shape.dims[0], fill, &seed);
+    CHECK_MSG(oh_gradcheck(&op, &TRAIN, &x, 1, GC_EPS, GC_TOL, name) == 0, "gradcheck %s(%s)", name, attrs);
+    oh_tensor_free(&x);
+    oh_destroy(&op);
+}
+
+static void test_gradcheck(void)
+{
+    grad_case("conv", "in_channels=3 out_channels=4 kernel=3 stride=2 bias=true", FILL_UNIFORM, shp(4, 2, 5, 7, 3));
+    grad_case("conv", "in_channels=4 out_channels=4 kernel=5 groups=4", FILL_UNIFORM, shp(4, 1, 6, 5, 4));
+    grad_case("sep_conv", "in_channels=3 out_channels=2 kernel=5 stride=2", FILL_UNIFORM, shp(4, 1, 7, 5, 3));
+    grad_case("factorized_reduce", "in_channels=3 out_channels=4", FILL_UNIFORM, shp(4, 2, 5, 5, 3));
+    grad_case("linear", "in_features=4 out_features=3 bias=true", FILL_UNIFORM, shp(2, 3, 4, 1, 1));
+    grad_case("batch_norm", "channels=3", FILL_UNIFORM, shp(4, 2, 3, 5, 3));
+    grad_case("max_pool", "kernel=3 stride=2", FILL_DISTINCT, shp(4, 1, 5, 7, 10));
+    grad_case("avg_pool", "", FILL_UNIFORM, shp(4, 2, 5, 4, 9));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: test_onednn_parity PATH/ref.so PATH/onednn.so\n");
+        return 2;
+    }
+    ref = oh_plugin_load(argv[1], 1);
+    odn = oh_plugin_load(argv[2], 2);
+    if (!ref || !odn)
+        return 1;
+    test_registration();
+    test_conv();
+    test_bn_pool();
+    test_misc();
+    test_accumulates();
+    test_chain(8, 8, 16, 3);
+    test_chain(8, 8, 16, 5);
+    test_chain(8, 32, 4, 3);
+    test_gradcheck();
+    oh_plugin_unload(odn);
+    oh_plugin_unload(ref);
+    printf("test_onednn_parity: %d tensors compared\n", n_compared);
+    return check_exit("test_onednn_parity");
+}
