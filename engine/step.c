@@ -307,7 +307,7 @@ enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, con
         st = push_record(s, op, o, in, n_in, arg, err);
     if (st != ENAS_OK)
         return st;
-    if (x->training)
+    if (s->record) /* a pass that trains; scoring passes (even in training mode) touch no optimizer state */
         mark_used(op);
     *out = &o->t;
     return ENAS_OK;

@@ -36,6 +36,16 @@ search() {
         --seed 7 --output "$out" $small "$@"
 }
 
+# the same, as the process itself (for runs in the background that get signals)
+# shellcheck disable=SC2086
+search_exec() {
+    out=$1
+    shift
+    exec "$enas" --plugin-dir "$plugins" --space "$space" --backend "$backend" --data "$tmp/data" \
+        --train-subset 400 --batch-size 40 --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 3 \
+        --log-frequency 2 --seed 7 --output "$out" $small "$@"
+}
+
 # 1. a short search writes every output
 search "$tmp/run" --num-epochs 2 >"$tmp/log" 2>&1 || { fail "search exited $?"; cat "$tmp/log" >&2; }
 for f in config.cfg metrics.jsonl checkpoint.bin best_arch.json best_arch.tf arch/epoch_0.tf arch/epoch_0.json \
@@ -62,7 +72,7 @@ grep -q "already holds a run" "$tmp/log" || fail "no 'already holds a run' messa
 
 # 2. SIGKILL then --resume equals an uninterrupted run, bit for bit (deterministic, one worker)
 search "$tmp/a" --num-epochs 3 --deterministic --workers 1 >/dev/null 2>&1 || fail "uninterrupted run failed"
-search "$tmp/b" --num-epochs 3 --deterministic --workers 1 >/dev/null 2>&1 &
+search_exec "$tmp/b" --num-epochs 3 --deterministic --workers 1 >/dev/null 2>&1 &
 pid=$!
 n=0
 while [ ! -f "$tmp/b/checkpoint.bin" ] && [ $n -lt 600 ] && kill -0 $pid 2>/dev/null; do
@@ -78,7 +88,7 @@ da=$("$digest" "$tmp/a/checkpoint.bin") db=$("$digest" "$tmp/b/checkpoint.bin")
 cmp -s "$tmp/a/best_arch.tf" "$tmp/b/best_arch.tf" || fail "resumed best architecture differs"
 
 # 3. SIGINT: a checkpoint and the way to continue
-search "$tmp/c" --num-epochs 50 >"$tmp/log" 2>&1 &
+search_exec "$tmp/c" --num-epochs 50 >"$tmp/log" 2>&1 &
 pid=$!
 n=0
 while ! grep -q '"step"' "$tmp/c/metrics.jsonl" 2>/dev/null && [ $n -lt 600 ]; do
