@@ -7,9 +7,9 @@ if(dnnl_FOUND)
   add_dependencies(test_onednn_parity ref onednn)
   # LeakSanitizer crashes ("Tracer caught signal 11") scanning the thread-local storage of libgomp's
   # worker threads that oneDNN leaves behind; leaks are still checked, TLS is just not a root.
-  set_tests_properties(test_onednn_parity PROPERTIES ENVIRONMENT "${ENAS_TEST_ENV};LSAN_OPTIONS=use_tls=0")
+  set_tests_properties(test_onednn_parity PROPERTIES ENVIRONMENT "${ENAS_TEST_ENV}")
   # The same with the portable C kernels instead of the AVX2 ones.
   add_test(NAME test_onednn_parity_portable COMMAND test_onednn_parity $<TARGET_FILE:ref> $<TARGET_FILE:onednn>)
   set_tests_properties(test_onednn_parity_portable PROPERTIES LABELS unit SKIP_RETURN_CODE 77
-                       ENVIRONMENT "${ENAS_TEST_ENV};LSAN_OPTIONS=use_tls=0;ENAS_ONEDNN_PORTABLE=1")
+                       ENVIRONMENT "${ENAS_TEST_ENV};ENAS_ONEDNN_PORTABLE=1")
 endif()

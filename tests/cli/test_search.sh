@@ -62,7 +62,7 @@ for k in '"step"' '"loss"' '"accuracy"' '"lr"' '"images_per_s"' '"reward"' '"bas
 done
 # the chosen architecture is valid for the space and converts
 "$enas" arch --plugin-dir "$plugins" --space "$space" --backend "$backend" $small --to tf "$tmp/run/best_arch.json" \
-    >"$tmp/arch.tf" 2>&1 || fail "best_arch.json does not validate: $(cat "$tmp/arch.tf")"
+    >"$tmp/arch.tf" 2>"$tmp/arch.err" || fail "best_arch.json does not validate: $(cat "$tmp/arch.err")"
 cmp -s "$tmp/arch.tf" "$tmp/run/best_arch.tf" || fail "best_arch.json and best_arch.tf differ"
 # the saved settings reproduce the run's settings
 grep -q "seed = 7" "$tmp/run/config.cfg" || fail "config.cfg lacks the seed"
