@@ -3,7 +3,8 @@
  * NHWC batch norm is 1.7-2x slower than its blocked one here (measured), and the network stays NHWC.
  * Statistics: rows are cut into fixed chunks summed in fp32, and the chunk sums are added in double in
  * chunk order, so that the result does not depend on the thread count. Forward in training saves
- * [mean, 1/std] (2*C doubles); backward treats a call with nothing saved as an inference call. */
+ * [mean, 1/std] (2*C doubles); backward treats a call with nothing saved as an inference call.
+ * relu (as ref): the output is ReLU(BN(x)); backward reads the ReLU's mask from the output. */
 #include "onednn.h"
 
 #include <math.h>
@@ -19,12 +20,14 @@ static const struct enas_setting bn_attrs[] = {
     {.key = "momentum", .type = ENAS_SET_FLOAT, .def = 0.1, .min = 0.0, .max = 1.0,
      .help = "weight of the batch statistics in the running averages (PyTorch convention)"},
     {.key = "affine", .type = ENAS_SET_BOOL, .def = 1, .help = "learn a scale \"gamma\" and shift \"beta\""},
+    {.key = "relu", .type = ENAS_SET_BOOL, .help = "apply ReLU to the output (a fused BN-ReLU)"},
 };
 
 struct bn_state {
     struct odn_base base;
     int64_t c;
     double eps, momentum;
+    int relu;
     struct enas_param *gamma, *beta, *mean, *var;
 };
 
@@ -39,6 +42,7 @@ static enum enas_status bn_create(const struct enas_op_args *a, void **state, st
     s->c = a->api->cfg_int(a->attrs, "channels");
     s->eps = a->api->cfg_float(a->attrs, "eps");
     s->momentum = a->api->cfg_float(a->attrs, "momentum");
+    s->relu = a->api->cfg_bool(a->attrs, "relu");
     struct enas_tensor cs = odn_shape(1, s->c, 1, 1, 1);
     if (s->c < 1)
         st = enas_err_set(err, ENAS_ERR_CONFIG, "batch_norm: channels must be set (>= 1), got %lld",
@@ -79,7 +83,7 @@ static enum enas_status bn_shape(void *state, const struct enas_tensor *const *i
 
 /* Per-channel sums over all m rows (see odn_bn_sums), in double: S1, S2 = sums + c. */
 static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, const float *xd, const float *dy,
-                                int64_t m, const float *k, double *sums, struct enas_err *err)
+                                const float *mask, int64_t m, const float *k, double *sums, struct enas_err *err)
 {
     const int64_t c = s->c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
     float *part = odn_scratch0(x, "batch_norm", (size_t)(nch * 2 * c) * sizeof *part, err);
@@ -91,9 +95,9 @@ static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, c
         const int64_t r0 = i * BN_CHUNK, r1 = r0 + BN_CHUNK < m ? r0 + BN_CHUNK : m;
         float *p = part + i * 2 * c;
         if (avx2)
-            odn_bn_sums_avx2(xd, dy, r0, r1, c, k, p, p + c);
+            odn_bn_sums_avx2(xd, dy, mask, r0, r1, c, k, p, p + c);
         else
-            odn_bn_sums_c(xd, dy, r0, r1, c, k, p, p + c);
+            odn_bn_sums_c(xd, dy, mask, r0, r1, c, k, p, p + c);
     }
     memset(sums, 0, (size_t)(2 * c) * sizeof *sums);
     for (int64_t i = 0; i < nch; i++)
@@ -102,8 +106,8 @@ static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, c
     return ENAS_OK;
 }
 
-static void bn_affine(const struct bn_state *s, const float *xd, const float *dy, int64_t m, const float *a,
-                      const float *b, const float *d, float *out)
+static void bn_affine(const struct bn_state *s, const float *xd, const float *dy, const float *mask, int64_t m,
+                      const float *a, const float *b, const float *d, float *out)
 {
     const int64_t c = s->c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
     const int avx2 = s->base.be->avx2;
@@ -111,9 +115,9 @@ static void bn_affine(const struct bn_state *s, const float *xd, const float *dy
     for (int64_t i = 0; i < nch; i++) {
         const int64_t r0 = i * BN_CHUNK, r1 = r0 + BN_CHUNK < m ? r0 + BN_CHUNK : m;
         if (avx2)
-            odn_bn_affine_avx2(xd, dy, r0, r1, c, a, b, d, out);
+            odn_bn_affine_avx2(xd, dy, mask, s->relu, r0, r1, c, a, b, d, out);
         else
-            odn_bn_affine_c(xd, dy, r0, r1, c, a, b, d, out);
+            odn_bn_affine_c(xd, dy, mask, s->relu, r0, r1, c, a, b, d, out);
     }
 }
 
@@ -129,7 +133,7 @@ static enum enas_status bn_batch_stats(struct bn_state *s, struct enas_exec *x, 
                             (long long)m);
     double *sums = (double *)(tmp + 4 * c);
     memcpy(tmp, in->data, (size_t)c * sizeof *tmp); /* the shift: the first row */
-    enum enas_status st = bn_sums(s, x, in->data, NULL, m, tmp, sums, err);
+    enum enas_status st = bn_sums(s, x, in->data, NULL, NULL, m, tmp, sums, err);
     if (st != ENAS_OK)
         return st;
     float *rm = s->mean->value.data, *rv = s->var->value.data;
@@ -184,7 +188,7 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
         a[j] = (float)(g * stats[c + j]);
         b[j] = (float)(be - g * stats[c + j] * stats[j]);
     }
-    bn_affine(s, in[0]->data, NULL, m, a, b, NULL, out->data);
+    bn_affine(s, in[0]->data, NULL, NULL, m, a, b, NULL, out->data);
     return ENAS_OK;
 }
 
@@ -193,10 +197,11 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
                                     size_t n_in, const struct enas_tensor *out, const struct enas_tensor *dout,
                                     struct enas_tensor *const *din, struct enas_err *err)
 {
-    (void)n_in, (void)out;
+    (void)n_in;
     struct bn_state *s = state;
     const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
     const int batch = x->saved != NULL;
+    const float *mask = s->relu ? out->data : NULL;
     double *rs = odn_scratch(x, "batch_norm", 2 * (size_t)c * sizeof *rs, err);
     float *tmp = odn_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
     if (!rs || !tmp)
@@ -210,7 +215,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
     double *sums = (double *)(tmp + 4 * c);
     for (int64_t j = 0; j < c; j++)
         kmean[j] = (float)stats[j];
-    enum enas_status st = bn_sums(s, x, in[0]->data, dout->data, m, kmean, sums, err);
+    enum enas_status st = bn_sums(s, x, in[0]->data, dout->data, mask, m, kmean, sums, err);
     if (st != ENAS_OK)
         return st;
     for (int64_t j = 0; j < c; j++) {
@@ -226,7 +231,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
         tmp[j] = (float)A, tmp[c + j] = (float)B, tmp[2 * c + j] = (float)D;
     }
     if (din[0])
-        bn_affine(s, in[0]->data, dout->data, m, tmp, tmp + c, tmp + 2 * c, din[0]->data);
+        bn_affine(s, in[0]->data, dout->data, mask, m, tmp, tmp + c, tmp + 2 * c, din[0]->data);
     return ENAS_OK;
 }
 

@@ -10,9 +10,10 @@
 #endif
 
 /* y == NULL: s1 += sum (x - k), s2 += sum (x - k)^2 (shifted moments: no cancellation when |mean| >> std).
- * y != NULL (the output gradient): s1 += sum y, s2 += sum y * (x - k). */
-void KFN(odn_bn_sums)(const float *x, const float *y, int64_t r0, int64_t r1, int64_t c, const float *k,
-                      float *s1, float *s2)
+ * y != NULL (the output gradient): s1 += sum y, s2 += sum y * (x - k); with a fused ReLU (mask: its output,
+ * else NULL) y counts only where mask > 0. */
+void KFN(odn_bn_sums)(const float *x, const float *y, const float *mask, int64_t r0, int64_t r1, int64_t c,
+                      const float *k, float *s1, float *s2)
 {
     float *restrict a1 = s1, *restrict a2 = s2;
     const float *restrict kk = k;
@@ -24,27 +25,44 @@ void KFN(odn_bn_sums)(const float *x, const float *y, int64_t r0, int64_t r1, in
                 a1[j] += d;
                 a2[j] += d * d;
             }
-        } else {
+        } else if (!mask) {
             const float *restrict yr = y + r * c;
             for (int64_t j = 0; j < c; j++) {
                 a1[j] += yr[j];
                 a2[j] += yr[j] * (xr[j] - kk[j]);
             }
+        } else {
+            const float *restrict yr = y + r * c, *restrict mr = mask + r * c;
+            for (int64_t j = 0; j < c; j++) {
+                const float g = mr[j] > 0.0f ? yr[j] : 0.0f;
+                a1[j] += g;
+                a2[j] += g * (xr[j] - kk[j]);
+            }
         }
     }
 }
 
-/* dy == NULL: out = x * a + b (forward). Else out = dy * a + x * b + d (backward to the input). */
-void KFN(odn_bn_affine)(const float *x, const float *dy, int64_t r0, int64_t r1, int64_t c, const float *a,
-                        const float *b, const float *d, float *out)
+/* dy == NULL: out = x * a + b (forward), then ReLU when relu is set. Else out = dy * a + x * b + d (backward
+ * to the input), where dy counts only where mask > 0 when mask (a fused ReLU's output) is not NULL. */
+void KFN(odn_bn_affine)(const float *x, const float *dy, const float *mask, int relu, int64_t r0, int64_t r1,
+                        int64_t c, const float *a, const float *b, const float *d, float *out)
 {
     const float *restrict aa = a, *restrict bb = b, *restrict dd = d;
     for (int64_t r = r0; r < r1; r++) {
         const float *restrict xr = x + r * c;
         float *restrict o = out + r * c;
-        if (!dy) {
+        if (!dy && !relu) {
             for (int64_t j = 0; j < c; j++)
                 o[j] = xr[j] * aa[j] + bb[j];
+        } else if (!dy) {
+            for (int64_t j = 0; j < c; j++) {
+                const float v = xr[j] * aa[j] + bb[j];
+                o[j] = v > 0.0f ? v : 0.0f;
+            }
+        } else if (mask) {
+            const float *restrict yr = dy + r * c, *restrict mr = mask + r * c;
+            for (int64_t j = 0; j < c; j++)
+                o[j] = (mr[j] > 0.0f ? yr[j] : 0.0f) * aa[j] + xr[j] * bb[j] + dd[j];
         } else {
             const float *restrict yr = dy + r * c;
             for (int64_t j = 0; j < c; j++)

@@ -1,7 +1,9 @@
 /* onednn_conv.c - `conv` (grouped k x k convolution, optional bias) and `sep_conv` (depthwise k x k, then
  * pointwise 1x1) on oneDNN primitives (onednn_prim.c), with ref's attributes, parameters and layouts:
  * conv "w" [out, k, k, in/groups], "b" [out]; sep_conv "dw" [in, k, k, 1], "pw" [out, 1, 1, in].
- * Depthwise weight gradients come from the hand kernel (onednn_dw.c): oneDNN 2.6 has no fast path for them. */
+ * Depthwise weight gradients come from the hand kernel (onednn_dw.c): oneDNN 2.6 has no fast path for them.
+ * relu_input (as ref): the op convolves ReLU(input), rectified into scratch at forward and again at backward,
+ * so that the tape keeps one tensor for a ReLU-conv pair. */
 #include "onednn.h"
 
 static const struct enas_setting conv_attrs[] = {
@@ -13,15 +15,18 @@ static const struct enas_setting conv_attrs[] = {
     {.key = "stride", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = 16, .help = "stride in H and W"},
     {.key = "padding", .type = ENAS_SET_INT, .def = -1, .min = -1, .max = 63,
      .help = "zero padding on each side; -1: (k-1)/2, i.e. SAME for odd k"},
+    {.key = "relu_input", .type = ENAS_SET_BOOL,
+     .help = "convolve ReLU(input): a fused ReLU whose output is not kept for backward"},
     {.key = "groups", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = ENAS_UNBOUNDED,
      .help = "channel groups; must divide in_channels and out_channels (in_channels: depthwise)"},
     {.key = "bias", .type = ENAS_SET_BOOL, .help = "add a bias \"b\" [out_channels], initialised to 0"},
 };
-#define SEP_CONV_N_ATTRS 5 /* sep_conv's attributes: the first five of conv's */
+#define SEP_CONV_N_ATTRS 6 /* sep_conv's attributes: the first six of conv's */
 
 struct conv_state {
     struct odn_base base;
     int64_t cin, cout, k, stride, pad, groups;
+    int relu_in;                /* relu_input */
     struct enas_param *w, *b;   /* conv */
     struct enas_param *dw, *pw; /* sep_conv */
     struct odn_conv main;       /* conv: the conv; sep_conv: the depthwise stage */
@@ -38,6 +43,7 @@ static enum enas_status conv_read(const struct enas_op_args *a, const char *op, 
     s->stride = api->cfg_int(a->attrs, "stride");
     s->pad = odn_padding(api->cfg_int(a->attrs, "padding"), s->k);
     s->groups = has_groups ? api->cfg_int(a->attrs, "groups") : 1;
+    s->relu_in = api->cfg_bool(a->attrs, "relu_input");
     if (s->cin < 1 || s->cout < 1 || s->k < 1)
         return enas_err_set(err, ENAS_ERR_CONFIG,
                             "%s: in_channels, out_channels and kernel must be set (>= 1), got %lld, %lld, %lld",
@@ -183,15 +189,46 @@ static double sep_conv_madds(void *state, const struct enas_tensor *const *in, s
 
 /* Weight gradient of a depthwise stage by the hand kernel (+= into grad). */
 static enum enas_status dw_grad(struct conv_state *s, struct enas_exec *x, const char *op,
-                                const struct enas_tensor *in, const float *dy, float *grad, struct enas_err *err)
+                                const struct enas_tensor *in, const float *src, const float *dy, float *grad,
+                                struct enas_err *err)
 {
     struct odn_win g = conv_win(s, in);
     size_t bytes = ODN_DW_PART(s->base.be->threads, g.k, g.c);
     double *part = odn_scratch(x, op, bytes, err);
     if (!part)
         return ENAS_ERR_NOMEM;
-    odn_dw_wei(s->base.be, &g, in->data, dy, grad, part);
+    odn_dw_wei(s->base.be, &g, src, dy, grad, part);
     return ENAS_OK;
+}
+
+/* What the op convolves: the input, or with relu_input ReLU(input) in scratch; NULL when out of memory. */
+static const float *conv_src(const struct conv_state *s, struct enas_exec *x, const char *op,
+                             const struct enas_tensor *in, struct enas_err *err)
+{
+    if (!s->relu_in)
+        return in->data;
+    const int64_t n = enas_tensor_numel(in);
+    float *r = odn_scratch(x, op, (size_t)n * sizeof *r, err);
+    if (!r)
+        return NULL;
+    const float *restrict src = in->data;
+#pragma omp parallel for num_threads(odn_threads(s->base.be, n)) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        r[i] = src[i] > 0.0f ? src[i] : 0.0f;
+    return r;
+}
+
+/* relu_input: the input gradient is zero where ReLU cut the input off. */
+static void conv_mask_dx(const struct conv_state *s, const struct enas_tensor *in, struct enas_tensor *din)
+{
+    if (!s->relu_in || !din)
+        return;
+    const int64_t n = enas_tensor_numel(in);
+    const float *restrict src = in->data;
+    float *restrict d = din->data;
+#pragma omp parallel for num_threads(odn_threads(s->base.be, n)) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        d[i] = src[i] > 0.0f ? d[i] : 0.0f;
 }
 
 static enum enas_status conv_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -200,7 +237,10 @@ static enum enas_status conv_forward(void *state, struct enas_exec *x, const str
     (void)n_in;
     struct conv_state *s = state;
     const struct enas_tensor *t = in[0];
-    return odn_conv_fwd(&s->main, x, t->dims[0], t->dims[1], t->dims[2], t->data, s->w->value.data,
+    const float *src = conv_src(s, x, "conv", t, err);
+    if (!src)
+        return ENAS_ERR_NOMEM;
+    return odn_conv_fwd(&s->main, x, t->dims[0], t->dims[1], t->dims[2], src, s->w->value.data,
                         s->b ? s->b->value.data : NULL, out->data, err);
 }
 
@@ -213,11 +253,16 @@ static enum enas_status conv_backward(void *state, struct enas_exec *x, const st
     struct conv_state *s = state;
     const struct enas_tensor *t = in[0];
     const int hand = s->main.cfg.hand_dw_wei;
-    enum enas_status st = odn_conv_bwd(&s->main, x, t->dims[0], t->dims[1], t->dims[2], t->data,
+    const float *src = conv_src(s, x, "conv", t, err);
+    if (!src)
+        return ENAS_ERR_NOMEM;
+    enum enas_status st = odn_conv_bwd(&s->main, x, t->dims[0], t->dims[1], t->dims[2], src,
                                        s->w->value.data, dout->data, din[0] ? din[0]->data : NULL,
                                        hand ? NULL : s->w->grad, s->b ? s->b->grad : NULL, err);
     if (st == ENAS_OK && hand && s->w->grad) /* a frozen weight (no grad) gets no gradient */
-        st = dw_grad(s, x, "conv", t, dout->data, s->w->grad, err);
+        st = dw_grad(s, x, "conv", t, src, dout->data, s->w->grad, err);
+    if (st == ENAS_OK)
+        conv_mask_dx(s, t, din[0]);
     return st;
 }
 
@@ -229,9 +274,10 @@ static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
     struct conv_state *s = state;
     struct odn_win g = conv_win(s, in[0]);
     float *t = odn_scratch(x, "sep_conv", (size_t)(g.n * g.ho * g.wo * g.c) * sizeof *t, err);
-    if (!t)
+    const float *src = conv_src(s, x, "sep_conv", in[0], err);
+    if (!t || !src)
         return ENAS_ERR_NOMEM;
-    enum enas_status st = odn_conv_fwd(&s->main, x, g.n, g.h, g.w, in[0]->data, s->dw->value.data, NULL, t, err);
+    enum enas_status st = odn_conv_fwd(&s->main, x, g.n, g.h, g.w, src, s->dw->value.data, NULL, t, err);
     if (st == ENAS_OK)
         st = odn_conv_fwd(&s->point, x, g.n, g.ho, g.wo, t, s->pw->value.data, NULL, out->data, err);
     return st;
@@ -248,18 +294,21 @@ static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
     struct odn_win g = conv_win(s, in[0]);
     const size_t nt = (size_t)(g.n * g.ho * g.wo * g.c) * sizeof(float);
     float *t = odn_scratch(x, "sep_conv", nt, err), *dt = odn_scratch(x, "sep_conv", nt, err);
-    if (!t || !dt)
+    const float *src = conv_src(s, x, "sep_conv", in[0], err);
+    if (!t || !dt || !src)
         return ENAS_ERR_NOMEM;
-    enum enas_status st = odn_conv_fwd(&s->main, x, g.n, g.h, g.w, in[0]->data, s->dw->value.data, NULL, t, err);
+    enum enas_status st = odn_conv_fwd(&s->main, x, g.n, g.h, g.w, src, s->dw->value.data, NULL, t, err);
     if (st == ENAS_OK)
         st = odn_conv_bwd(&s->point, x, g.n, g.ho, g.wo, t, s->pw->value.data, dout->data, dt, s->pw->grad,
                           NULL, err);
     const int hand = s->main.cfg.hand_dw_wei;
     if (st == ENAS_OK)
-        st = odn_conv_bwd(&s->main, x, g.n, g.h, g.w, in[0]->data, s->dw->value.data, dt,
+        st = odn_conv_bwd(&s->main, x, g.n, g.h, g.w, src, s->dw->value.data, dt,
                           din[0] ? din[0]->data : NULL, hand ? NULL : s->dw->grad, NULL, err);
     if (st == ENAS_OK && hand && s->dw->grad)
-        st = dw_grad(s, x, "sep_conv", in[0], dt, s->dw->grad, err);
+        st = dw_grad(s, x, "sep_conv", in[0], src, dt, s->dw->grad, err);
+    if (st == ENAS_OK)
+        conv_mask_dx(s, in[0], din[0]);
     return st;
 }
 

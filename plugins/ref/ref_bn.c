@@ -2,7 +2,9 @@
  * training normalises with the biased batch variance and updates running = (1-m)*running + m*batch with
  * the UNBIASED variance; inference uses the running statistics. Parameters "gamma" (ONE) and "beta" (ZERO)
  * when affine; buffers "running_mean" (ZERO) and "running_var" (ONE). Forward in training saves the batch
- * mean and 1/std (2*C doubles); backward treats a call with nothing saved as an inference call. */
+ * mean and 1/std (2*C doubles); backward treats a call with nothing saved as an inference call.
+ * relu: the output is ReLU(BN(x)), and backward reads the ReLU's mask from the output (y > 0), so that a
+ * BN-ReLU pair keeps one tensor on the tape instead of two. */
 #include "ref.h"
 
 #include <math.h>
@@ -27,12 +29,14 @@ static const struct enas_setting bn_attrs[] = {
      .max = 1.0,
      .help = "weight of the batch statistics in the running averages (PyTorch convention)"},
     {.key = "affine", .type = ENAS_SET_BOOL, .def = 1, .help = "learn a scale \"gamma\" and shift \"beta\""},
+    {.key = "relu", .type = ENAS_SET_BOOL, .help = "apply ReLU to the output (a fused BN-ReLU)"},
 };
 
 struct bn_state {
     struct ref_base base;
     int64_t c;
     double eps, momentum;
+    int relu;
     struct enas_param *gamma, *beta; /* NULL when not affine */
     struct enas_param *mean, *var;   /* running statistics (buffers) */
 };
@@ -65,6 +69,7 @@ static enum enas_status bn_create(const struct enas_op_args *a, void **state, st
     s->c = a->api->cfg_int(a->attrs, "channels");
     s->eps = a->api->cfg_float(a->attrs, "eps");
     s->momentum = a->api->cfg_float(a->attrs, "momentum");
+    s->relu = a->api->cfg_bool(a->attrs, "relu");
     if (s->c < 1)
         st = enas_err_set(err, ENAS_ERR_CONFIG, "batch_norm: channels must be set (>= 1), got %lld",
                           (long long)s->c);
@@ -167,7 +172,8 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
         for (int64_t j = 0; j < c; j++) {
             double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
             double b = s->beta ? (double)s->beta->value.data[j] : 0.0;
-            out->data[r * c + j] = (float)(g * ((double)xd[r * c + j] - stats[j]) * stats[c + j] + b);
+            float y = (float)(g * ((double)xd[r * c + j] - stats[j]) * stats[c + j] + b);
+            out->data[r * c + j] = s->relu && !(y > 0.0f) ? 0.0f : y;
         }
     return ENAS_OK;
 }
@@ -195,7 +201,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
                                     const struct enas_tensor *dout, struct enas_tensor *const *din,
                                     struct enas_err *err)
 {
-    (void)n_in, (void)out;
+    (void)n_in;
     struct bn_state *s = state;
     const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
     const double *stats = x->saved;
@@ -210,6 +216,14 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
         stats = rs;
     }
     const float *xd = in[0]->data, *dy = dout->data;
+    if (s->relu) { /* the gradient through the ReLU: zero where the output was cut to 0 */
+        float *dm = ref_scratch0(x, "batch_norm", (size_t)(m * c) * sizeof *dm, err);
+        if (!dm)
+            return ENAS_ERR_NOMEM;
+        for (int64_t i = 0; i < m * c; i++)
+            dm[i] = out->data[i] > 0.0f ? dy[i] : 0.0f;
+        dy = dm;
+    }
     for (int64_t r = 0; r < m; r++)
         for (int64_t j = 0; j < c; j++) {
             sums[j] += (double)dy[r * c + j];

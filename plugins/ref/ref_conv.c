@@ -1,6 +1,8 @@
 /* ref_conv.c - `conv` (grouped k x k convolution, optional bias) and `sep_conv` (depthwise k x k with
- * channel multiplier 1, then pointwise 1x1; no bias, BN or ReLU inside), both over ref_conv_kernel.c.
- * Weights: conv "w" [out, k, k, in/groups], "b" [out]; sep_conv "dw" [in, k, k, 1], "pw" [out, 1, 1, in]. */
+ * channel multiplier 1, then pointwise 1x1; no bias or BN inside), both over ref_conv_kernel.c.
+ * Weights: conv "w" [out, k, k, in/groups], "b" [out]; sep_conv "dw" [in, k, k, 1], "pw" [out, 1, 1, in].
+ * relu_input: the op convolves ReLU(input); the rectified copy lives in scratch (recomputed in backward),
+ * so a network's ReLU-conv pairs keep one tensor on the tape instead of two. */
 #include "ref.h"
 
 /* The attributes both ops share come first, in the same order; conv adds groups and bias. */
@@ -23,6 +25,9 @@ static const struct enas_setting conv_attrs[] = {
      .min = -1,
      .max = 63,
      .help = "zero padding on each side; -1: (k-1)/2, i.e. SAME for odd k"},
+    {.key = "relu_input",
+     .type = ENAS_SET_BOOL,
+     .help = "convolve ReLU(input): a fused ReLU whose output is not kept for backward"},
     {.key = "groups",
      .type = ENAS_SET_INT,
      .def = 1,
@@ -32,12 +37,13 @@ static const struct enas_setting conv_attrs[] = {
     {.key = "bias", .type = ENAS_SET_BOOL, .help = "add a bias \"b\" [out_channels], initialised to 0"},
 };
 
-/* sep_conv's attributes: the first five of conv's. */
-#define SEP_CONV_N_ATTRS 5
+/* sep_conv's attributes: the first six of conv's. */
+#define SEP_CONV_N_ATTRS 6
 
 struct conv_state {
     struct ref_base base;
     int64_t cin, cout, k, stride, pad, groups;
+    int relu_in;                /* relu_input */
     struct enas_param *w, *b;   /* conv: weights, bias (NULL without) */
     struct enas_param *dw, *pw; /* sep_conv: depthwise and pointwise weights */
 };
@@ -53,6 +59,7 @@ static enum enas_status conv_read(const struct enas_op_args *a, const char *op, 
     s->stride = api->cfg_int(a->attrs, "stride");
     s->pad = ref_padding(api->cfg_int(a->attrs, "padding"), s->k);
     s->groups = has_groups ? api->cfg_int(a->attrs, "groups") : 1;
+    s->relu_in = api->cfg_bool(a->attrs, "relu_input");
     if (s->cin < 1 || s->cout < 1 || s->k < 1)
         return enas_err_set(err, ENAS_ERR_CONFIG,
                             "%s: in_channels, out_channels and kernel must be set (>= 1), "
@@ -190,13 +197,40 @@ static double sep_conv_madds(void *state, const struct enas_tensor *const *in, s
     return ref_conv_madds(&dw) + ref_conv_madds(&pw);
 }
 
+/* What the op convolves: the input itself, or with relu_input ReLU(input) in scratch; NULL when out of
+ * memory (err set). */
+static const float *conv_src(const struct conv_state *s, struct enas_exec *x, const char *op,
+                             const struct enas_tensor *in, struct enas_err *err)
+{
+    if (!s->relu_in)
+        return in->data;
+    const int64_t n = enas_tensor_numel(in);
+    float *r = ref_scratch0(x, op, (size_t)n * sizeof *r, err);
+    for (int64_t i = 0; r && i < n; i++)
+        r[i] = in->data[i] > 0.0f ? in->data[i] : 0.0f;
+    return r;
+}
+
+/* din = dx where the input is positive (relu_input), else dx; zero where ReLU cut the input off. */
+static void conv_store_dx(const struct conv_state *s, const struct enas_tensor *in, float *din, const double *dx)
+{
+    const int64_t n = enas_tensor_numel(in);
+    ref_store(din, dx, n);
+    for (int64_t i = 0; s->relu_in && i < n; i++)
+        if (!(in->data[i] > 0.0f))
+            din[i] = 0.0f;
+}
+
 static enum enas_status conv_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
                                      size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
-    (void)x, (void)n_in, (void)err;
+    (void)n_in;
     struct conv_state *s = state;
     struct ref_conv_geom g = conv_geom(s, in[0], 0);
-    ref_conv_fwd(&g, in[0]->data, s->w->value.data, s->b ? s->b->value.data : NULL, out->data);
+    const float *src = conv_src(s, x, "conv", in[0], err);
+    if (!src)
+        return ENAS_ERR_NOMEM;
+    ref_conv_fwd(&g, src, s->w->value.data, s->b ? s->b->value.data : NULL, out->data);
     return ENAS_OK;
 }
 
@@ -212,11 +246,12 @@ static enum enas_status conv_backward(void *state, struct enas_exec *x, const st
     double *dx = din[0] ? ref_scratch0(x, "conv", (size_t)nx * sizeof *dx, err) : NULL;
     double *dw = ref_scratch0(x, "conv", (size_t)nw * sizeof *dw, err);
     double *db = s->b ? ref_scratch0(x, "conv", (size_t)s->cout * sizeof *db, err) : NULL;
-    if ((din[0] && !dx) || !dw || (s->b && !db))
+    const float *src = conv_src(s, x, "conv", in[0], err);
+    if ((din[0] && !dx) || !dw || (s->b && !db) || !src)
         return ENAS_ERR_NOMEM;
-    ref_conv_bwd(&g, in[0]->data, s->w->value.data, dout->data, dx, dw, db);
+    ref_conv_bwd(&g, src, s->w->value.data, dout->data, dx, dw, db);
     if (dx)
-        ref_store(din[0]->data, dx, nx);
+        conv_store_dx(s, in[0], din[0]->data, dx);
     ref_grad_add(s->w, dw);
     ref_grad_add(s->b, db);
     return ENAS_OK;
@@ -229,10 +264,11 @@ static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
     (void)n_in;
     struct conv_state *s = state;
     struct ref_conv_geom dw = conv_geom(s, in[0], 1), pw = conv_pointwise(s, &dw);
-    float *t = x->scratch(x, (size_t)(dw.n * dw.ho * dw.wo * dw.cout) * sizeof *t);
-    if (!t)
-        return enas_err_set(err, ENAS_ERR_NOMEM, "sep_conv: out of scratch memory");
-    ref_conv_fwd(&dw, in[0]->data, s->dw->value.data, NULL, t);
+    float *t = ref_scratch0(x, "sep_conv", (size_t)(dw.n * dw.ho * dw.wo * dw.cout) * sizeof *t, err);
+    const float *src = conv_src(s, x, "sep_conv", in[0], err);
+    if (!t || !src)
+        return ENAS_ERR_NOMEM;
+    ref_conv_fwd(&dw, src, s->dw->value.data, NULL, t);
     ref_conv_fwd(&pw, t, s->pw->value.data, NULL, out->data);
     return ENAS_OK;
 }
@@ -252,14 +288,15 @@ static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
     double *dx = din[0] ? ref_scratch0(x, "sep_conv", (size_t)nx * sizeof *dx, err) : NULL;
     double *ddw = ref_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->dw->value) * sizeof *ddw, err);
     double *dpw = ref_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->pw->value) * sizeof *dpw, err);
-    if (!t || !dtd || (din[0] && !dx) || !ddw || !dpw)
+    const float *src = conv_src(s, x, "sep_conv", in[0], err);
+    if (!t || !dtd || (din[0] && !dx) || !ddw || !dpw || !src)
         return ENAS_ERR_NOMEM;
-    ref_conv_fwd(&dw, in[0]->data, s->dw->value.data, NULL, t);
+    ref_conv_fwd(&dw, src, s->dw->value.data, NULL, t);
     ref_conv_bwd(&pw, t, s->pw->value.data, dout->data, dtd, dpw, NULL);
     ref_store(t, dtd, nt); /* t now holds the gradient of the depthwise output */
-    ref_conv_bwd(&dw, in[0]->data, s->dw->value.data, t, dx, ddw, NULL);
+    ref_conv_bwd(&dw, src, s->dw->value.data, t, dx, ddw, NULL);
     if (dx)
-        ref_store(din[0]->data, dx, nx);
+        conv_store_dx(s, in[0], din[0]->data, dx);
     ref_grad_add(s->dw, ddw);
     ref_grad_add(s->pw, dpw);
     return ENAS_OK;

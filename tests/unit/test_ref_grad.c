@@ -74,6 +74,11 @@ static void test_grad_conv(void)
               shp(4, 1, 7, 5, 3));
     grad_case("sep_conv", "in_channels=2 out_channels=3 kernel=3 padding=0", &m, FILL_UNIFORM, 0,
               shp(4, 2, 5, 5, 2));
+    /* the fused input ReLU: distinct values keep the finite differences away from its kink */
+    grad_case("conv", "in_channels=3 out_channels=4 kernel=3 stride=2 relu_input=true", &m, FILL_DISTINCT, 0,
+              shp(4, 2, 5, 7, 3));
+    grad_case("sep_conv", "in_channels=3 out_channels=4 kernel=3 relu_input=true", &m, FILL_DISTINCT, 0,
+              shp(4, 2, 5, 7, 3));
     grad_case("factorized_reduce", "in_channels=3 out_channels=4", &m, FILL_UNIFORM, 0, shp(4, 2, 5, 7, 3));
     grad_case("factorized_reduce", "in_channels=2 out_channels=6", &m, FILL_UNIFORM, 0, shp(4, 1, 6, 6, 2));
     grad_case("linear", "in_features=7 out_features=5", &m, FILL_UNIFORM, 0, shp(2, 3, 7, 1, 1));
