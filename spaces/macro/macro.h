@@ -45,7 +45,7 @@ struct macro {
     int n_red;                /* 0 (L < 3) or 2 */
     struct enas_tensor image; /* one image's shape (N = 1), for info() */
 
-    struct enas_op *relu, *sum, *concat, *avg_pool, *max_pool, *gap, *dropout, *fc;
+    struct enas_op *sum, *concat, *avg_pool, *max_pool, *gap, *dropout, *fc;
     struct macro_seq stem;
     struct macro_layer *layers; /* L */
     struct macro_seq *fr;       /* n_red x (L + 1): reduction r of list position j */

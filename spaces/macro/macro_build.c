@@ -50,14 +50,18 @@ static enum enas_status seq_new(struct macro *m, struct macro_seq *q, const char
     return st;
 }
 
-/* conv k x k (cin -> cout, no bias) or sep_conv, then BN. */
+/* The ReLU next to a conv-BN pair, fused into it (the ops' relu_input / relu attributes: the same values,
+ * one tensor fewer on the tape each). */
+enum { RELU_NONE, RELU_BEFORE, RELU_AFTER };
+
+/* conv k x k (cin -> cout, no bias) or sep_conv, then BN; relu: a ReLU before the conv or after the BN. */
 static enum enas_status seq_conv_bn(struct macro *m, struct macro_seq *q, const char *scope, const char *part,
-                                    int sep, int64_t cin, int64_t cout, int k, struct enas_err *err)
+                                    int sep, int64_t cin, int64_t cout, int k, int relu, struct enas_err *err)
 {
-    char attrs[128], bn[48];
-    snprintf(attrs, sizeof attrs, "in_channels=%lld out_channels=%lld kernel=%d", (long long)cin,
-             (long long)cout, k);
-    snprintf(bn, sizeof bn, "channels=%lld", (long long)cout);
+    char attrs[128], bn[64];
+    snprintf(attrs, sizeof attrs, "in_channels=%lld out_channels=%lld kernel=%d%s", (long long)cin,
+             (long long)cout, k, relu == RELU_BEFORE ? " relu_input=true" : "");
+    snprintf(bn, sizeof bn, "channels=%lld%s", (long long)cout, relu == RELU_AFTER ? " relu=true" : "");
     enum enas_status st = seq_new(m, q, scope, part, sep ? "sep_conv" : "conv", attrs, cout, 0, err);
     char bnpart[48];
     snprintf(bnpart, sizeof bnpart, "%s_bn", part);
@@ -65,7 +69,8 @@ static enum enas_status seq_conv_bn(struct macro *m, struct macro_seq *q, const 
 }
 
 /* Branch `op` of layer i. Search (conv-BN-ReLU): 1x1 conv-BN-ReLU, then k x k conv or sep_conv-BN-ReLU, or
- * a 3x3 pool. Fixed (ReLU-conv-BN): ReLU-1x1 conv-BN, then ReLU-k x k-BN, or the pool. */
+ * a 3x3 pool. Fixed (ReLU-conv-BN): ReLU-1x1 conv-BN, then ReLU-k x k-BN, or the pool. Each ReLU is fused
+ * into its conv-BN pair. */
 static enum enas_status build_branch(struct macro *m, int64_t i, int op, struct enas_err *err)
 {
     static const int ksize[4] = {3, 3, 5, 5};
@@ -74,21 +79,14 @@ static enum enas_status build_branch(struct macro *m, int64_t i, int op, struct 
     const int sep = (op == 1 || op == 3) && (!m->fixed || m->final_sep);
     char scope[64];
     snprintf(scope, sizeof scope, "macro.layer%lld.branch%d", (long long)i, op);
-    if (m->fixed)
-        seq_put(q, m->relu, 0, 0);
-    enum enas_status st = seq_conv_bn(m, q, scope, "inp_conv", 0, f, f, 1, err);
+    const int relu = m->fixed ? RELU_BEFORE : RELU_AFTER;
+    enum enas_status st = seq_conv_bn(m, q, scope, "inp_conv", 0, f, f, 1, relu, err);
     if (st == ENAS_OK && op >= 4) {
-        if (!m->fixed)
-            seq_put(q, m->relu, 0, 0);
         seq_put(q, op == 4 ? m->avg_pool : m->max_pool, 0, 0);
         return ENAS_OK;
     }
     if (st == ENAS_OK)
-        seq_put(q, m->relu, 0, 0);
-    if (st == ENAS_OK)
-        st = seq_conv_bn(m, q, scope, sep ? "sep_conv" : "conv", sep, f, f, ksize[op], err);
-    if (st == ENAS_OK && !m->fixed)
-        seq_put(q, m->relu, 0, 0);
+        st = seq_conv_bn(m, q, scope, sep ? "sep_conv" : "conv", sep, f, f, ksize[op], relu, err);
     return st;
 }
 
@@ -106,8 +104,7 @@ static enum enas_status build_post(struct macro *m, int64_t i, struct enas_err *
     int64_t n_in = 1;
     for (int64_t j = 0; j < i; j++)
         n_in += m->arch[macro_op_pos(i) + 1 + (size_t)j];
-    seq_put(q, m->relu, 0, 0);
-    return seq_conv_bn(m, q, scope, "skip_conv", 0, n_in * f, f, 1, err);
+    return seq_conv_bn(m, q, scope, "skip_conv", 0, n_in * f, f, 1, RELU_BEFORE, err);
 }
 
 /* Factorized reduction r of list position j, then BN (ENAS.md 2.4). */
@@ -127,9 +124,7 @@ static enum enas_status build_fr(struct macro *m, int r, int64_t j, struct enas_
 static enum enas_status build_ends(struct macro *m, struct enas_err *err)
 {
     char attrs[96];
-    enum enas_status st = mk(m, "relu", "", "macro.relu", &m->relu, err);
-    if (st == ENAS_OK)
-        st = mk(m, "sum", "", "macro.sum", &m->sum, err);
+    enum enas_status st = mk(m, "sum", "", "macro.sum", &m->sum, err);
     if (st == ENAS_OK)
         st = mk(m, "concat", "", "macro.concat", &m->concat, err);
     if (st == ENAS_OK)
@@ -146,7 +141,7 @@ static enum enas_status build_ends(struct macro *m, struct enas_err *err)
     if (st == ENAS_OK)
         st = mk(m, "linear", attrs, "macro.fc", &m->fc, err);
     if (st == ENAS_OK)
-        st = seq_conv_bn(m, &m->stem, "macro.stem", "conv", 0, m->image.dims[3], m->F, 3, err);
+        st = seq_conv_bn(m, &m->stem, "macro.stem", "conv", 0, m->image.dims[3], m->F, 3, RELU_NONE, err);
     return st;
 }
 

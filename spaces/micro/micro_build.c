@@ -22,14 +22,15 @@ const int *mc_arc(const struct mc_state *m, const int *arch, int reduce)
     return arch + (reduce ? 4 * m->nodes : 0);
 }
 
-/* ReLU-free 1x1 conv then BN (the ReLU before it is a shared op). */
+/* ReLU-1x1 conv then BN, the ReLU fused into the conv (relu_input). */
 static enum enas_status conv_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope,
                                 struct enas_op **ops, struct enas_err *err)
 {
     char sc[200];
     snprintf(sc, sizeof sc, "%s.conv", scope);
-    enum enas_status st = mc_op(m, &ops[0], "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=1",
-                                (long long)cin, (long long)f);
+    enum enas_status st = mc_op(m, &ops[0], "conv", sc, err,
+                                "in_channels=%lld out_channels=%lld kernel=1 relu_input=true", (long long)cin,
+                                (long long)f);
     snprintf(sc, sizeof sc, "%s.bn", scope);
     if (st == ENAS_OK)
         st = mc_op(m, &ops[1], "batch_norm", sc, err, "channels=%lld", (long long)f);
@@ -96,8 +97,9 @@ static enum enas_status output(struct mc_state *m, struct mc_cell *c, const char
     if (!m->fixed) {
         for (int64_t i = 0; i < m->nodes + 2 && st == ENAS_OK; i++) {
             snprintf(sc, sizeof sc, "%s.out%lld", cs, (long long)i);
-            st = mc_op(m, &c->out_conv[i], "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=1",
-                       (long long)c->f, (long long)c->f);
+            st = mc_op(m, &c->out_conv[i], "conv", sc, err,
+                       "in_channels=%lld out_channels=%lld kernel=1 relu_input=true", (long long)c->f,
+                       (long long)c->f);
         }
         snprintf(sc, sizeof sc, "%s.out_bn", cs);
         c->out_c = c->f;

@@ -189,8 +189,8 @@ static enum enas_status stacked(struct mc_state *m, const struct mc_cand_def *d,
         char sc[200];
         snprintf(sc, sizeof sc, "%s.conv%d", scope, s);
         st = mc_op(m, &c->op[2 * s], d->kind == MC_SEP ? "sep_conv" : "conv", sc, err,
-                   "in_channels=%lld out_channels=%lld kernel=%d stride=%d", (long long)f, (long long)f, d->k,
-                   s == 0 ? stride : 1);
+                   "in_channels=%lld out_channels=%lld kernel=%d stride=%d relu_input=true", (long long)f,
+                   (long long)f, d->k, s == 0 ? stride : 1);
         snprintf(sc, sizeof sc, "%s.bn%d", scope, s);
         if (st == ENAS_OK)
             st = mc_op(m, &c->op[2 * s + 1], "batch_norm", sc, err, "channels=%lld", (long long)f);

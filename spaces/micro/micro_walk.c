@@ -160,12 +160,12 @@ static struct enas_tensor *pair(struct walk *w, struct enas_op *const *ops, cons
 }
 
 /* TF _maybe_calibrate_size: ReLU-FR-BN when input 0 is twice as large, ReLU-conv1x1-BN when channels differ.
- */
+ * Here and below, a ReLU before a conv is the conv's own (relu_input): no ReLU call. */
 static struct enas_tensor *calibrate(struct walk *w, const struct mc_cell *c, int i, struct enas_tensor *t)
 {
     if (i == 0 && c->h0_half)
         return pair(w, c->cal[0], relu(w, t), 2, c->f);
-    return c->cal[i][0] ? pair(w, c->cal[i], relu(w, t), 1, c->f) : t;
+    return c->cal[i][0] ? pair(w, c->cal[i], t, 1, c->f) : t;
 }
 
 /* Candidate k of cand on t at stride 1 or 2 (final reduction inputs). */
@@ -177,7 +177,7 @@ static struct enas_tensor *cand_run(struct walk *w, unsigned k, const struct mc_
     case MC_SEP:
     case MC_CONV:
         for (int s = 0; s < (d->kind == MC_SEP ? 2 : 1); s++)
-            t = pair(w, cand->op + 2 * s, relu(w, t), s == 0 ? stride : 1, f);
+            t = pair(w, cand->op + 2 * s, t, s == 0 ? stride : 1, f);
         return t;
     case MC_AVG:
     case MC_MAX:
@@ -243,7 +243,7 @@ static struct enas_tensor *cell_search(struct walk *w, const struct mc_cell *c, 
     nodes_run(w, c, arc, nodes, used);
     for (int i = 0; i < w->m->nodes + 2; i++)
         if (!used[i])
-            terms[k++] = call1(w, c->out_conv[i], relu(w, nodes[i]), NAN, same(nodes[i], c->f));
+            terms[k++] = call1(w, c->out_conv[i], nodes[i], NAN, same(nodes[i], c->f));
     struct enas_tensor *s = join(w, w->m->sum, terms, k, c->f);
     return call1(w, c->out_bn, s, NAN, same(s, c->f));
 }
@@ -255,7 +255,7 @@ static struct enas_tensor *cell_final(struct walk *w, const struct mc_cell *c, c
     struct enas_tensor *nodes[MC_MAX_NODES + 2], *parts[MC_MAX_NODES + 2];
     int used[MC_MAX_NODES + 2] = {0}, k = 0;
     nodes[0] = calibrate(w, c, 0, h0);
-    nodes[1] = pair(w, c->base, relu(w, calibrate(w, c, 1, h1)), 1, c->f);
+    nodes[1] = pair(w, c->base, calibrate(w, c, 1, h1), 1, c->f);
     nodes_run(w, c, arc, nodes, used);
     for (int i = 0; i < w->m->nodes + 2; i++)
         if (!used[i])
