@@ -1,6 +1,9 @@
 /* step.c - the tape: forward records each op call (inputs, output, saved data); backward replays the
  * records in reverse, handing each op fresh gradient buffers for inputs seen for the first time (ops
  * overwrite din) and scratch buffers, added afterwards, for inputs that already have a gradient.
+ * Memory: tensors live in a bump arena reset every pass; a tensor a space releases (api->release) that
+ * no recorded backward reads goes to a free list that later tensors of its size take from, and so does
+ * a gradient once its tensor's producer has run backward.
  * Invariant: every tensor the step hands out is the first member of a `struct node` in `acts`. */
 #include "step.h"
 
@@ -19,6 +22,16 @@ struct node {
     struct enas_tensor t;     /* first member: the pointer handed out is the node's */
     struct enas_tensor *grad; /* NULL until a gradient reaches it */
     int needs_grad;
+    int readers;              /* recorded ops whose backward reads t.data */
+};
+
+/* Buffers of the current pass free for reuse, by size. */
+struct pool {
+    struct pooled {
+        size_t bytes;
+        float *data;
+    } *b;
+    size_t n, cap;
 };
 
 struct record {
@@ -42,12 +55,36 @@ struct enas_step {
     const struct node **map; /* open addressing: tensor pointer -> node */
     size_t map_cap, map_n;
     void *pending_saved; /* what the running forward saved */
-    struct pooled {
-        size_t bytes;
-        float *data;
-    } *pool;             /* gradient buffers whose tensors' producers have run: reused by later ones */
-    size_t n_pool, cap_pool;
+    struct pool grads;   /* gradient buffers whose tensors' producers have run: reused by later ones */
+    struct pool freed;   /* released tensors no backward reads: reused by later tensors */
 };
+
+static float *pool_take(struct pool *p, size_t bytes)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->b[i].bytes == bytes) {
+            float *d = p->b[i].data;
+            p->b[i] = p->b[--p->n];
+            return d;
+        }
+    return NULL;
+}
+
+/* A failed push only leaves the buffer unused until the pass ends. */
+static void pool_put(struct pool *p, float *data, size_t bytes)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        struct pooled *b = realloc(p->b, cap * sizeof *b);
+        if (!b)
+            return;
+        p->b = b;
+        p->cap = cap;
+    }
+    p->b[p->n].bytes = bytes;
+    p->b[p->n].data = data;
+    p->n++;
+}
 
 static struct enas_step *step_of(struct enas_exec *x)
 {
@@ -100,7 +137,8 @@ void enas__step_destroy(struct enas_step *s)
     enas__arena_fini(&s->scratch);
     free(s->recs);
     free(s->map);
-    free(s->pool);
+    free(s->grads.b);
+    free(s->freed.b);
     free(s);
 }
 
@@ -109,7 +147,8 @@ void enas__step_begin(struct enas_step *s, const struct enas_step_opts *o)
     enas__arena_reset(&s->acts);
     enas__arena_reset(&s->scratch);
     s->n_recs = 0;
-    s->n_pool = 0;
+    s->grads.n = 0;
+    s->freed.n = 0;
     if (s->map_n)
         memset(s->map, 0, s->map_cap * sizeof *s->map);
     s->map_n = 0;
@@ -185,7 +224,11 @@ static struct node *node_new(struct enas_step *s, const struct enas_tensor *shap
     n->t = *shape;
     n->grad = NULL;
     n->needs_grad = needs_grad;
-    n->t.data = enas__arena_alloc(&s->acts, (size_t)enas_tensor_numel(shape) * sizeof(float));
+    n->readers = 0;
+    const size_t bytes = (size_t)enas_tensor_numel(shape) * sizeof(float);
+    n->t.data = pool_take(&s->freed, bytes);
+    if (!n->t.data)
+        n->t.data = enas__arena_alloc(&s->acts, bytes);
     if (!n->t.data || map_put(s, n) != 0)
         return NULL;
     return n;
@@ -218,6 +261,15 @@ size_t enas__step_n_records(const struct enas_step *s)
     return s->n_recs;
 }
 
+struct enas_tensor *enas__step_record_output(struct enas_step *s, size_t k, const char **op_name)
+{
+    if (k >= s->n_recs)
+        return NULL;
+    if (op_name)
+        *op_name = s->recs[k].op->desc->name;
+    return &s->recs[k].out->t;
+}
+
 /* ---- forward ---- */
 
 static int op_trains(const struct enas_op *op)
@@ -232,6 +284,12 @@ static void mark_used(const struct enas_op *op)
 {
     for (size_t i = op->p_first; i < op->p_end && i < op->h->n_params; i++)
         op->h->params[i]->used = 1;
+}
+
+/* The descriptor's bwd_flags; 0 for a plugin built before the member existed. */
+static unsigned bwd_flags(const struct enas_op_desc *d)
+{
+    return d->struct_size >= offsetof(struct enas_op_desc, bwd_flags) + sizeof d->bwd_flags ? d->bwd_flags : 0u;
 }
 
 static enum enas_status push_record(struct enas_step *s, struct enas_op *op, struct node *out,
@@ -251,6 +309,14 @@ static enum enas_status push_record(struct enas_step *s, struct enas_op *op, str
     if (!r->in)
         return enas_err_set(err, ENAS_ERR_NOMEM, "op_call: out of memory for the tape");
     memcpy(r->in, in, n_in * sizeof *r->in);
+    const unsigned f = bwd_flags(op->desc);
+    for (size_t i = 0; i < n_in && !(f & ENAS_OP_BWD_NO_INPUT_DATA); i++) {
+        struct node *n = node_of(s, in[i]);
+        if (n)
+            n->readers++;
+    }
+    if (!(f & ENAS_OP_BWD_NO_OUTPUT_DATA))
+        out->readers++;
     r->op = op;
     r->out = out;
     r->n_in = n_in;
@@ -269,7 +335,8 @@ static enum enas_status call_check(const struct enas_op *op, const struct enas_t
                             n_in, d->min_inputs, d->max_inputs);
     for (size_t i = 0; i < n_in; i++)
         if (!in[i] || !in[i]->data)
-            return enas_err_set(err, ENAS_ERR_INVALID_ARG, "op '%s': input %zu has no data", d->name, i);
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "op '%s': input %zu has no data (released earlier in this pass?)", d->name, i);
     return ENAS_OK;
 }
 
@@ -313,6 +380,22 @@ enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, con
     return ENAS_OK;
 }
 
+void enas__step_release(struct enas_exec *x, const struct enas_tensor *t)
+{
+    if (!x || !t)
+        return;
+    struct enas_step *s = step_of(x);
+    struct node *n = node_of(s, t);
+    if (!n || !n->t.data || n->readers > 0)
+        return; /* not ours, freed already, or backward reads it */
+    const size_t bytes = (size_t)enas_tensor_numel(&n->t) * sizeof(float);
+#if defined(__SANITIZE_ADDRESS__)
+    memset(n->t.data, 0xff, bytes); /* NaN: a read after release shows in the sanitizer build's results */
+#endif
+    pool_put(&s->freed, n->t.data, bytes);
+    n->t.data = NULL;
+}
+
 /* ---- backward ---- */
 
 /* A gradient tensor shaped like `like`: data from the pool when a buffer of that size is free. */
@@ -323,13 +406,7 @@ static struct enas_tensor *grad_new(struct enas_step *s, struct enas_arena *a, c
         return NULL;
     *g = *like;
     size_t bytes = (size_t)enas_tensor_numel(like) * sizeof(float);
-    g->data = NULL;
-    for (size_t i = 0; a == &s->acts && i < s->n_pool; i++)
-        if (s->pool[i].bytes == bytes) {
-            g->data = s->pool[i].data;
-            s->pool[i] = s->pool[--s->n_pool];
-            break;
-        }
+    g->data = a == &s->acts ? pool_take(&s->grads, bytes) : NULL;
     if (!g->data)
         g->data = enas__arena_alloc(a, bytes);
     return g->data ? g : NULL;
@@ -340,17 +417,7 @@ static void grad_release(struct enas_step *s, struct node *n)
 {
     if (!n->grad)
         return;
-    if (s->n_pool == s->cap_pool) {
-        size_t cap = s->cap_pool ? 2 * s->cap_pool : 64;
-        struct pooled *p = realloc(s->pool, cap * sizeof *p);
-        if (!p)
-            return; /* the buffer just stays unused until the pass ends */
-        s->pool = p;
-        s->cap_pool = cap;
-    }
-    s->pool[s->n_pool].bytes = (size_t)enas_tensor_numel(&n->t) * sizeof(float);
-    s->pool[s->n_pool].data = n->grad->data;
-    s->n_pool++;
+    pool_put(&s->grads, n->grad->data, (size_t)enas_tensor_numel(&n->t) * sizeof(float));
     n->grad = NULL;
 }
 

@@ -53,6 +53,13 @@ const struct enas_tensor *enas__step_grad(const struct enas_step *s, const struc
 size_t enas__step_peak_bytes(const struct enas_step *s);
 /* Number of op calls recorded in the current pass. */
 size_t enas__step_n_records(const struct enas_step *s);
+/* The output of recorded call k (k < enas__step_n_records) and, in *op_name when not NULL, its op's name;
+ * NULL past the end. The caller may overwrite the output's data before backward: tests run one backend's
+ * backward at another backend's activations that way. */
+struct enas_tensor *enas__step_record_output(struct enas_step *s, size_t k, const char **op_name);
+
+/* The host API's release: t goes to no further op of this pass (see plugin.h). */
+void enas__step_release(struct enas_exec *x, const struct enas_tensor *t);
 
 /* The host API's op_call: x must come from a step. */
 enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, const struct enas_tensor *const *in,

@@ -53,6 +53,17 @@ struct enas_op_desc {
                                  size_t n_in, const struct enas_tensor *out, const struct enas_tensor *dout,
                                  struct enas_tensor *const *din, struct enas_err *err);
     void (*destroy)(void *state); /* must accept NULL; parameters are freed by the engine */
+
+    /* Added after the first release (an older plugin's descriptor reads as 0). What backward does NOT
+     * read, so that the engine can reuse that memory once a space releases the tensor (api->release):
+     * ENAS_OP_BWD_NO_INPUT_DATA: no in[i]->data (shapes only); ENAS_OP_BWD_NO_OUTPUT_DATA: no out->data.
+     * 0 (the safe default): backward may read both. */
+    unsigned bwd_flags;
+};
+
+enum {
+    ENAS_OP_BWD_NO_INPUT_DATA = 1u << 0,
+    ENAS_OP_BWD_NO_OUTPUT_DATA = 1u << 1,
 };
 
 /* An op instance as the engine hands it to a space: opaque; made by api->op_create. */

@@ -77,7 +77,18 @@ struct enas_host_api {
 
     /* Random numbers for initialisation, from the run's seeded stream. */
     uint64_t (*rng_u64)(struct enas_host *h);
+
+    /* Added after the first release; check ENAS_API_HAS(api, release) before calling.
+     * A promise from a space: t (an op_call output of this pass) goes to no further op_call in this pass.
+     * Its memory is reused at once when no recorded backward reads its data (see enas_op_desc.bwd_flags),
+     * else at the end of the pass; its data pointer becomes NULL when freed. Releasing is optional,
+     * only saves memory, and does nothing for a tensor the step did not make. */
+    void (*release)(struct enas_exec *x, const struct enas_tensor *t);
 };
+
+/* Whether the engine's API table has `member` (members are only ever added at the end). */
+#define ENAS_API_HAS(api, member)                                                                        \
+    ((api)->struct_size >= offsetof(struct enas_host_api, member) + sizeof((api)->member) && (api)->member)
 
 /* The one symbol a plugin exports. Its signature never changes; everything else sits behind api. */
 typedef enum enas_status (*enas_plugin_init_fn)(struct enas_host *h, const struct enas_host_api *api,

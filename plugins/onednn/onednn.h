@@ -110,14 +110,14 @@ void odn_pool_bwd_c(const struct odn_win *g, int max, const float *x, const floa
 void odn_pool_fwd_avx2(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1);
 void odn_pool_bwd_avx2(const struct odn_win *g, int max, const float *x, const float *dy, float *dx,
                        int64_t n0, int64_t n1);
-/* Batch norm over rows [r0, r1) of c channels (see onednn_bn_kern.c); mask / relu: a fused ReLU. */
-void odn_bn_sums_c(const float *x, const float *y, const float *mask, int64_t r0, int64_t r1, int64_t c,
+/* Batch norm over rows [r0, r1) of c channels (see onednn_bn_kern.c); fwd / relu: a fused ReLU. */
+void odn_bn_sums_c(const float *x, const float *y, const float *fwd, int64_t r0, int64_t r1, int64_t c,
                    const float *k, float *s1, float *s2);
-void odn_bn_affine_c(const float *x, const float *dy, const float *mask, int relu, int64_t r0, int64_t r1,
+void odn_bn_affine_c(const float *x, const float *dy, const float *fwd, int relu, int64_t r0, int64_t r1,
                      int64_t c, const float *a, const float *b, const float *d, float *out);
-void odn_bn_sums_avx2(const float *x, const float *y, const float *mask, int64_t r0, int64_t r1, int64_t c,
+void odn_bn_sums_avx2(const float *x, const float *y, const float *fwd, int64_t r0, int64_t r1, int64_t c,
                       const float *k, float *s1, float *s2);
-void odn_bn_affine_avx2(const float *x, const float *dy, const float *mask, int relu, int64_t r0, int64_t r1,
+void odn_bn_affine_avx2(const float *x, const float *dy, const float *fwd, int relu, int64_t r0, int64_t r1,
                         int64_t c, const float *a, const float *b, const float *d, float *out);
 
 #endif

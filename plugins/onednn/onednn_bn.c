@@ -4,7 +4,8 @@
  * Statistics: rows are cut into fixed chunks summed in fp32, and the chunk sums are added in double in
  * chunk order, so that the result does not depend on the thread count. Forward in training saves
  * [mean, 1/std] (2*C doubles); backward treats a call with nothing saved as an inference call.
- * relu (as ref): the output is ReLU(BN(x)); backward reads the ReLU's mask from the output. */
+ * relu (as ref): the output is ReLU(BN(x)); backward recomputes the ReLU's mask from the input with the
+ * forward's coefficients, so that it never reads the output (which a space may release). */
 #include "onednn.h"
 
 #include <math.h>
@@ -83,7 +84,7 @@ static enum enas_status bn_shape(void *state, const struct enas_tensor *const *i
 
 /* Per-channel sums over all m rows (see odn_bn_sums), in double: S1, S2 = sums + c. */
 static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, const float *xd, const float *dy,
-                                const float *mask, int64_t m, const float *k, double *sums, struct enas_err *err)
+                                const float *fwd, int64_t m, const float *k, double *sums, struct enas_err *err)
 {
     const int64_t c = s->c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
     float *part = odn_scratch0(x, "batch_norm", (size_t)(nch * 2 * c) * sizeof *part, err);
@@ -95,9 +96,9 @@ static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, c
         const int64_t r0 = i * BN_CHUNK, r1 = r0 + BN_CHUNK < m ? r0 + BN_CHUNK : m;
         float *p = part + i * 2 * c;
         if (avx2)
-            odn_bn_sums_avx2(xd, dy, mask, r0, r1, c, k, p, p + c);
+            odn_bn_sums_avx2(xd, dy, fwd, r0, r1, c, k, p, p + c);
         else
-            odn_bn_sums_c(xd, dy, mask, r0, r1, c, k, p, p + c);
+            odn_bn_sums_c(xd, dy, fwd, r0, r1, c, k, p, p + c);
     }
     memset(sums, 0, (size_t)(2 * c) * sizeof *sums);
     for (int64_t i = 0; i < nch; i++)
@@ -106,7 +107,7 @@ static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, c
     return ENAS_OK;
 }
 
-static void bn_affine(const struct bn_state *s, const float *xd, const float *dy, const float *mask, int64_t m,
+static void bn_affine(const struct bn_state *s, const float *xd, const float *dy, const float *fwd, int64_t m,
                       const float *a, const float *b, const float *d, float *out)
 {
     const int64_t c = s->c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
@@ -115,9 +116,9 @@ static void bn_affine(const struct bn_state *s, const float *xd, const float *dy
     for (int64_t i = 0; i < nch; i++) {
         const int64_t r0 = i * BN_CHUNK, r1 = r0 + BN_CHUNK < m ? r0 + BN_CHUNK : m;
         if (avx2)
-            odn_bn_affine_avx2(xd, dy, mask, s->relu, r0, r1, c, a, b, d, out);
+            odn_bn_affine_avx2(xd, dy, fwd, s->relu, r0, r1, c, a, b, d, out);
         else
-            odn_bn_affine_c(xd, dy, mask, s->relu, r0, r1, c, a, b, d, out);
+            odn_bn_affine_c(xd, dy, fwd, s->relu, r0, r1, c, a, b, d, out);
     }
 }
 
@@ -157,10 +158,22 @@ static void bn_running_stats(const struct bn_state *s, double *stats)
     }
 }
 
-/* tmp: 4*c floats then 2*c doubles. */
+/* tmp: 6*c floats then 2*c doubles. */
 static size_t bn_tmp_bytes(int64_t c)
 {
-    return (size_t)(4 * c) * sizeof(float) + (size_t)(2 * c) * sizeof(double);
+    return (size_t)(6 * c) * sizeof(float) + (size_t)(2 * c) * sizeof(double);
+}
+
+/* The forward's per-channel out = x * a + b coefficients from [mean, 1/std], in float as forward uses them. */
+static void bn_coeffs(const struct bn_state *s, const double *stats, float *a, float *b)
+{
+    const int64_t c = s->c;
+    for (int64_t j = 0; j < c; j++) {
+        const double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
+        const double be = s->beta ? (double)s->beta->value.data[j] : 0.0;
+        a[j] = (float)(g * stats[c + j]);
+        b[j] = (float)(be - g * stats[c + j] * stats[j]);
+    }
 }
 
 static enum enas_status bn_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -182,12 +195,7 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
         bn_running_stats(s, stats);
     }
     float *a = tmp, *b = tmp + c;
-    for (int64_t j = 0; j < c; j++) {
-        const double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
-        const double be = s->beta ? (double)s->beta->value.data[j] : 0.0;
-        a[j] = (float)(g * stats[c + j]);
-        b[j] = (float)(be - g * stats[c + j] * stats[j]);
-    }
+    bn_coeffs(s, stats, a, b);
     bn_affine(s, in[0]->data, NULL, NULL, m, a, b, NULL, out->data);
     return ENAS_OK;
 }
@@ -197,11 +205,10 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
                                     size_t n_in, const struct enas_tensor *out, const struct enas_tensor *dout,
                                     struct enas_tensor *const *din, struct enas_err *err)
 {
-    (void)n_in;
+    (void)n_in, (void)out;
     struct bn_state *s = state;
     const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
     const int batch = x->saved != NULL;
-    const float *mask = s->relu ? out->data : NULL;
     double *rs = odn_scratch(x, "batch_norm", 2 * (size_t)c * sizeof *rs, err);
     float *tmp = odn_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
     if (!rs || !tmp)
@@ -211,11 +218,13 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
         bn_running_stats(s, rs);
         stats = rs;
     }
-    float *kmean = tmp + 3 * c;
-    double *sums = (double *)(tmp + 4 * c);
+    float *kmean = tmp + 3 * c, *fwd = s->relu ? tmp + 4 * c : NULL;
+    double *sums = (double *)(tmp + 6 * c);
+    if (fwd)
+        bn_coeffs(s, stats, fwd, fwd + c);
     for (int64_t j = 0; j < c; j++)
         kmean[j] = (float)stats[j];
-    enum enas_status st = bn_sums(s, x, in[0]->data, dout->data, mask, m, kmean, sums, err);
+    enum enas_status st = bn_sums(s, x, in[0]->data, dout->data, fwd, m, kmean, sums, err);
     if (st != ENAS_OK)
         return st;
     for (int64_t j = 0; j < c; j++) {
@@ -231,7 +240,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
         tmp[j] = (float)A, tmp[c + j] = (float)B, tmp[2 * c + j] = (float)D;
     }
     if (din[0])
-        bn_affine(s, in[0]->data, dout->data, mask, m, tmp, tmp + c, tmp + 2 * c, din[0]->data);
+        bn_affine(s, in[0]->data, dout->data, fwd, m, tmp, tmp + c, tmp + 2 * c, din[0]->data);
     return ENAS_OK;
 }
 
@@ -249,4 +258,5 @@ const struct enas_op_desc odn_batch_norm_desc = {
     .forward = bn_forward,
     .backward = bn_backward,
     .destroy = odn_state_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };

@@ -10,9 +10,9 @@
 #endif
 
 /* y == NULL: s1 += sum (x - k), s2 += sum (x - k)^2 (shifted moments: no cancellation when |mean| >> std).
- * y != NULL (the output gradient): s1 += sum y, s2 += sum y * (x - k); with a fused ReLU (mask: its output,
- * else NULL) y counts only where mask > 0. */
-void KFN(odn_bn_sums)(const float *x, const float *y, const float *mask, int64_t r0, int64_t r1, int64_t c,
+ * y != NULL (the output gradient): s1 += sum y, s2 += sum y * (x - k); with a fused ReLU (fwd: the forward's
+ * a[c] then b[c], else NULL) y counts only where the forward's x * a + b was positive. */
+void KFN(odn_bn_sums)(const float *x, const float *y, const float *fwd, int64_t r0, int64_t r1, int64_t c,
                       const float *k, float *s1, float *s2)
 {
     float *restrict a1 = s1, *restrict a2 = s2;
@@ -25,16 +25,16 @@ void KFN(odn_bn_sums)(const float *x, const float *y, const float *mask, int64_t
                 a1[j] += d;
                 a2[j] += d * d;
             }
-        } else if (!mask) {
+        } else if (!fwd) {
             const float *restrict yr = y + r * c;
             for (int64_t j = 0; j < c; j++) {
                 a1[j] += yr[j];
                 a2[j] += yr[j] * (xr[j] - kk[j]);
             }
         } else {
-            const float *restrict yr = y + r * c, *restrict mr = mask + r * c;
+            const float *restrict yr = y + r * c, *restrict fa = fwd, *restrict fb = fwd + c;
             for (int64_t j = 0; j < c; j++) {
-                const float g = mr[j] > 0.0f ? yr[j] : 0.0f;
+                const float g = xr[j] * fa[j] + fb[j] > 0.0f ? yr[j] : 0.0f;
                 a1[j] += g;
                 a2[j] += g * (xr[j] - kk[j]);
             }
@@ -43,8 +43,8 @@ void KFN(odn_bn_sums)(const float *x, const float *y, const float *mask, int64_t
 }
 
 /* dy == NULL: out = x * a + b (forward), then ReLU when relu is set. Else out = dy * a + x * b + d (backward
- * to the input), where dy counts only where mask > 0 when mask (a fused ReLU's output) is not NULL. */
-void KFN(odn_bn_affine)(const float *x, const float *dy, const float *mask, int relu, int64_t r0, int64_t r1,
+ * to the input), where with a fused ReLU (fwd as in odn_bn_sums) dy counts only where it let x through. */
+void KFN(odn_bn_affine)(const float *x, const float *dy, const float *fwd, int relu, int64_t r0, int64_t r1,
                         int64_t c, const float *a, const float *b, const float *d, float *out)
 {
     const float *restrict aa = a, *restrict bb = b, *restrict dd = d;
@@ -59,10 +59,10 @@ void KFN(odn_bn_affine)(const float *x, const float *dy, const float *mask, int 
                 const float v = xr[j] * aa[j] + bb[j];
                 o[j] = v > 0.0f ? v : 0.0f;
             }
-        } else if (mask) {
-            const float *restrict yr = dy + r * c, *restrict mr = mask + r * c;
+        } else if (fwd) {
+            const float *restrict yr = dy + r * c, *restrict fa = fwd, *restrict fb = fwd + c;
             for (int64_t j = 0; j < c; j++)
-                o[j] = (mr[j] > 0.0f ? yr[j] : 0.0f) * aa[j] + xr[j] * bb[j] + dd[j];
+                o[j] = (xr[j] * fa[j] + fb[j] > 0.0f ? yr[j] : 0.0f) * aa[j] + xr[j] * bb[j] + dd[j];
         } else {
             const float *restrict yr = dy + r * c;
             for (int64_t j = 0; j < c; j++)

@@ -326,6 +326,7 @@ const struct enas_op_desc odn_conv_desc = {
     .forward = conv_forward,
     .backward = conv_backward,
     .destroy = conv_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };
 
 const struct enas_op_desc odn_sep_conv_desc = {
@@ -342,4 +343,5 @@ const struct enas_op_desc odn_sep_conv_desc = {
     .forward = sep_conv_forward,
     .backward = sep_conv_backward,
     .destroy = conv_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };

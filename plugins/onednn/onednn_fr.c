@@ -176,4 +176,5 @@ const struct enas_op_desc odn_factorized_reduce_desc = {
     .forward = fr_forward,
     .backward = fr_backward,
     .destroy = fr_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };

@@ -109,4 +109,5 @@ const struct enas_op_desc odn_linear_desc = {
     .forward = linear_forward,
     .backward = linear_backward,
     .destroy = linear_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };

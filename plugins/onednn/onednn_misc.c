@@ -243,7 +243,10 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
     return ENAS_OK;
 }
 
-#define MISC_DESC(var_, name_, max_in_, prefix_)                                                             \
+/* backward reads only the shapes of its input and output */
+#define BWD_SHAPES_ONLY (ENAS_OP_BWD_NO_INPUT_DATA | ENAS_OP_BWD_NO_OUTPUT_DATA)
+
+#define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                       \
     const struct enas_op_desc var_ = {                                                                       \
         ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
         .name = (name_),                                                                                     \
@@ -256,10 +259,11 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
         .forward = prefix_##_forward,                                                                        \
         .backward = prefix_##_backward,                                                                      \
         .destroy = odn_state_destroy,                                                                        \
+        .bwd_flags = (flags_),                                                                               \
     }
 
-MISC_DESC(odn_relu_desc, "relu", 1, relu);
-MISC_DESC(odn_identity_desc, "identity", 1, identity);
-MISC_DESC(odn_sum_desc, "sum", ODN_MAX_INPUTS, sum);
-MISC_DESC(odn_concat_desc, "concat", ODN_MAX_INPUTS, concat);
-MISC_DESC(odn_global_avg_pool_desc, "global_avg_pool", 1, gap);
+MISC_DESC(odn_relu_desc, "relu", 1, relu, 0);
+MISC_DESC(odn_identity_desc, "identity", 1, identity, BWD_SHAPES_ONLY);
+MISC_DESC(odn_sum_desc, "sum", ODN_MAX_INPUTS, sum, BWD_SHAPES_ONLY);
+MISC_DESC(odn_concat_desc, "concat", ODN_MAX_INPUTS, concat, BWD_SHAPES_ONLY);
+MISC_DESC(odn_global_avg_pool_desc, "global_avg_pool", 1, gap, BWD_SHAPES_ONLY);

@@ -207,6 +207,7 @@ static enum enas_status pool_backward(void *state, struct enas_exec *x, const st
         .forward = pool_forward,                                                                             \
         .backward = pool_backward,                                                                           \
         .destroy = odn_state_destroy,                                                                        \
+        .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,                                                             \
     }
 
 POOL_DESC(odn_max_pool_desc, "max_pool", max_pool_create);

@@ -3,8 +3,8 @@
  * the UNBIASED variance; inference uses the running statistics. Parameters "gamma" (ONE) and "beta" (ZERO)
  * when affine; buffers "running_mean" (ZERO) and "running_var" (ONE). Forward in training saves the batch
  * mean and 1/std (2*C doubles); backward treats a call with nothing saved as an inference call.
- * relu: the output is ReLU(BN(x)), and backward reads the ReLU's mask from the output (y > 0), so that a
- * BN-ReLU pair keeps one tensor on the tape instead of two. */
+ * relu: the output is ReLU(BN(x)); backward recomputes the ReLU's mask from the input (it never reads the
+ * output, which a space may release), so that a BN-ReLU pair keeps one tensor on the tape instead of two. */
 #include "ref.h"
 
 #include <math.h>
@@ -149,6 +149,14 @@ static void bn_running_stats(const struct bn_state *s, double *stats)
     }
 }
 
+/* The normalised, scaled and shifted value of x in channel j: forward's output before the ReLU. */
+static float bn_value(const struct bn_state *s, float x, const double *stats, int64_t j)
+{
+    double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
+    double b = s->beta ? (double)s->beta->value.data[j] : 0.0;
+    return (float)(g * ((double)x - stats[j]) * stats[s->c + j] + b);
+}
+
 static enum enas_status bn_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
                                    size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
@@ -170,9 +178,7 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
     const float *xd = in[0]->data;
     for (int64_t r = 0; r < m; r++)
         for (int64_t j = 0; j < c; j++) {
-            double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
-            double b = s->beta ? (double)s->beta->value.data[j] : 0.0;
-            float y = (float)(g * ((double)xd[r * c + j] - stats[j]) * stats[c + j] + b);
+            float y = bn_value(s, xd[r * c + j], stats, j);
             out->data[r * c + j] = s->relu && !(y > 0.0f) ? 0.0f : y;
         }
     return ENAS_OK;
@@ -201,7 +207,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
                                     const struct enas_tensor *dout, struct enas_tensor *const *din,
                                     struct enas_err *err)
 {
-    (void)n_in;
+    (void)n_in, (void)out;
     struct bn_state *s = state;
     const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
     const double *stats = x->saved;
@@ -221,7 +227,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
         if (!dm)
             return ENAS_ERR_NOMEM;
         for (int64_t i = 0; i < m * c; i++)
-            dm[i] = out->data[i] > 0.0f ? dy[i] : 0.0f;
+            dm[i] = bn_value(s, xd[i], stats, i % c) > 0.0f ? dy[i] : 0.0f;
         dy = dm;
     }
     for (int64_t r = 0; r < m; r++)
@@ -252,4 +258,5 @@ const struct enas_op_desc ref_batch_norm_desc = {
     .forward = bn_forward,
     .backward = bn_backward,
     .destroy = ref_state_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };

@@ -316,6 +316,7 @@ const struct enas_op_desc ref_conv_desc = {
     .forward = conv_forward,
     .backward = conv_backward,
     .destroy = ref_state_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };
 
 const struct enas_op_desc ref_sep_conv_desc = {
@@ -332,4 +333,5 @@ const struct enas_op_desc ref_sep_conv_desc = {
     .forward = sep_conv_forward,
     .backward = sep_conv_backward,
     .destroy = ref_state_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };

@@ -140,4 +140,5 @@ const struct enas_op_desc ref_factorized_reduce_desc = {
     .forward = fr_forward,
     .backward = fr_backward,
     .destroy = ref_state_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };

@@ -135,4 +135,5 @@ const struct enas_op_desc ref_linear_desc = {
     .forward = linear_forward,
     .backward = linear_backward,
     .destroy = ref_state_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,
 };

@@ -174,7 +174,10 @@ static enum enas_status concat_backward(void *state, struct enas_exec *x, const 
 }
 
 /* None of these has weights: madds is NULL (0), the convention of ref_plugin.c. */
-#define MISC_DESC(var_, name_, max_in_, prefix_)                                                             \
+/* backward reads only the shapes of its input and output */
+#define BWD_SHAPES_ONLY (ENAS_OP_BWD_NO_INPUT_DATA | ENAS_OP_BWD_NO_OUTPUT_DATA)
+
+#define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                       \
     const struct enas_op_desc var_ = {                                                                       \
         ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
         .name = (name_),                                                                                     \
@@ -187,9 +190,10 @@ static enum enas_status concat_backward(void *state, struct enas_exec *x, const 
         .forward = prefix_##_forward,                                                                        \
         .backward = prefix_##_backward,                                                                      \
         .destroy = ref_state_destroy,                                                                        \
+        .bwd_flags = (flags_),                                                                               \
     }
 
-MISC_DESC(ref_relu_desc, "relu", 1, relu);
-MISC_DESC(ref_identity_desc, "identity", 1, identity);
-MISC_DESC(ref_sum_desc, "sum", REF_MAX_INPUTS, sum);
-MISC_DESC(ref_concat_desc, "concat", REF_MAX_INPUTS, concat);
+MISC_DESC(ref_relu_desc, "relu", 1, relu, 0);
+MISC_DESC(ref_identity_desc, "identity", 1, identity, BWD_SHAPES_ONLY);
+MISC_DESC(ref_sum_desc, "sum", REF_MAX_INPUTS, sum, BWD_SHAPES_ONLY);
+MISC_DESC(ref_concat_desc, "concat", REF_MAX_INPUTS, concat, BWD_SHAPES_ONLY);

@@ -233,6 +233,7 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
         .forward = pool_forward,                                                                             \
         .backward = pool_backward,                                                                           \
         .destroy = ref_state_destroy,                                                                        \
+        .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,                                                             \
     }
 
 POOL_DESC(ref_max_pool_desc, "max_pool", max_pool_create);

@@ -129,8 +129,12 @@ static enum enas_status layer(struct walk *w, int64_t i, struct enas_tensor **ou
         if (w->arch[p + 1 + (size_t)j])
             st = get(w, j, t, &m->list[n++]);
     m->list[n++] = x;
+    struct enas_tensor *branch = x;
     if (st == ENAS_OK)
         st = join(w, m->fixed, m->list, n, &x);
+    /* the branch output went only into the join, which keeps none of it for backward */
+    if (st == ENAS_OK && n > 1 && w->x && ENAS_API_HAS(m->api, release))
+        m->api->release(w->x, branch);
     if (st == ENAS_OK)
         st = run_seq(w, &m->layers[i].post, x, &x);
     *out = x;

@@ -146,6 +146,14 @@ static struct enas_tensor *join(struct walk *w, struct enas_op *op, struct enas_
     return k == 1 ? t[0] : call(w, op, in, (size_t)k, NAN, same(t[0], c));
 }
 
+/* t goes to no further op of this pass: the engine may reuse its memory (the sum it fed keeps none). */
+static void drop(struct walk *w, const struct enas_tensor *t)
+{
+    const struct enas_host_api *api = w->m->api;
+    if (w->x && t && ENAS_API_HAS(api, release))
+        api->release(w->x, t);
+}
+
 static struct enas_tensor *relu(struct walk *w, const struct enas_tensor *t)
 {
     return call1(w, w->m->relu, t, NAN, same(t, dim(t, 3)));
@@ -222,6 +230,9 @@ static void nodes_run(struct walk *w, const struct mc_cell *c, const int *arc, s
             used[in]++;
         }
         nodes[n + 2] = join(w, m->sum, t, 2, c->f);
+        for (int j = 0; j < 2; j++)
+            if (t[j] != nodes[arc[4 * n + 2 * j]]) /* not an identity's input: only the sum read it */
+                drop(w, t[j]);
         w->node = -1;
     }
 }
@@ -245,6 +256,8 @@ static struct enas_tensor *cell_search(struct walk *w, const struct mc_cell *c, 
         if (!used[i])
             terms[k++] = call1(w, c->out_conv[i], nodes[i], NAN, same(nodes[i], c->f));
     struct enas_tensor *s = join(w, w->m->sum, terms, k, c->f);
+    for (int i = 0; k > 1 && i < k; i++)
+        drop(w, terms[i]);
     return call1(w, c->out_bn, s, NAN, same(s, c->f));
 }
 

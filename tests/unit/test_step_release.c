@@ -1,0 +1,154 @@
+/* test_step_release.c - api->release through the engine: `test_step_release PLUGIN_DIR BACKEND`.
+ * A chain conv -> BN(relu) -> conv -> sum with a skip, in which the space-side code releases what only the
+ * sum read: the released tensor's memory is reused by the next tensor of its size, a released tensor
+ * that a recorded backward still reads keeps its data, a released tensor passed on is an error, and the
+ * gradients of every parameter and of the input equal those of the same pass without releases, bit for
+ * bit. Scoring passes (nothing recorded) reuse everything released. */
+#include "check.h"
+#include "config.h"
+#include "host.h"
+#include "optim.h"
+#include "plugin_loader.h"
+#include "registry.h"
+#include "step.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct enas_host *h;
+static const struct enas_host_api *api;
+static struct enas_op *conv0, *bn, *conv1, *sum, *gap;
+
+static struct enas_op *mk(const char *name, const char *attrs, const char *scope)
+{
+    struct enas_err err;
+    struct enas_op *op = NULL;
+    if (api->op_create(h, name, attrs, scope, &op, &err) != ENAS_OK)
+        fprintf(stderr, "op_create %s: %s\n", name, err.msg);
+    CHECK(op != NULL);
+    return op;
+}
+
+static struct enas_tensor *call(struct enas_exec *x, struct enas_op *op, const struct enas_tensor *a,
+                                const struct enas_tensor *b)
+{
+    struct enas_err err = {0};
+    const struct enas_tensor *in[2] = {a, b};
+    struct enas_tensor *out = NULL;
+    enum enas_status st = api->op_call(x, op, in, b ? 2 : 1, NAN, &out, &err);
+    if (st != ENAS_OK)
+        fprintf(stderr, "op_call: %s\n", err.msg);
+    CHECK(st == ENAS_OK);
+    return out;
+}
+
+enum { N = 4, H = 6, W = 5, C = 8, NI = N * H * W * C };
+
+/* One pass: y = gap(sum(conv1(r), r)) with r = bn_relu(conv0(img)). With rel, the code releases what it
+ * will not pass on (c1: only the sum read it; r: still read by conv1's and BN's backward). Returns the
+ * logits; *c1_reused: whether the next tensor of c1's size took c1's memory. */
+static struct enas_tensor *pass(struct enas_step *st, int record, int rel, const float *img, int *c1_reused)
+{
+    struct enas_step_opts o = {.training = 1, .record = record, .seed = 1, .threads = 2};
+    enas__step_begin(st, &o);
+    struct enas_exec *x = enas__step_exec(st);
+    const int64_t dims[4] = {N, H, W, C};
+    struct enas_tensor *t = enas__step_tensor(st, 4, dims, record);
+    memcpy(t->data, img, sizeof(float) * NI);
+    struct enas_tensor *c0 = call(x, conv0, t, NULL);
+    struct enas_tensor *r = call(x, bn, c0, NULL);
+    struct enas_tensor *c1 = call(x, conv1, r, NULL);
+    struct enas_tensor *s = call(x, sum, c1, r);
+    float *c1_data = c1 ? c1->data : NULL;
+    if (rel && c1 && r) {
+        api->release(x, c1);
+        api->release(x, r);
+        CHECK(c1->data == NULL);                /* freed: nothing reads it */
+        CHECK((r->data != NULL) == (record != 0)); /* conv1's backward reads it when recorded */
+    }
+    struct enas_tensor *c2 = call(x, conv1, s, NULL); /* the size of c1 */
+    if (c1_reused)
+        *c1_reused = c2 && c2->data == c1_data;
+    return call(x, gap, c2, NULL);
+}
+
+static size_t grads(struct enas_step *st, int rel, const float *img, float *out)
+{
+    struct enas_err err;
+    size_t np, k = 0;
+    struct enas_param *const *ps = enas__host_params(h, &np);
+    enas__grad_zero(ps, np);
+    int reused = 0;
+    struct enas_tensor *y = pass(st, 1, rel, img, &reused);
+    CHECK(reused == rel);
+    float r[N * C];
+    for (int i = 0; i < N * C; i++)
+        r[i] = (float)(i % 5) - 1.7f;
+    struct enas_tensor dy = {r, 2, {N, C, 1, 1}};
+    CHECK(y && enas__step_backward(st, y, &dy, &err) == ENAS_OK);
+    for (size_t i = 0; i < np; i++)
+        for (int64_t j = 0; ps[i]->grad && j < enas_tensor_numel(&ps[i]->value); j++)
+            out[k++] = ps[i]->grad[j];
+    return k;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_step_release PLUGIN_DIR BACKEND\n");
+        return 2;
+    }
+    struct enas_err err;
+    struct enas_load_report *rep = NULL;
+    CHECK(enas__host_create(&h, &err) == ENAS_OK);
+    api = h->api;
+    const char *dirs[] = {argv[1]};
+    enas__plugins_load(h, dirs, 1, &rep, &err);
+    if (!enas__registry_find_backend(h->reg, argv[2], &err)) {
+        fprintf(stderr, "test_step_release: %s: skipped\n", err.msg);
+        enas__load_report_destroy(rep);
+        enas__host_destroy(h);
+        return 77;
+    }
+    CHECK(enas__host_init_backend(h, argv[2], 2, NULL, &err) == ENAS_OK);
+    CHECK(ENAS_API_HAS(api, release));
+    conv0 = mk("conv", "in_channels=8 out_channels=8 kernel=3", "c0");
+    bn = mk("batch_norm", "channels=8 relu=true", "bn");
+    conv1 = mk("conv", "in_channels=8 out_channels=8 kernel=1", "c1");
+    sum = mk("sum", "", "sum");
+    gap = mk("global_avg_pool", "", "gap");
+    float img[NI];
+    uint64_t seed = 3;
+    for (int i = 0; i < NI; i++)
+        img[i] = (float)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f - 0.5f;
+    struct enas_step *st = NULL;
+    CHECK(enas__step_create(h, &st, &err) == ENAS_OK);
+    enum { MAXG = 4096 };
+    static float g_keep[MAXG], g_rel[MAXG];
+    size_t n1 = grads(st, 0, img, g_keep), n2 = grads(st, 1, img, g_rel);
+    CHECK(n1 == n2 && n1 > 0 && n1 <= MAXG);
+    CHECK_MSG(memcmp(g_keep, g_rel, n1 * sizeof(float)) == 0, "gradients differ with releases");
+    /* scoring: nothing recorded, so r is freed too, and the logits are those of the recording pass */
+    int reused = 0;
+    struct enas_tensor *y = pass(st, 0, 1, img, &reused);
+    CHECK(reused && y);
+    /* a released tensor is no op's input any more */
+    struct enas_step_opts o = {.training = 1, .record = 0, .seed = 1, .threads = 2};
+    enas__step_begin(st, &o);
+    const int64_t dims[4] = {N, H, W, C};
+    struct enas_tensor *t = enas__step_tensor(st, 4, dims, 0);
+    memcpy(t->data, img, sizeof img);
+    struct enas_exec *x = enas__step_exec(st);
+    struct enas_tensor *c = call(x, conv1, t, NULL), *out = NULL;
+    api->release(x, c);
+    const struct enas_tensor *in[1] = {c};
+    CHECK_ERR(api->op_call(x, gap, in, 1, NAN, &out, &err), err, ENAS_ERR_INVALID_ARG,
+              "input 0 has no data (released earlier in this pass?)");
+    enas__step_destroy(st);
+    struct enas_op *ops[] = {conv0, bn, conv1, sum, gap};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        api->op_destroy(ops[i]);
+    enas__load_report_destroy(rep);
+    enas__host_destroy(h);
+    return check_exit("test_step_release");
+}
