@@ -251,4 +251,5 @@ const struct enas_op_desc ref_global_avg_pool_desc = {
     .forward = gap_forward,
     .backward = gap_backward,
     .destroy = ref_state_destroy,
+    .bwd_flags = ENAS_OP_BWD_NO_INPUT_DATA | ENAS_OP_BWD_NO_OUTPUT_DATA, /* shapes only */
 };

@@ -343,7 +343,8 @@ static void test_accumulates(void)
     oh_destroy(&op);
 }
 
-/* Same names, attributes (keys, types, defaults, ranges) and input counts as ref. */
+/* Same names, attributes (keys, types, defaults, ranges), input counts and bwd_flags as ref (the same flags:
+ * a space's released tensors are then the same on both, and test_space_micro compares the rest). */
 static void test_registration(void)
 {
     const struct enas_backend_desc *b = oh_plugin_backend(odn);
@@ -360,6 +361,8 @@ static void test_registration(void)
             continue;
         CHECK(strcmp(o->provider, "onednn") == 0 && o->backward && o->n_attrs == r->n_attrs);
         CHECK(o->min_inputs == r->min_inputs && o->max_inputs == r->max_inputs);
+        CHECK_MSG(o->bwd_flags == r->bwd_flags, "%s: bwd_flags %u on onednn, %u on ref", names[i], o->bwd_flags,
+                  r->bwd_flags);
         for (size_t a = 0; a < o->n_attrs && a < r->n_attrs; a++)
             CHECK_MSG(strcmp(o->attrs[a].key, r->attrs[a].key) == 0 && o->attrs[a].type == r->attrs[a].type &&
                           o->attrs[a].def == r->attrs[a].def && o->attrs[a].min == r->attrs[a].min &&
