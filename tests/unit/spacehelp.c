@@ -1,6 +1,7 @@
 /* spacehelp.c - see spacehelp.h. */
 #include "spacehelp.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,8 +192,50 @@ static enum enas_status backward(struct sh *s, const struct enas_child_out *o, c
     return st;
 }
 
-int sh_pass(struct sh *s, const int *arch, const float *images, const int32_t *labels, int n, int train,
-            double lr, double *loss, double *acc)
+/* s's recorded op outputs against the same records of at's last pass (the same architecture on the same
+ * images: the same calls in the same order), then replaced by at's. */
+static int adopt(struct sh *s, struct sh *at, struct sh_adopted *ad)
+{
+    const size_t n = enas__step_n_records(s->step);
+    memset(ad, 0, sizeof *ad);
+    ad->n_records = n;
+    if (n != enas__step_n_records(at->step)) {
+        fprintf(stderr, "spacehelp: pass_at: %zu op calls recorded here, %zu in the other pass\n", n,
+                enas__step_n_records(at->step));
+        return 1;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const char *mine_op = NULL, *their_op = NULL;
+        struct enas_tensor *mine = enas__step_record_output(s->step, k, &mine_op);
+        const struct enas_tensor *theirs = enas__step_record_output(at->step, k, &their_op);
+        if (strcmp(mine_op, their_op) != 0 || !enas_tensor_same_shape(mine, theirs)) {
+            fprintf(stderr, "spacehelp: pass_at: op call %zu: '%s' here, '%s' there, or shapes differ\n", k,
+                    mine_op, their_op);
+            return 1;
+        }
+        if (!mine->data || !theirs->data) /* released (api->release): its pass's backward does not read it */
+            continue;
+        const int64_t m = enas_tensor_numel(mine);
+        ad->n_compared++;
+        double d = 0.0, r = 0.0;
+        for (int64_t i = 0; i < m; i++) {
+            const double a = (double)mine->data[i], b = (double)theirs->data[i];
+            d += (a - b) * (a - b);
+            r += a * a;
+        }
+        const double e = d == 0.0 ? 0.0 : r == 0.0 ? HUGE_VAL : sqrt(d / r);
+        if (!(e <= ad->worst)) { /* NaN counts as worst */
+            ad->worst = e;
+            ad->record = k;
+            ad->op = mine_op;
+        }
+        memcpy(mine->data, theirs->data, (size_t)m * sizeof(float));
+    }
+    return 0;
+}
+
+static int pass_run(struct sh *s, struct sh *at, struct sh_adopted *ad, const int *arch, const float *images,
+                    const int32_t *labels, int n, int train, double lr, double *loss, double *acc)
 {
     struct enas_err err = {0};
     struct enas_step_opts so = {.training = train, .record = train, .seed = 11, .stream = s->passes++, .threads = 2};
@@ -205,6 +248,8 @@ int sh_pass(struct sh *s, const int *arch, const float *images, const int32_t *l
     struct enas_child_out o = {0};
     struct enas_loss_result r = {0};
     enum enas_status st = s->space->forward(s->state, enas__step_exec(s->step), arch, sh_arch_len(s), img, &o, &err);
+    if (st == ENAS_OK && at && adopt(s, at, ad) != 0)
+        return 1;
     if (st == ENAS_OK && train)
         st = backward(s, &o, labels, &r, &err);
     else if (st == ENAS_OK)
@@ -223,6 +268,18 @@ int sh_pass(struct sh *s, const int *arch, const float *images, const int32_t *l
     *loss = r.loss;
     *acc = r.accuracy;
     return 0;
+}
+
+int sh_pass(struct sh *s, const int *arch, const float *images, const int32_t *labels, int n, int train,
+            double lr, double *loss, double *acc)
+{
+    return pass_run(s, NULL, NULL, arch, images, labels, n, train, lr, loss, acc);
+}
+
+int sh_pass_at(struct sh *s, struct sh *at, const int *arch, const float *images, const int32_t *labels,
+               int n, struct sh_adopted *ad, double *loss, double *acc)
+{
+    return pass_run(s, at, ad, arch, images, labels, n, 1, 0.0, loss, acc);
 }
 
 const struct enas_tensor *sh_logits(struct sh *s)

@@ -33,6 +33,22 @@ void sh_random_arch(struct sh *s, uint64_t seed, int *arch);
  * tape. 0 on success; fills loss (main head) and accuracy. */
 int sh_pass(struct sh *s, const int *arch, const float *images, const int32_t *labels, int n, int train,
             double lr, double *loss, double *acc);
+/* A training pass of s without an SGD step, its backward run at the activations of at's last pass: after
+ * s's forward, every recorded op output is compared with the same call's output in at's pass and replaced
+ * by it, so that both backwards see the same values (the same ReLU and max-pool branches, where rounding
+ * alone can tip an input lying on a kink to either side). at's last pass must be a training pass of the same
+ * architecture on the same images (same op calls in the same order), whose tape is still there: no pass of
+ * at in between. *ad: the largest relative difference (2-norm) between the two passes' outputs and where.
+ * The loss, accuracy and logits are at's then. 0 on success; otherwise prints why and returns 1. */
+struct sh_adopted {
+    double worst;      /* max over op calls of |mine - theirs| / |mine|; 0 when identical */
+    size_t record;     /* the op call with the worst difference, in call order */
+    const char *op;    /* its op's name */
+    size_t n_records;  /* op calls recorded */
+    size_t n_compared; /* outputs compared and replaced: those released (api->release) in neither pass */
+};
+int sh_pass_at(struct sh *s, struct sh *at, const int *arch, const float *images, const int32_t *labels,
+               int n, struct sh_adopted *ad, double *loss, double *acc);
 /* Logits of the last pass (valid until the next). */
 const struct enas_tensor *sh_logits(struct sh *s);
 /* Every parameter, creation order. */

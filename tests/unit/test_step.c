@@ -175,6 +175,101 @@ static void test_gradients(void)
     net_free(&n);
 }
 
+/* images -> logits without the BN (whose backward reads the batch statistics its forward saved): every
+ * other op's backward reads only the tape's tensors. */
+static struct enas_tensor *net_forward_nobn(const struct net *n, struct enas_exec *x,
+                                            const struct enas_tensor *img)
+{
+    struct enas_err err;
+    enum enas_status st = ENAS_OK;
+    struct enas_tensor *c = NULL, *a = NULL, *p = NULL, *s = NULL, *q = NULL, *g = NULL, *o = NULL;
+    CALL(n->conv, c, img);
+    CALL(n->relu, a, c);
+    CALL(n->conv1, p, a);
+    CALL(n->sum, s, a, a, p);
+    CALL(n->pool, q, s);
+    CALL(n->gap, g, q);
+    CALL(n->fc, o, g);
+    CHECK(st == ENAS_OK);
+    return o;
+}
+
+/* Gradients of every parameter (concatenated), and the input's, after one recorded pass on img with
+ * dlogits r. at: before backward, the input becomes at_img and every recorded output takes the value of
+ * the same call in at's pass (on at_img). */
+static size_t grads_of(struct enas_step *st, struct enas_step *at, const float *at_img, const struct net *n,
+                       const float *img, const float *r, float *out)
+{
+    struct enas_err err;
+    size_t np, k = 0;
+    struct enas_param *const *ps = enas__host_params(h, &np);
+    enas__grad_zero(ps, np);
+    struct enas_step_opts o = {.training = 1, .record = 1, .seed = 1, .threads = 2};
+    enas__step_begin(st, &o);
+    int64_t dims[4] = {2, 5, 6, 3};
+    struct enas_tensor *t = enas__step_tensor(st, 4, dims, 1);
+    memcpy(t->data, img, sizeof(float) * 2 * 5 * 6 * 3);
+    struct enas_tensor *logits = net_forward_nobn(n, enas__step_exec(st), t);
+    const size_t nr = enas__step_n_records(st);
+    CHECK(nr == 7 && enas__step_record_output(st, nr, NULL) == NULL);
+    for (size_t i = 0; at && i < nr; i++) {
+        const char *mine = NULL, *theirs = NULL;
+        struct enas_tensor *y = enas__step_record_output(st, i, &mine);
+        const struct enas_tensor *z = enas__step_record_output(at, i, &theirs);
+        CHECK(y && z && strcmp(mine, theirs) == 0 && enas_tensor_same_shape(y, z));
+        if (y && z && enas_tensor_same_shape(y, z))
+            memcpy(y->data, z->data, (size_t)enas_tensor_numel(y) * sizeof(float));
+    }
+    if (at) /* the input is no op's output: the caller's to set */
+        memcpy(t->data, at_img, sizeof(float) * 2 * 5 * 6 * 3);
+    struct enas_tensor dout = {(float *)(uintptr_t)r, 2, {2, 4, 1, 1}};
+    CHECK(enas__step_backward(st, logits, &dout, &err) == ENAS_OK);
+    for (size_t i = 0; i < np; i++)
+        for (int64_t j = 0; ps[i]->grad && j < enas_tensor_numel(&ps[i]->value); j++)
+            out[k++] = ps[i]->grad[j];
+    const struct enas_tensor *gx = enas__step_grad(st, t);
+    for (int64_t j = 0; gx && j < enas_tensor_numel(gx); j++)
+        out[k++] = gx->data[j];
+    return k;
+}
+
+/* Backward reads the tape: a pass on another image whose input and recorded outputs are overwritten with
+ * pass A's before backward gets A's gradients exactly, A's ReLU and max-pool branches included; on its own
+ * values it gets different ones. (test_space_micro runs ref's backward at oneDNN's activations so: rounding
+ * can tip a ReLU input within 1e-6 of zero to either side, and one such element moves a BN network's
+ * gradients by percents.) */
+static void test_adopt(void)
+{
+    struct net n;
+    net_make(&n, 3, 4);
+    struct enas_step *sa = NULL, *sb = NULL;
+    struct enas_err err;
+    CHECK(enas__step_create(h, &sa, &err) == ENAS_OK && enas__step_create(h, &sb, &err) == ENAS_OK);
+    enum { NI = 2 * 5 * 6 * 3, NG = 4096 };
+    static float ia[NI], ib[NI], r[8], ga[NG], gb[NG], gc[NG];
+    uint64_t seed = 21;
+    for (int i = 0; i < 2 * NI; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        (i < NI ? ia : ib)[i % NI] = (float)(seed >> 40) / 16777216.0f - 0.5f;
+    }
+    for (int i = 0; i < 8; i++)
+        r[i] = (float)(i % 3) - 0.7f;
+    size_t k = grads_of(sa, NULL, NULL, &n, ia, r, ga); /* sa's tape stays for the adopting pass below */
+    CHECK(k > NI && k < NG);
+    CHECK(grads_of(sb, NULL, NULL, &n, ib, r, gb) == k);
+    int differ = 0, same = 1;
+    for (size_t i = 0; i < k; i++)
+        differ += fabsf(ga[i] - gb[i]) > 1e-3f * (1.0f + fabsf(ga[i]));
+    CHECK_MSG(differ > 0, "another image gave the same gradients");
+    CHECK(grads_of(sb, sa, ia, &n, ib, r, gc) == k);
+    for (size_t i = 0; i < k; i++)
+        same &= memcmp(&ga[i], &gc[i], sizeof(float)) == 0;
+    CHECK_MSG(same, "backward at pass A's activations differs from A's");
+    enas__step_destroy(sa);
+    enas__step_destroy(sb);
+    net_free(&n);
+}
+
 /* class c: a bright 3x3 blob in quadrant c of an 8x8 image, channel c % 3, plus noise */
 static void make_example(uint64_t *s, float *img, int32_t *label)
 {
@@ -261,6 +356,7 @@ int main(int argc, char **argv)
     struct loss_ctx lc = {enas__registry_find_loss(h->reg, "cross_entropy", &err)};
     CHECK(lc.loss != NULL);
     test_gradients();
+    test_adopt();
     if (lc.loss) {
         double acc = train_eval(&lc);
         printf("test_step: %s: held-out accuracy %.3f after 300 steps\n", argv[2], acc);
