@@ -1,6 +1,8 @@
 /* onednn_pool.c - `max_pool` and `avg_pool` (ref's semantics: padded cells ignored by max and excluded
  * from the average's count; max routes the gradient to the first maximum in window order) on hand
- * kernels: oneDNN 2.6's pooling runs at 79 ms where a plain AVX2 loop takes 3 ms on this CPU (measured).
+ * kernels: oneDNN 2.6's pooling is slow on NHWC (79 ms for a 3x3 max pool that a plain AVX2 loop does in 3 ms on
+ * the AMD machine of the reference notes). 3x3 at stride 1 (the search spaces' pools) runs the separable
+ * kernels of onednn_pool3_kern.c, any other window the per-pixel ones here and in onednn_pool_avx2.c.
  * Images are split statically over the threads. Portable C kernels here, AVX2 in onednn_pool_avx2.c. */
 #include "onednn.h"
 
@@ -148,35 +150,51 @@ static struct odn_win pool_win(const struct pool_state *s, const struct enas_ten
     return g;
 }
 
-/* Runs forward (dx == NULL) or backward over the images, split statically over the threads. */
-static void pool_run(const struct pool_state *s, const struct odn_win *g, const float *x, const float *dy,
-                     float *y_or_dx, int backward)
+/* The ENAS pools: 3x3, stride 1, padding 1 (the separable kernels of onednn_pool3_kern.c). */
+static int pool3(const struct odn_win *g)
 {
-    const int max = s->op[0] == 'm', avx2 = s->base.be->avx2;
+    return g->k == 3 && g->stride == 1 && g->pad == 1 && g->ho == g->h && g->wo == g->w;
+}
+
+/* Runs forward (dx == NULL) or backward over the images, split statically over the threads. */
+static enum enas_status pool_run(const struct pool_state *s, struct enas_exec *x, const struct odn_win *g,
+                                 const float *in, const float *dy, float *y_or_dx, int backward,
+                                 struct enas_err *err)
+{
+    const int max = s->op[0] == 'm', avx2 = s->base.be->avx2, sep = pool3(g);
     int nt = odn_threads(s->base.be, g->n * g->h * g->w * g->c);
     nt = (int64_t)nt > g->n ? (int)g->n : nt;
+    const int64_t per = sep ? ODN_POOL3_WORK(g) : 0;
+    float *work = sep ? odn_scratch(x, s->op, (size_t)(nt * per) * sizeof *work, err) : NULL;
+    if (sep && !work)
+        return ENAS_ERR_NOMEM;
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num(), T = omp_get_num_threads();
         const int64_t n0 = g->n * t / T, n1 = g->n * (t + 1) / T;
-        if (backward && avx2)
-            odn_pool_bwd_avx2(g, max, x, dy, y_or_dx, n0, n1);
+        float *w = sep ? work + t * per : NULL;
+        if (sep && backward)
+            (avx2 ? odn_pool3_bwd_avx2 : odn_pool3_bwd_c)(g, max, in, dy, y_or_dx, n0, n1, w);
+        else if (sep)
+            (avx2 ? odn_pool3_fwd_avx2 : odn_pool3_fwd_c)(g, max, in, y_or_dx, n0, n1, w);
+        else if (backward && avx2)
+            odn_pool_bwd_avx2(g, max, in, dy, y_or_dx, n0, n1);
         else if (backward)
-            odn_pool_bwd_c(g, max, x, dy, y_or_dx, n0, n1);
+            odn_pool_bwd_c(g, max, in, dy, y_or_dx, n0, n1);
         else if (avx2)
-            odn_pool_fwd_avx2(g, max, x, y_or_dx, n0, n1);
+            odn_pool_fwd_avx2(g, max, in, y_or_dx, n0, n1);
         else
-            odn_pool_fwd_c(g, max, x, y_or_dx, n0, n1);
+            odn_pool_fwd_c(g, max, in, y_or_dx, n0, n1);
     }
+    return ENAS_OK;
 }
 
 static enum enas_status pool_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
                                      size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
-    (void)x, (void)n_in, (void)err;
+    (void)n_in;
     struct odn_win g = pool_win(state, in[0]);
-    pool_run(state, &g, in[0]->data, NULL, out->data, 0);
-    return ENAS_OK;
+    return pool_run(state, x, &g, in[0]->data, NULL, out->data, 0, err);
 }
 
 static enum enas_status pool_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -184,12 +202,11 @@ static enum enas_status pool_backward(void *state, struct enas_exec *x, const st
                                       const struct enas_tensor *dout, struct enas_tensor *const *din,
                                       struct enas_err *err)
 {
-    (void)x, (void)n_in, (void)out, (void)err;
+    (void)n_in, (void)out;
     if (!din[0])
         return ENAS_OK;
     struct odn_win g = pool_win(state, in[0]);
-    pool_run(state, &g, in[0]->data, dout->data, din[0]->data, 1);
-    return ENAS_OK;
+    return pool_run(state, x, &g, in[0]->data, dout->data, din[0]->data, 1, err);
 }
 
 #define POOL_DESC(var_, name_, create_)                                                                      \

@@ -115,7 +115,8 @@ static void run_both(struct pair *p, const struct oh_run *mode, struct enas_tens
     oh_run_fini(&ro);
 }
 
-enum fill_kind { FILL_UNIFORM, FILL_DISTINCT };
+/* FILL_TIES: a ReLU's output in steps of 0.5, so that max-pool windows hold equal maxima (many zeros) */
+enum fill_kind { FILL_UNIFORM, FILL_DISTINCT, FILL_TIES };
 
 static struct enas_tensor input(const struct enas_tensor *shape, int64_t n, enum fill_kind fill, uint64_t *seed)
 {
@@ -124,6 +125,8 @@ static struct enas_tensor input(const struct enas_tensor *shape, int64_t n, enum
         oh_fill_distinct(&t, -0.05 * (double)enas_tensor_numel(&t) + 0.0125, 0.1, seed);
     else
         oh_fill(&t, -1.0, 1.0, seed);
+    for (int64_t i = 0; fill == FILL_TIES && i < enas_tensor_numel(&t); i++)
+        t.data[i] = t.data[i] > 0.0f ? floorf(t.data[i] * 4.0f) * 0.5f : 0.0f;
     return t;
 }
 
@@ -202,6 +205,14 @@ static void test_bn_pool(void)
         for (int a = 0; a < 5; a++)
             parity(pools[i], attrs[a], &TRAIN, i == 0 ? FILL_DISTINCT : FILL_UNIFORM,
                    shp(4, 1 + a % 2, 5 + a, 7, chans[a]));
+    /* 3x3 at stride 1 (separable kernels): one-pixel-wide and one-row images, C not a multiple of 8 */
+    const struct enas_tensor edge[] = {shp(4, 2, 1, 7, 3), shp(4, 1, 6, 1, 5), shp(4, 2, 2, 2, 9), shp(4, 1, 9, 8, 36)};
+    for (int i = 0; i < 2; i++)
+        for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++)
+            parity(pools[i], "", &TRAIN, i == 0 ? FILL_DISTINCT : FILL_UNIFORM, edge[e]);
+    /* ties: the gradient goes to the first maximum in window order, on both paths */
+    parity("max_pool", "", &TRAIN, FILL_TIES, shp(4, 2, 8, 8, 20));
+    parity("max_pool", "kernel=3 stride=2", &TRAIN, FILL_TIES, shp(4, 2, 8, 7, 20));
     parity("global_avg_pool", "", &TRAIN, FILL_UNIFORM, shp(4, 2, 3, 5, 20));
 }
 
