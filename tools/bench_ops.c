@@ -1,11 +1,14 @@
 /* bench_ops.c - times the onednn provider's ops on the ENAS layer shapes (batch 128) against the same
  * oneDNN 2.6 primitive called directly (for pooling, BN and ReLU: oneDNN's own primitive on NHWC, which
  * the hand kernels replace): forward, backward-data and backward-weights, median wall time of --reps after
- * warm-up, GFLOP/s, % of peak (100 GFLOP/s per thread) and ours/direct. Not a test: a tool.
+ * warm-up, GFLOP/s, % of this machine's fp32 peak (measured at start: independent FMA chains on the widest
+ * vectors the CPU has, AVX-512 or AVX2, times the thread count) and ours/direct. Not a test: a tool.
  * usage: bench_ops PATH/onednn.so [--threads N] [--reps N] [--filter SUBSTRING] */
 #include "../tests/unit/ophelp.h"
 
 #include <oneapi/dnnl/dnnl.h>
+
+#include <immintrin.h>
 
 #include <math.h>
 #include <omp.h>
@@ -316,6 +319,53 @@ static int n_layers(struct layer *ls)
     return n;
 }
 
+/* GFLOP/s of one thread running 12 independent FMA chains, best of 5 runs of 2e7 iterations. */
+#define PEAK_CHAINS(type, set1, fma)                                                                         \
+    type a0 = set1(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,    \
+         a10 = a0, a11 = a0;                                                                                 \
+    const type m = set1(0.999999f), c = set1(1e-7f);                                                         \
+    for (long i = 0; i < iters; i++) {                                                                       \
+        a0 = fma(a0, m, c), a1 = fma(a1, m, c), a2 = fma(a2, m, c), a3 = fma(a3, m, c);                       \
+        a4 = fma(a4, m, c), a5 = fma(a5, m, c), a6 = fma(a6, m, c), a7 = fma(a7, m, c);                       \
+        a8 = fma(a8, m, c), a9 = fma(a9, m, c), a10 = fma(a10, m, c), a11 = fma(a11, m, c);                   \
+    }                                                                                                        \
+    type t = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;                                    \
+    float out[16];                                                                                           \
+    memcpy(out, &t, sizeof t);                                                                               \
+    return out[0]
+
+__attribute__((target("avx512f"))) static float chains512(long iters)
+{
+    PEAK_CHAINS(__m512, _mm512_set1_ps, _mm512_fmadd_ps);
+}
+
+__attribute__((target("avx2,fma"))) static float chains256(long iters)
+{
+    PEAK_CHAINS(__m256, _mm256_set1_ps, _mm256_fmadd_ps);
+}
+
+static double measured_peak(const char **isa)
+{
+    const int wide = __builtin_cpu_supports("avx512f");
+    if (!wide && !(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+        *isa = "no AVX2: assumed";
+        return 100.0;
+    }
+    *isa = wide ? "AVX-512" : "AVX2";
+    const long iters = 20000000;
+    double best = 0.0;
+    volatile float sink = 0.0f;
+    for (int r = 0; r < 5; r++) {
+        double t0 = now_ms();
+        sink += wide ? chains512(iters) : chains256(iters);
+        double dt = (now_ms() - t0) * 1e-3;
+        double gf = (double)iters * 12.0 * (wide ? 16.0 : 8.0) * 2.0 / dt * 1e-9;
+        best = gf > best ? gf : best;
+    }
+    (void)sink;
+    return best;
+}
+
 static void row(const struct layer *l, const char *pass, double ours, double direct, double flops, double peak)
 {
     char gf[32] = "-", pk[32] = "-", ratio[32] = "-", dm[32] = "-";
@@ -380,9 +430,10 @@ int main(int argc, char **argv)
     if (!plug || dnnl_engine_create(&eng, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&s, eng, dnnl_stream_default_flags) != dnnl_success)
         return 1;
-    const double peak = 100.0 * threads;
-    printf("bench_ops: N=128, %d thread(s), median of %d reps, peak %.0f GFLOP/s; ms wall clock\n", threads,
-           g_reps, peak);
+    const char *isa = "";
+    const double peak = measured_peak(&isa) * threads;
+    printf("bench_ops: N=128, %d thread(s), median of %d reps, peak %.0f GFLOP/s (%s FMA chains); ms wall clock\n",
+           threads, g_reps, peak, isa);
     printf("| layer               | pass     | ours ms  | oneDNN ms| GF/s   | %%peak  | ours/dir |\n");
     printf("|---------------------|----------|----------|----------|--------|--------|----------|\n");
     struct layer ls[64];
