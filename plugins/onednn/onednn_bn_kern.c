@@ -1,6 +1,9 @@
-/* onednn_bn_kern.c - the two batch-norm loops over rows of c channels (NHWC, or N x C), written so that
- * the compiler vectorises them over the channels. This file is built twice: as is (portable, *_c) and
- * through onednn_bn_avx2.c with -mavx2 -mfma (*_avx2), which picks the one the CPU can run. */
+/* onednn_bn_kern.c - the two batch-norm loops over rows of c channels (NHWC, or N x C). Rows are taken R at a
+ * time as one flat span of R*c floats, R = 8 / gcd(c, 8), so that every span is whole 8-float vectors
+ * (C = 20 or 36: two rows, 40 or 72 floats) with the per-channel vectors repeated R times; leftover rows
+ * go one at a time. Each span loop is a small function of its own, the form gcc 12 vectorises (selects
+ * included). This file is built twice: as is (portable, *_c) and through onednn_bn_avx2.c with -mavx2
+ * -mfma (*_avx2), which picks the one the CPU can run. */
 #include "onednn.h"
 
 #ifdef ODN_BN_AVX2
@@ -9,17 +12,60 @@
 #define KFN(name) name##_c
 #endif
 
-/* One row of the fused-ReLU gradient sums. A function of its own: gcc 12 vectorises this select only here,
- * not inside the row loop ("no vectype", measured scalar: a quarter of a macro step). */
-static inline void sums_relu_row(const float *restrict xr, const float *restrict yr, const float *restrict fa,
-                                 const float *restrict fb, const float *restrict kk, int64_t c,
-                                 float *restrict a1, float *restrict a2)
+#define SPAN_MAX 512 /* floats in a span; wider ones (large odd C) go row by row */
+
+/* Rows per span for c channels. */
+static int64_t span_rows(int64_t c)
 {
-    for (int64_t j = 0; j < c; j++) {
-        const float xv = xr[j], t = xv * fa[j] + fb[j];
-        const float g = t > 0.0f ? yr[j] : 0.0f;
+    int64_t g = c, b = 8; /* gcd(c, 8) */
+    while (b) {
+        const int64_t t = g % b;
+        g = b;
+        b = t;
+    }
+    const int64_t r = 8 / g;
+    return r * c <= SPAN_MAX ? r : 1;
+}
+
+/* v (c values) repeated r times into rep (r*c). NULL in, NULL out. */
+static const float *repeat(const float *v, int64_t c, int64_t r, float *rep)
+{
+    if (!v)
+        return NULL;
+    for (int64_t i = 0; i < r; i++)
+        for (int64_t j = 0; j < c; j++)
+            rep[i * c + j] = v[j];
+    return rep;
+}
+
+static inline void span_moments(const float *restrict x, const float *restrict k, int64_t n, float *restrict a1,
+                                float *restrict a2)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const float d = x[j] - k[j];
+        a1[j] += d;
+        a2[j] += d * d;
+    }
+}
+
+static inline void span_gsums(const float *restrict x, const float *restrict y, const float *restrict k, int64_t n,
+                              float *restrict a1, float *restrict a2)
+{
+    for (int64_t j = 0; j < n; j++) {
+        a1[j] += y[j];
+        a2[j] += y[j] * (x[j] - k[j]);
+    }
+}
+
+static inline void span_gsums_relu(const float *restrict x, const float *restrict y, const float *restrict fa,
+                                   const float *restrict fb, const float *restrict k, int64_t n,
+                                   float *restrict a1, float *restrict a2)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const float xv = x[j], t = xv * fa[j] + fb[j];
+        const float g = t > 0.0f ? y[j] : 0.0f;
         a1[j] += g;
-        a2[j] += g * (xv - kk[j]);
+        a2[j] += g * (xv - k[j]);
     }
 }
 
@@ -29,26 +75,85 @@ static inline void sums_relu_row(const float *restrict xr, const float *restrict
 void KFN(odn_bn_sums)(const float *x, const float *y, const float *fwd, int64_t r0, int64_t r1, int64_t c,
                       const float *k, float *s1, float *s2)
 {
-    float *restrict a1 = s1, *restrict a2 = s2;
-    const float *restrict kk = k;
-    for (int64_t r = r0; r < r1; r++) {
-        const float *restrict xr = x + r * c;
-        if (!y) {
-            for (int64_t j = 0; j < c; j++) {
-                const float d = xr[j] - kk[j];
-                a1[j] += d;
-                a2[j] += d * d;
-            }
-        } else if (!fwd) {
-            const float *restrict yr = y + r * c;
-            for (int64_t j = 0; j < c; j++) {
-                a1[j] += yr[j];
-                a2[j] += yr[j] * (xr[j] - kk[j]);
-            }
-        } else {
-            sums_relu_row(xr, y + r * c, fwd, fwd + c, kk, c, a1, a2);
-        }
+    const int64_t R = span_rows(c), w = R * c;
+    float kr[SPAN_MAX], far[SPAN_MAX], fbr[SPAN_MAX], a1[SPAN_MAX], a2[SPAN_MAX];
+    float *acc1 = R > 1 ? a1 : s1, *acc2 = R > 1 ? a2 : s2; /* R == 1: straight into s1, s2 */
+    const float *kk = R > 1 ? repeat(k, c, R, kr) : k;
+    const float *fa = fwd ? (R > 1 ? repeat(fwd, c, R, far) : fwd) : NULL;
+    const float *fb = fwd ? (R > 1 ? repeat(fwd + c, c, R, fbr) : fwd + c) : NULL;
+    for (int64_t j = 0; R > 1 && j < w; j++)
+        a1[j] = a2[j] = 0.0f;
+    int64_t r = r0;
+    for (; r + R <= r1; r += R) { /* whole spans, then the leftover rows with the first c of each vector */
+        const float *xs = x + r * c;
+        if (!y)
+            span_moments(xs, kk, w, acc1, acc2);
+        else if (!fwd)
+            span_gsums(xs, y + r * c, kk, w, acc1, acc2);
+        else
+            span_gsums_relu(xs, y + r * c, fa, fb, kk, w, acc1, acc2);
     }
+    for (; r < r1; r++) {
+        const float *xs = x + r * c;
+        if (!y)
+            span_moments(xs, kk, c, acc1, acc2);
+        else if (!fwd)
+            span_gsums(xs, y + r * c, kk, c, acc1, acc2);
+        else
+            span_gsums_relu(xs, y + r * c, fa, fb, kk, c, acc1, acc2);
+    }
+    for (int64_t i = 0; R > 1 && i < R; i++)
+        for (int64_t j = 0; j < c; j++) {
+            s1[j] += a1[i * c + j];
+            s2[j] += a2[i * c + j];
+        }
+}
+
+static inline void span_fwd(const float *restrict x, const float *restrict a, const float *restrict b, int64_t n,
+                            float *restrict o)
+{
+    for (int64_t j = 0; j < n; j++)
+        o[j] = x[j] * a[j] + b[j];
+}
+
+static inline void span_fwd_relu(const float *restrict x, const float *restrict a, const float *restrict b,
+                                 int64_t n, float *restrict o)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const float v = x[j] * a[j] + b[j];
+        o[j] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+static inline void span_bwd(const float *restrict x, const float *restrict y, const float *restrict a,
+                            const float *restrict b, const float *restrict d, int64_t n, float *restrict o)
+{
+    for (int64_t j = 0; j < n; j++)
+        o[j] = y[j] * a[j] + x[j] * b[j] + d[j];
+}
+
+static inline void span_bwd_relu(const float *restrict x, const float *restrict y, const float *restrict fa,
+                                 const float *restrict fb, const float *restrict a, const float *restrict b,
+                                 const float *restrict d, int64_t n, float *restrict o)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const float xv = x[j], yv = y[j], g = xv * fa[j] + fb[j] > 0.0f ? yv : 0.0f;
+        o[j] = g * a[j] + xv * b[j] + d[j];
+    }
+}
+
+/* One span (or row) of the affine pass. */
+static inline void affine_span(const float *x, const float *dy, const float *fa, const float *fb, int relu,
+                               const float *a, const float *b, const float *d, int64_t n, float *o)
+{
+    if (!dy && !relu)
+        span_fwd(x, a, b, n, o);
+    else if (!dy)
+        span_fwd_relu(x, a, b, n, o);
+    else if (fa)
+        span_bwd_relu(x, dy, fa, fb, a, b, d, n, o);
+    else
+        span_bwd(x, dy, a, b, d, n, o);
 }
 
 /* dy == NULL: out = x * a + b (forward), then ReLU when relu is set. Else out = dy * a + x * b + d (backward
@@ -56,28 +161,15 @@ void KFN(odn_bn_sums)(const float *x, const float *y, const float *fwd, int64_t 
 void KFN(odn_bn_affine)(const float *x, const float *dy, const float *fwd, int relu, int64_t r0, int64_t r1,
                         int64_t c, const float *a, const float *b, const float *d, float *out)
 {
-    const float *restrict aa = a, *restrict bb = b, *restrict dd = d;
-    for (int64_t r = r0; r < r1; r++) {
-        const float *restrict xr = x + r * c;
-        float *restrict o = out + r * c;
-        if (!dy && !relu) {
-            for (int64_t j = 0; j < c; j++)
-                o[j] = xr[j] * aa[j] + bb[j];
-        } else if (!dy) {
-            for (int64_t j = 0; j < c; j++) {
-                const float v = xr[j] * aa[j] + bb[j];
-                o[j] = v > 0.0f ? v : 0.0f;
-            }
-        } else if (fwd) {
-            const float *restrict yr = dy + r * c, *restrict fa = fwd, *restrict fb = fwd + c;
-            for (int64_t j = 0; j < c; j++) {
-                const float yv = yr[j], g = xr[j] * fa[j] + fb[j] > 0.0f ? yv : 0.0f;
-                o[j] = g * aa[j] + xr[j] * bb[j] + dd[j];
-            }
-        } else {
-            const float *restrict yr = dy + r * c;
-            for (int64_t j = 0; j < c; j++)
-                o[j] = yr[j] * aa[j] + xr[j] * bb[j] + dd[j];
-        }
-    }
+    const int64_t R = span_rows(c), w = R * c;
+    float ar[SPAN_MAX], br[SPAN_MAX], dr[SPAN_MAX], far[SPAN_MAX], fbr[SPAN_MAX];
+    const float *aa = R > 1 ? repeat(a, c, R, ar) : a, *bb = R > 1 ? repeat(b, c, R, br) : b;
+    const float *dd = R > 1 ? repeat(d, c, R, dr) : d;
+    const float *fa = dy && fwd ? (R > 1 ? repeat(fwd, c, R, far) : fwd) : NULL;
+    const float *fb = dy && fwd ? (R > 1 ? repeat(fwd + c, c, R, fbr) : fwd + c) : NULL;
+    int64_t r = r0;
+    for (; r + R <= r1; r += R)
+        affine_span(x + r * c, dy ? dy + r * c : NULL, fa, fb, relu, aa, bb, dd, w, out + r * c);
+    for (; r < r1; r++)
+        affine_span(x + r * c, dy ? dy + r * c : NULL, fa, fb, relu, aa, bb, dd, c, out + r * c);
 }
