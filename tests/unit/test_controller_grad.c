@@ -1,7 +1,12 @@
 /* test_controller_grad.c - enas__ctrl_backward against central finite differences of
  * w_lp * log_prob + w_skip * skip_penalty re-scored for a fixed architecture, on the fake macro (skip
  * bits, QUERY and STEP anchors) and micro (warm-up anchors, tanh_reduce, bias_init, logit_bias) lists,
- * with 1 and 2 LSTM layers, temperature on and off, tanh on and off; plus sample/score agreement. */
+ * with 1 and 2 LSTM layers, temperature on and off, tanh on and off; plus sample/score agreement.
+ * Besides a sampled architecture, each list is checked on hand-made ones, so that every path is
+ * taken whatever the sampler draws: micro inputs on the newest anchor (its embedding feeds the next
+ * step, so the gradient reaches an earlier step both through the attention key and through the
+ * input) and on the warm-up anchors (zero embedding); macro layers with no skip (zero input), with
+ * every skip, and with some. */
 #include "check.h"
 #include "test_controller_fake.h"
 
@@ -50,7 +55,31 @@ static double check_elem(struct enas_controller *c, const int *arch, struct enas
     return rel;
 }
 
-static void grad_check(const char *what, struct ctrl_fake *f, struct enas_ctrl_opts o, uint64_t seed)
+/* Hand-made architectures (variant 1 or 2; see the top comment). */
+static void craft(const struct ctrl_fake *f, int variant, int *arch)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const struct enas_decision *d = &f->d[i];
+        int k = (int)d->n_candidates;
+        if (d->kind == ENAS_CHOICE_ANY) {
+            /* variant 1: decision i has no skip when i % 3 == 1, all when i % 3 == 2, alternating
+             * otherwise; variant 2: the complement */
+            for (int j = 0; j < k; j++) {
+                int on = i % 3 == 1 ? 0 : i % 3 == 2 ? 1 : (j + (int)i) % 2;
+                arch[pos++] = variant == 1 ? on : !on;
+            }
+        } else if (d->role == ENAS_ROLE_INPUT) {
+            /* variant 1: the newest anchor; variant 2: a warm-up anchor (0 or 1) */
+            arch[pos++] = variant == 1 ? k - 1 : (int)(i / 2) % 2;
+        } else {
+            arch[pos++] = (int)(i * 7 + (unsigned)variant) % k;
+        }
+    }
+}
+
+static void grad_check(const char *what, struct ctrl_fake *f, struct enas_ctrl_opts o, uint64_t seed,
+                       int variant)
 {
     struct enas_controller *c = NULL;
     struct enas_err err;
@@ -63,11 +92,16 @@ static void grad_check(const char *what, struct ctrl_fake *f, struct enas_ctrl_o
     size_t len = enas__ctrl_arch_len(c), n;
     int *arch = calloc(len, sizeof *arch);
     struct enas_ctrl_sample s, s2;
-    CHECK(enas__ctrl_sample(c, &r, arch, &s, &err) == ENAS_OK);
-    /* scoring the sampled arch reproduces every number */
-    CHECK(enas__ctrl_score(c, arch, &s2, &err) == ENAS_OK);
-    CHECK(s.log_prob == s2.log_prob && s.entropy == s2.entropy && s.skip_penalty == s2.skip_penalty &&
-          s.skip_rate == s2.skip_rate);
+    if (variant) {
+        craft(f, variant, arch);
+        CHECK(enas__ctrl_score(c, arch, &s, &err) == ENAS_OK);
+    } else {
+        CHECK(enas__ctrl_sample(c, &r, arch, &s, &err) == ENAS_OK);
+        /* scoring the sampled arch reproduces every number */
+        CHECK(enas__ctrl_score(c, arch, &s2, &err) == ENAS_OK);
+        CHECK(s.log_prob == s2.log_prob && s.entropy == s2.entropy && s.skip_penalty == s2.skip_penalty &&
+              s.skip_rate == s2.skip_rate);
+    }
     enas__ctrl_zero_grad(c);
     CHECK(enas__ctrl_backward(c, W_LP, W_SKIP, &err) == ENAS_OK);
     struct enas_param *const *p = enas__ctrl_params(c, &n);
@@ -103,14 +137,22 @@ int main(void)
             double t = ti ? 2.5 : 0;
             ctrl_fake_macro(&f, 4, 0);
             snprintf(what, sizeof what, "macro L=4 layers=%d T=%g", layers, t);
-            grad_check(what, &f, ctrl_fake_opts(16, layers, 1.5, t), 11u + (uint64_t)layers);
+            grad_check(what, &f, ctrl_fake_opts(16, layers, 1.5, t), 11u + (uint64_t)layers, 0);
             ctrl_fake_micro(&f, 2, 3);
             snprintf(what, sizeof what, "micro 2x3 layers=%d T=%g", layers, t);
-            grad_check(what, &f, ctrl_fake_opts(16, layers, 1.1, t), 21u + (uint64_t)layers);
+            grad_check(what, &f, ctrl_fake_opts(16, layers, 1.1, t), 21u + (uint64_t)layers, 0);
         }
+    for (int v = 1; v <= 2; v++) {
+        ctrl_fake_macro(&f, 6, 0);
+        snprintf(what, sizeof what, "macro L=6 hand-made %d", v);
+        grad_check(what, &f, ctrl_fake_opts(16, 1, 1.5, 0), 31u + (uint64_t)v, v);
+        ctrl_fake_micro(&f, 2, 4);
+        snprintf(what, sizeof what, "micro 2x4 hand-made %d", v);
+        grad_check(what, &f, ctrl_fake_opts(16, 2, 1.1, 1.7), 41u + (uint64_t)v, v);
+    }
     ctrl_fake_macro(&f, 5, 1);
-    grad_check("macro+any_op no tanh", &f, ctrl_fake_opts(12, 1, 0, 0), 5);
+    grad_check("macro+any_op no tanh", &f, ctrl_fake_opts(12, 1, 0, 0), 5, 0);
     ctrl_fake_micro(&f, 2, 3);
-    grad_check("micro h=64 no tanh", &f, ctrl_fake_opts(64, 1, 0, 0), 6);
+    grad_check("micro h=64 no tanh", &f, ctrl_fake_opts(64, 1, 0, 0), 6, 0);
     return check_exit("test_controller_grad");
 }
