@@ -1,9 +1,11 @@
-/* controller.c - creating the controller: checking a space's decisions against the controller hints,
- * laying out its parameters (initialised U(-0.1, 0.1), TF's init for every controller variable), and
- * sizing every tape buffer so that sampling and backward never allocate. */
+/* controller.c - creating the controller: reading the space's sample order, checking its decisions against
+ * the controller hints walked in that order, laying out its parameters (initialised U(-0.1, 0.1), TF's
+ * init for every controller variable), and sizing every tape buffer so that sampling and backward never
+ * allocate. */
 #include "controller_impl.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,8 +58,10 @@ static enum enas_status add_to_group(struct enas_controller *c, struct ctrl_dec 
     return ENAS_OK;
 }
 
-/* Checks one decision against the hints and counts the steps and anchors it needs. */
-static enum enas_status walk_one(struct enas_controller *c, size_t i, struct ctrl_count *n, struct enas_err *err)
+/* Checks one decision on its own and lays out its place in the architecture and the logits tape. Called
+ * in decision order, so that the architecture offsets and the groups (thus the parameter layout) do not
+ * depend on the sample order. */
+static enum enas_status place_one(struct enas_controller *c, size_t i, struct enas_err *err)
 {
     struct ctrl_dec *cd = &c->dec[i];
     const struct enas_decision *d = cd->d;
@@ -69,34 +73,16 @@ static enum enas_status walk_one(struct enas_controller *c, size_t i, struct ctr
     if (d->warmup_anchors && !d->new_scope)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "controller: decision '%s' asks for warm-up anchors without a new scope", lab);
-    if (d->new_scope) {
-        n->live = d->warmup_anchors;
-        n->steps += d->warmup_anchors;
-        n->anchors += d->warmup_anchors;
-    }
     cd->grp = -1;
     if (d->role == ENAS_ROLE_INPUT) {
-        if (d->n_candidates > n->live)
-            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                                "controller: input decision '%s' (#%zu) has %u candidates but only %zu anchors "
-                                "exist at that point (see the new_scope / warmup_anchors / anchor hints)",
-                                lab, i, d->n_candidates, n->live);
         if (d->bias_init)
             return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                                 "controller: input decision '%s' has bias_init; only op decisions have a "
                                 "learnable bias", lab);
-        cd->u_off = c->n_u;
-        c->n_u += d->n_candidates;
-        c->has_attn = 1;
     } else {
         enum enas_status st = add_to_group(c, cd, err);
         if (st != ENAS_OK)
             return st;
-    }
-    n->steps += 1 + (d->anchor == ENAS_ANCHOR_STEP);
-    if (d->anchor != ENAS_ANCHOR_NONE) {
-        n->anchors++;
-        n->live++;
     }
     cd->arch_off = c->arch_len;
     c->arch_len += d->kind == ENAS_CHOICE_ONE ? 1 : d->n_candidates;
@@ -110,6 +96,73 @@ static enum enas_status walk_one(struct enas_controller *c, size_t i, struct ctr
     return ENAS_OK;
 }
 
+/* Follows the hints of decision i, the next one in sample order: counts the steps and anchors it needs
+ * and checks that its input candidates exist at that point of the walk. */
+static enum enas_status walk_one(struct enas_controller *c, size_t i, struct ctrl_count *n, struct enas_err *err)
+{
+    struct ctrl_dec *cd = &c->dec[i];
+    const struct enas_decision *d = cd->d;
+    if (d->new_scope) {
+        n->live = d->warmup_anchors;
+        n->steps += d->warmup_anchors;
+        n->anchors += d->warmup_anchors;
+    }
+    if (d->role == ENAS_ROLE_INPUT) {
+        if (d->n_candidates > n->live)
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "controller: input decision '%s' (#%zu) has %u candidates but only %zu anchors "
+                                "exist at that point (see the new_scope / warmup_anchors / anchor hints%s)",
+                                label(d), i, d->n_candidates, n->live,
+                                c->ordered ? " and the space's sample_order" : "");
+        cd->u_off = c->n_u;
+        c->n_u += d->n_candidates;
+        c->has_attn = 1;
+    }
+    n->steps += 1 + (d->anchor == ENAS_ANCHOR_STEP);
+    if (d->anchor != ENAS_ANCHOR_NONE) {
+        n->anchors++;
+        n->live++;
+    }
+    return ENAS_OK;
+}
+
+/* The space's sample order into c->order: decision order when it has none, or when its descriptor
+ * predates the member (struct_size too small to hold it). Anything but a permutation is an error that
+ * names the space and the first bad entry. */
+static enum enas_status read_order(struct enas_controller *c, const struct enas_space_desc *space, void *state,
+                                   struct enas_err *err)
+{
+    const size_t need = offsetof(struct enas_space_desc, sample_order) + sizeof space->sample_order;
+    c->ordered = space->struct_size >= need && space->sample_order;
+    for (size_t s = 0; s < c->n_dec; s++)
+        c->order[s] = c->ordered ? SIZE_MAX : s; /* an entry the space leaves alone is out of range */
+    if (!c->ordered)
+        return ENAS_OK;
+    space->sample_order(state, c->order);
+    size_t *at = calloc(c->n_dec ? c->n_dec : 1, sizeof *at); /* 1 + the step that samples decision i */
+    if (!at)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "controller: out of memory");
+    const char *name = space->name ? space->name : "?";
+    enum enas_status st = ENAS_OK;
+    for (size_t s = 0; s < c->n_dec && st == ENAS_OK; s++) {
+        size_t i = c->order[s];
+        if (i >= c->n_dec)
+            st = enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                              "controller: space '%s': sample_order[%zu] = %zu is out of range: the order must "
+                              "be a permutation of the decisions 0..%zu",
+                              name, s, i, c->n_dec - 1);
+        else if (at[i])
+            st = enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                              "controller: space '%s': sample_order[%zu] = %zu ('%s') repeats "
+                              "sample_order[%zu]: the order must be a permutation of the decisions 0..%zu",
+                              name, s, i, label(c->dec[i].d), at[i] - 1, c->n_dec - 1);
+        else
+            at[i] = s + 1;
+    }
+    free(at);
+    return st;
+}
+
 static enum enas_status walk(struct enas_controller *c, const struct enas_space_desc *space, void *state,
                              struct enas_err *err)
 {
@@ -119,10 +172,15 @@ static enum enas_status walk(struct enas_controller *c, const struct enas_space_
         if (!c->dec[i].d)
             return enas_err_set(err, ENAS_ERR_INVALID_ARG, "controller: space '%s' has no decision #%zu",
                                 space->name ? space->name : "?", i);
-        enum enas_status st = walk_one(c, i, &n, err);
+        enum enas_status st = place_one(c, i, err);
         if (st != ENAS_OK)
             return st;
     }
+    enum enas_status st = read_order(c, space, state, err);
+    for (size_t s = 0; s < c->n_dec && st == ENAS_OK; s++)
+        st = walk_one(c, c->order[s], &n, err);
+    if (st != ENAS_OK)
+        return st;
     if (c->n_any && !(c->o.skip_target > 0 && c->o.skip_target < 1))
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "controller: skip_target %g must lie in (0, 1)",
                             c->o.skip_target);
@@ -247,7 +305,7 @@ enum enas_status enas__ctrl_create(const struct enas_ctrl_opts *o, const struct 
     c->h = o->lstm_size;
     c->nl = o->lstm_layers;
     c->n_dec = space->n_decisions(space_state);
-    if (!CTRL_ALLOC(c->dec, c->n_dec) || !CTRL_ALLOC(c->grp, c->n_dec)) {
+    if (!CTRL_ALLOC(c->dec, c->n_dec) || !CTRL_ALLOC(c->grp, c->n_dec) || !CTRL_ALLOC(c->order, c->n_dec)) {
         st = enas_err_set(err, ENAS_ERR_NOMEM, "controller: out of memory");
         goto fail;
     }
@@ -269,11 +327,11 @@ void enas__ctrl_destroy(struct enas_controller *c)
 {
     if (!c)
         return;
-    void *all[] = {c->dec,    c->grp,   c->par,    c->pp,     c->names,   c->off,     c->val,   c->grad,
-                   c->am,     c->av,    c->dzs,    c->gd,     c->x,       c->st,      c->zero,  c->term_at,
-                   c->terms,  c->pend,  c->a_key,  c->a_emb,  c->key,     c->dkey,    c->q_step, c->scope,
-                   c->arch,   c->lraw,  c->lsq,    c->prob,   c->u,       c->dh_ext,  c->dh_next,
-                   c->dc_next, c->dz,   c->dxin,   c->dq,     c->gk};
+    void *all[] = {c->dec,     c->order, c->grp,   c->par,    c->pp,      c->names,   c->off,    c->val,
+                   c->grad,    c->am,    c->av,    c->dzs,    c->gd,      c->x,       c->st,     c->zero,
+                   c->term_at, c->terms, c->pend,  c->a_key,  c->a_emb,   c->key,     c->dkey,   c->q_step,
+                   c->scope,   c->arch,  c->lraw,  c->lsq,    c->prob,    c->u,       c->dh_ext, c->dh_next,
+                   c->dc_next, c->dz,    c->dxin,  c->dq,     c->gk};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
     free(c);

@@ -1,7 +1,7 @@
 /* controller.h - the ENAS controller: a stacked LSTM that samples an architecture decision by decision
- * for any space (space.h's decisions and hints), scores a given one, back-propagates the REINFORCE loss
- * through time, and takes its own Adam steps. TF semantics (ENAS.md §4.1-4.3) unless a comment says why.
- * Not thread-safe: one controller per thread. */
+ * for any space (space.h's decisions and hints, in the space's sample order), scores a given one,
+ * back-propagates the REINFORCE loss through time, and takes its own Adam steps. TF semantics (ENAS.md
+ * §4.1-4.3) unless a comment says why. Not thread-safe: one controller per thread. */
 #ifndef ENAS_ENGINE_CONTROLLER_H
 #define ENAS_ENGINE_CONTROLLER_H
 
@@ -25,9 +25,12 @@ struct enas_ctrl_opts {
 
 struct enas_controller;
 
-/* Reads the space's decisions once and checks them: equal candidate counts within an OP group (the error
- * names both labels), enough anchors for every INPUT decision (the error names it). The decisions and
- * space_state are borrowed and must outlive the controller. */
+/* Reads the space's decisions and its sample_order (when its struct_size holds one) once and checks them:
+ * the order is a permutation (the error names the space and the entry), equal candidate counts within an
+ * OP group (the error names both labels), enough anchors for every INPUT decision when the decisions are
+ * walked in sample order (the error names it). Sampling, scoring and backward walk the LSTM in sample
+ * order; architectures are in decision order. The decisions and space_state are borrowed and must outlive
+ * the controller. */
 enum enas_status enas__ctrl_create(const struct enas_ctrl_opts *o, const struct enas_space_desc *space,
                                    void *space_state, struct enas_controller **out, struct enas_err *err);
 void enas__ctrl_destroy(struct enas_controller *c); /* accepts NULL */

@@ -184,7 +184,8 @@ enum enas_status enas__ctrl_backward(struct enas_controller *c, double w_lp, dou
     memset(c->gd, 0, c->n_val * sizeof *c->gd);
     memset(c->dh_ext, 0, (size_t)c->n_steps * h * sizeof *c->dh_ext);
     memset(c->dkey, 0, (size_t)c->n_anchors * h * sizeof *c->dkey);
-    for (size_t i = 0; i < c->n_dec; i++) {
+    for (size_t s = 0; s < c->n_dec; s++) { /* the forward's order, so the sums add up alike */
+        size_t i = c->order[s];
         loss_grad(c, i, w_lp, w_skip);
         unsquash(c, i);
         head_back(c, i);

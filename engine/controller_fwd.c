@@ -1,6 +1,7 @@
-/* controller_fwd.c - sampling and teacher-forced scoring: the LSTM walk over the decisions with its
- * anchors, the logits of each decision, and the tape that controller_bwd.c replays backwards.
- * One code path does both; only where a choice comes from (the rng or the given arch) differs. */
+/* controller_fwd.c - sampling and teacher-forced scoring: the LSTM walk over the decisions, in the space's
+ * sample order, with its anchors, the logits of each decision, and the tape that controller_bwd.c replays
+ * backwards. One code path does both; only where a choice comes from (the rng or the given arch)
+ * differs. */
 #include "controller_impl.h"
 
 #include <math.h>
@@ -244,7 +245,8 @@ static enum enas_status run(struct enas_controller *c, struct enas_rng *rng, str
     c->n_steps = c->n_anchors = 0;
     c->n_terms = 0;
     pend_gemb(c);
-    for (size_t i = 0; i < c->n_dec; i++) {
+    for (size_t s = 0; s < c->n_dec; s++) { /* in sample order; c->arch stays in decision order */
+        size_t i = c->order[s];
         const struct enas_decision *d = c->dec[i].d;
         int t = before(c, i, &scope);
         logits(c, i, t);

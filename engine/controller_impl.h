@@ -19,7 +19,8 @@ struct ctrl_term {
     double coef;
 };
 
-/* Create-time facts about one decision. */
+/* Create-time facts about one decision. The offsets into the architecture follow the decision order;
+ * the walk (sampling, scoring, backward) visits the decisions in the sample order, c->order. */
 struct ctrl_dec {
     const struct enas_decision *d;
     int grp;          /* dense OP group, -1 for INPUT decisions */
@@ -40,7 +41,9 @@ struct enas_controller {
     struct enas_ctrl_opts o;
     int h, nl; /* lstm size, layers */
     size_t n_dec, n_grp, n_any, arch_len;
-    struct ctrl_dec *dec;
+    struct ctrl_dec *dec;     /* in decision (architecture) order */
+    size_t *order;            /* the walk makes decision order[s] s-th (the space's sample_order) */
+    int ordered;              /* the space gave a sample_order (for error messages) */
     struct ctrl_grp *grp;
     int has_attn;
 

@@ -1,6 +1,7 @@
 /* micro_plugin.c - registers the ENAS micro (cell) search space `micro` (ENAS.md §3, TF semantics):
- * its settings, its decisions in TF order (normal cell, then reduction cell; per node x_input, x_op,
- * y_input, y_op), range checks of an architecture, and the state's lifetime. */
+ * its settings, its decisions in the order of TF's integer string (normal cell, then reduction cell; per
+ * node x_input, x_op, y_input, y_op), the order TF's controller samples them in (per node x_input,
+ * y_input, x_op, y_op), range checks of an architecture, and the state's lifetime. */
 #include "micro.h"
 
 #include <stdio.h>
@@ -77,6 +78,17 @@ static const struct enas_decision *mc_decision(void *state, size_t i)
     return i < m->n_dec ? &m->dec[i] : NULL;
 }
 
+/* TF's MicroController samples each node's two inputs, then its two ops, then takes the step that makes
+ * the node's anchor (ENAS.md §4.3), but writes them as [index_1, op_1, index_2, op_2]: per node of 4
+ * decisions, positions 0, 2, 1, 3. y_op, the node's ENAS_ANCHOR_STEP decision, stays last. */
+static void mc_sample_order(void *state, size_t *order)
+{
+    const struct mc_state *m = state;
+    static const size_t node[4] = {0, 2, 1, 3};
+    for (size_t i = 0; i < m->n_dec; i++)
+        order[i] = i - i % 4 + node[i % 4];
+}
+
 /* TF's MicroController adds [0.25, 0.25, -0.25, -0.25, -0.25] to the normal cell's op logits, favouring
  * the two sep-convs; here every convolution candidate gets +0.25 and the rest -0.25. */
 static enum enas_status decisions_make(struct mc_state *m, struct enas_err *err)
@@ -107,8 +119,9 @@ static enum enas_status decisions_make(struct mc_state *m, struct enas_err *err)
                                   .tanh_reduce = is_op,
                                   .logit_bias = is_op && !reduce ? m->bias : NULL,
                                   /* TF's sampler: each cell starts from two warm-up anchors (the cell
-                                   * inputs), and each node ends with one more LSTM step whose output is
-                                   * the node's anchor */
+                                   * inputs; x_input of node 0 comes first in both orders), and each node
+                                   * ends with one more LSTM step whose output is the node's anchor (after
+                                   * y_op, the node's last decision in sample order) */
                                   .new_scope = i % (size_t)(4 * m->nodes) == 0,
                                   .warmup_anchors = i % (size_t)(4 * m->nodes) == 0 ? 2u : 0u,
                                   .anchor = pos == 3 ? ENAS_ANCHOR_STEP : ENAS_ANCHOR_NONE,
@@ -246,6 +259,7 @@ static const struct enas_space_desc mc_desc = {
     .info = mc_info,
     .dot = mc_dot,
     .destroy = mc_destroy,
+    .sample_order = mc_sample_order,
 };
 
 enum enas_status enas_plugin_init(struct enas_host *h, const struct enas_host_api *api, struct enas_err *err)

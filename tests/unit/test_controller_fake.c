@@ -2,6 +2,7 @@
 #include "test_controller_fake.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const float micro_bias_init[5] = {10, 10, 0, 0, 0};
 static const float micro_logit_bias[5] = {0.25f, 0.25f, -0.25f, -0.25f, -0.25f};
@@ -17,7 +18,25 @@ static const struct enas_decision *fake_dec(void *st, size_t i)
     return i < f->n ? &f->d[i] : NULL;
 }
 
+static void fake_order(void *st, size_t *order)
+{
+    struct ctrl_fake *f = st;
+    memcpy(order, f->order, f->n * sizeof *order);
+}
+
 const struct enas_space_desc ctrl_fake_desc = {.name = "fake", .n_decisions = fake_n, .decision = fake_dec};
+const struct enas_space_desc ctrl_fake_ordered_desc = {.abi_version = ENAS_ABI_VERSION,
+                                                       .struct_size = sizeof(struct enas_space_desc),
+                                                       .name = "fake",
+                                                       .n_decisions = fake_n,
+                                                       .decision = fake_dec,
+                                                       .sample_order = fake_order};
+
+static void identity_order(struct ctrl_fake *f)
+{
+    for (size_t i = 0; i < CTRL_FAKE_MAX; i++)
+        f->order[i] = i;
+}
 
 static struct enas_decision *add(struct ctrl_fake *f, enum enas_choice_kind k, enum enas_choice_role r,
                                  unsigned n, const char *label)
@@ -33,6 +52,7 @@ void ctrl_fake_macro(struct ctrl_fake *f, int layers, int any_op)
 {
     char l[40];
     f->n = 0;
+    identity_order(f);
     for (int i = 0; i < layers; i++) {
         snprintf(l, sizeof l, "LayerChoice%d", i == 0 ? 1 : 2 * i);
         struct enas_decision *d = add(f, ENAS_CHOICE_ONE, ENAS_ROLE_OP, 6, l);
@@ -55,6 +75,7 @@ void ctrl_fake_micro(struct ctrl_fake *f, int cells, int nodes)
     static const char *const cell_names[] = {"normal", "reduce"}, *const slots[] = {"x", "y"};
     char l[40];
     f->n = 0;
+    identity_order(f);
     for (int c = 0; c < cells; c++)
         for (int n = 0; n < nodes; n++)
             for (int s = 0; s < 2; s++) {
@@ -74,6 +95,25 @@ void ctrl_fake_micro(struct ctrl_fake *f, int cells, int nodes)
                 if (s == 1)
                     d->anchor = ENAS_ANCHOR_STEP;
             }
+}
+
+void ctrl_fake_micro_tf_order(struct ctrl_fake *f)
+{
+    static const size_t node[4] = {0, 2, 1, 3};
+    for (size_t i = 0; i < f->n; i++)
+        f->order[i] = i - i % 4 + node[i % 4];
+}
+
+void ctrl_fake_permuted(const struct ctrl_fake *src, struct ctrl_fake *dst)
+{
+    dst->n = src->n;
+    identity_order(dst);
+    for (size_t s = 0; s < src->n; s++) {
+        size_t i = src->order[s];
+        memcpy(dst->labels[s], src->labels[i], sizeof dst->labels[s]);
+        dst->d[s] = src->d[i];
+        dst->d[s].label = dst->labels[s];
+    }
 }
 
 struct enas_ctrl_opts ctrl_fake_opts(int lstm_size, int layers, double tanh_c, double temperature)

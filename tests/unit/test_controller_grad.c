@@ -1,7 +1,9 @@
 /* test_controller_grad.c - enas__ctrl_backward against central finite differences of
  * w_lp * log_prob + w_skip * skip_penalty re-scored for a fixed architecture, on the fake macro (skip
  * bits, QUERY and STEP anchors) and micro (warm-up anchors, tanh_reduce, bias_init, logit_bias) lists,
- * with 1 and 2 LSTM layers, temperature on and off, tanh on and off; plus sample/score agreement.
+ * the micro list both in decision order and in the micro space's sample order (x input, y input, x op,
+ * y op: the walk is not the architecture's order), with 1 and 2 LSTM layers, temperature on and off, tanh
+ * on and off; plus sample/score agreement.
  * Besides a sampled architecture, each list is checked on hand-made ones, so that every path is
  * taken whatever the sampler draws: micro inputs on the newest anchor (its embedding feeds the next
  * step, so the gradient reaches an earlier step both through the attention key and through the
@@ -78,13 +80,13 @@ static void craft(const struct ctrl_fake *f, int variant, int *arch)
     }
 }
 
-static void grad_check(const char *what, struct ctrl_fake *f, struct enas_ctrl_opts o, uint64_t seed,
-                       int variant)
+static void grad_check(const char *what, const struct enas_space_desc *desc, struct ctrl_fake *f,
+                       struct enas_ctrl_opts o, uint64_t seed, int variant)
 {
     struct enas_controller *c = NULL;
     struct enas_err err;
     struct enas_rng r;
-    CHECK_MSG(enas__ctrl_create(&o, &ctrl_fake_desc, f, &c, &err) == ENAS_OK, "%s: %s", what, err.msg);
+    CHECK_MSG(enas__ctrl_create(&o, desc, f, &c, &err) == ENAS_OK, "%s: %s", what, err.msg);
     if (!c)
         return;
     enas__rng_seed(&r, seed, 1);
@@ -122,7 +124,7 @@ static void grad_check(const char *what, struct ctrl_fake *f, struct enas_ctrl_o
         }
         free(an);
     }
-    printf("%-28s arch_len %3zu  log_prob %8.4f  skip %.4f  max rel err %.2e\n", what, len, s.log_prob,
+    printf("%-30s arch_len %3zu  log_prob %8.4f  skip %.4f  max rel err %.2e\n", what, len, s.log_prob,
            s.skip_penalty, worst);
     free(arch);
     enas__ctrl_destroy(c);
@@ -132,27 +134,36 @@ int main(void)
 {
     struct ctrl_fake f;
     char what[64];
+    const struct enas_space_desc *plain = &ctrl_fake_desc, *ordered = &ctrl_fake_ordered_desc;
     for (int layers = 1; layers <= 2; layers++)
         for (int ti = 0; ti < 2; ti++) {
             double t = ti ? 2.5 : 0;
             ctrl_fake_macro(&f, 4, 0);
             snprintf(what, sizeof what, "macro L=4 layers=%d T=%g", layers, t);
-            grad_check(what, &f, ctrl_fake_opts(16, layers, 1.5, t), 11u + (uint64_t)layers, 0);
+            grad_check(what, plain, &f, ctrl_fake_opts(16, layers, 1.5, t), 11u + (uint64_t)layers, 0);
             ctrl_fake_micro(&f, 2, 3);
             snprintf(what, sizeof what, "micro 2x3 layers=%d T=%g", layers, t);
-            grad_check(what, &f, ctrl_fake_opts(16, layers, 1.1, t), 21u + (uint64_t)layers, 0);
+            grad_check(what, plain, &f, ctrl_fake_opts(16, layers, 1.1, t), 21u + (uint64_t)layers, 0);
+            ctrl_fake_micro_tf_order(&f);
+            snprintf(what, sizeof what, "micro TF order layers=%d T=%g", layers, t);
+            grad_check(what, ordered, &f, ctrl_fake_opts(16, layers, 1.1, t), 51u + (uint64_t)layers, 0);
         }
     for (int v = 1; v <= 2; v++) {
         ctrl_fake_macro(&f, 6, 0);
         snprintf(what, sizeof what, "macro L=6 hand-made %d", v);
-        grad_check(what, &f, ctrl_fake_opts(16, 1, 1.5, 0), 31u + (uint64_t)v, v);
+        grad_check(what, plain, &f, ctrl_fake_opts(16, 1, 1.5, 0), 31u + (uint64_t)v, v);
         ctrl_fake_micro(&f, 2, 4);
         snprintf(what, sizeof what, "micro 2x4 hand-made %d", v);
-        grad_check(what, &f, ctrl_fake_opts(16, 2, 1.1, 1.7), 41u + (uint64_t)v, v);
+        grad_check(what, plain, &f, ctrl_fake_opts(16, 2, 1.1, 1.7), 41u + (uint64_t)v, v);
+        ctrl_fake_micro_tf_order(&f);
+        snprintf(what, sizeof what, "micro TF order hand-made %d", v);
+        grad_check(what, ordered, &f, ctrl_fake_opts(16, 2, 1.1, 1.7), 61u + (uint64_t)v, v);
     }
     ctrl_fake_macro(&f, 5, 1);
-    grad_check("macro+any_op no tanh", &f, ctrl_fake_opts(12, 1, 0, 0), 5, 0);
+    grad_check("macro+any_op no tanh", plain, &f, ctrl_fake_opts(12, 1, 0, 0), 5, 0);
     ctrl_fake_micro(&f, 2, 3);
-    grad_check("micro h=64 no tanh", &f, ctrl_fake_opts(64, 1, 0, 0), 6, 0);
+    grad_check("micro h=64 no tanh", plain, &f, ctrl_fake_opts(64, 1, 0, 0), 6, 0);
+    ctrl_fake_micro_tf_order(&f);
+    grad_check("micro TF order h=64 no tanh", ordered, &f, ctrl_fake_opts(64, 1, 0, 0), 7, 0);
     return check_exit("test_controller_grad");
 }
