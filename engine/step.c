@@ -1,9 +1,10 @@
 /* step.c - the tape: forward records each op call (inputs, output, saved data); backward replays the
  * records in reverse, handing each op fresh gradient buffers for inputs seen for the first time (ops
  * overwrite din) and scratch buffers, added afterwards, for inputs that already have a gradient.
- * Memory: tensors live in a bump arena reset every pass; a tensor a space releases (api->release) that
- * no recorded backward reads goes to a free list that later tensors of its size take from, and so does
- * a gradient once its tensor's producer has run backward.
+ * Memory: tensors live in a bump arena reset every pass, and one free list of the pass's buffers feeds
+ * later tensors and gradients (best fit, at most 4x the size asked for): a tensor a space releases
+ * (api->release) that no recorded backward reads goes there at once, a gradient once its tensor's
+ * producer has run backward, and an op output once every op that read it has run backward.
  * Invariant: every tensor the step hands out is the first member of a `struct node` in `acts`. */
 #include "step.h"
 
@@ -23,6 +24,8 @@ struct node {
     struct enas_tensor *grad; /* NULL until a gradient reaches it */
     int needs_grad;
     int readers;              /* recorded ops whose backward reads t.data */
+    int top;                  /* an output backward started from: kept for the caller */
+    size_t cap, gcap;         /* bytes behind t.data and grad->data (a reused buffer may be larger) */
 };
 
 /* Buffers of the current pass free for reuse, by size. */
@@ -50,24 +53,30 @@ struct enas_step {
     struct enas_arena scratch; /* per op call */
     struct enas_rng rng;
     int record;
+    int keep;
     struct record *recs;
     size_t n_recs, cap_recs;
     const struct node **map; /* open addressing: tensor pointer -> node */
     size_t map_cap, map_n;
     void *pending_saved; /* what the running forward saved */
-    struct pool grads;   /* gradient buffers whose tensors' producers have run: reused by later ones */
-    struct pool freed;   /* released tensors no backward reads: reused by later tensors */
+    struct pool pool;    /* buffers of this pass nothing reads any more */
 };
 
-static float *pool_take(struct pool *p, size_t bytes)
+/* The smallest free buffer of at least bytes and at most 4x that (a larger one would be wasted on a
+ * small tensor while large ones are wanted); *cap: its size. NULL when none fits. */
+static float *pool_take(struct pool *p, size_t bytes, size_t *cap)
 {
+    size_t best = p->n;
     for (size_t i = 0; i < p->n; i++)
-        if (p->b[i].bytes == bytes) {
-            float *d = p->b[i].data;
-            p->b[i] = p->b[--p->n];
-            return d;
-        }
-    return NULL;
+        if (p->b[i].bytes >= bytes && p->b[i].bytes / 4 <= bytes &&
+            (best == p->n || p->b[i].bytes < p->b[best].bytes))
+            best = i;
+    if (best == p->n)
+        return NULL;
+    float *d = p->b[best].data;
+    *cap = p->b[best].bytes;
+    p->b[best] = p->b[--p->n];
+    return d;
 }
 
 /* A failed push only leaves the buffer unused until the pass ends. */
@@ -137,8 +146,7 @@ void enas__step_destroy(struct enas_step *s)
     enas__arena_fini(&s->scratch);
     free(s->recs);
     free(s->map);
-    free(s->grads.b);
-    free(s->freed.b);
+    free(s->pool.b);
     free(s);
 }
 
@@ -147,12 +155,12 @@ void enas__step_begin(struct enas_step *s, const struct enas_step_opts *o)
     enas__arena_reset(&s->acts);
     enas__arena_reset(&s->scratch);
     s->n_recs = 0;
-    s->grads.n = 0;
-    s->freed.n = 0;
+    s->pool.n = 0;
     if (s->map_n)
         memset(s->map, 0, s->map_cap * sizeof *s->map);
     s->map_n = 0;
     s->record = o->record;
+    s->keep = o->keep;
     s->x.training = o->training;
     s->x.threads = o->threads > 0 ? o->threads : 1;
     s->x.arg = NAN;
@@ -225,8 +233,11 @@ static struct node *node_new(struct enas_step *s, const struct enas_tensor *shap
     n->grad = NULL;
     n->needs_grad = needs_grad;
     n->readers = 0;
+    n->top = 0;
     const size_t bytes = (size_t)enas_tensor_numel(shape) * sizeof(float);
-    n->t.data = pool_take(&s->freed, bytes);
+    n->cap = bytes;
+    n->gcap = 0;
+    n->t.data = pool_take(&s->pool, bytes, &n->cap);
     if (!n->t.data)
         n->t.data = enas__arena_alloc(&s->acts, bytes);
     if (!n->t.data || map_put(s, n) != 0)
@@ -388,28 +399,43 @@ void enas__step_release(struct enas_exec *x, const struct enas_tensor *t)
     struct node *n = node_of(s, t);
     if (!n || !n->t.data || n->readers > 0)
         return; /* not ours, freed already, or backward reads it */
-    const size_t bytes = (size_t)enas_tensor_numel(&n->t) * sizeof(float);
 #if defined(__SANITIZE_ADDRESS__)
-    memset(n->t.data, 0xff, bytes); /* NaN: a read after release shows in the sanitizer build's results */
+    memset(n->t.data, 0xff, n->cap); /* NaN: a read after release shows in the sanitizer build's results */
 #endif
-    pool_put(&s->freed, n->t.data, bytes);
+    pool_put(&s->pool, n->t.data, n->cap);
     n->t.data = NULL;
 }
 
 /* ---- backward ---- */
 
 /* A gradient tensor shaped like `like`: data from the pool when a buffer of that size is free. */
-static struct enas_tensor *grad_new(struct enas_step *s, struct enas_arena *a, const struct enas_tensor *like)
+static struct enas_tensor *grad_new(struct enas_step *s, struct enas_arena *a, const struct enas_tensor *like,
+                                    size_t *cap)
 {
     struct enas_tensor *g = enas__arena_alloc(a, sizeof *g);
     if (!g)
         return NULL;
     *g = *like;
     size_t bytes = (size_t)enas_tensor_numel(like) * sizeof(float);
-    g->data = a == &s->acts ? pool_take(&s->grads, bytes) : NULL;
+    *cap = bytes;
+    g->data = a == &s->acts ? pool_take(&s->pool, bytes, cap) : NULL;
     if (!g->data)
         g->data = enas__arena_alloc(a, bytes);
     return g->data ? g : NULL;
+}
+
+/* Once the op that produced a tensor has run backward (or was passed over), every op that read the tensor
+ * has run its backward too: its data goes to the gradient pool, so that backward needs little beyond
+ * what forward left. The outputs backward started from stay for the caller. */
+static void data_release(struct enas_step *s, struct node *n)
+{
+    if (!n->t.data || n->top || s->keep)
+        return;
+#if defined(__SANITIZE_ADDRESS__)
+    memset(n->t.data, 0xff, n->cap); /* NaN: a read after backward shows in the sanitizer build's results */
+#endif
+    pool_put(&s->pool, n->t.data, n->cap);
+    n->t.data = NULL;
 }
 
 /* Once the op that produced a tensor has run backward, nothing reads the tensor's gradient again. */
@@ -417,7 +443,7 @@ static void grad_release(struct enas_step *s, struct node *n)
 {
     if (!n->grad)
         return;
-    pool_put(&s->grads, n->grad->data, (size_t)enas_tensor_numel(&n->t) * sizeof(float));
+    pool_put(&s->pool, n->grad->data, n->gcap);
     n->grad = NULL;
 }
 
@@ -449,11 +475,12 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
         int fresh = !n->grad;
         for (size_t j = 0; j < i && fresh; j++)
             fresh = nodes[j] != n;
-        din[i] = grad_new(s, fresh ? &s->acts : &s->scratch, &n->t);
+        size_t cap = 0;
+        din[i] = grad_new(s, fresh ? &s->acts : &s->scratch, &n->t, &cap);
         if (!din[i])
             return enas_err_set(err, ENAS_ERR_NOMEM, "op '%s': out of memory for gradients", d->name);
         if (fresh)
-            n->grad = din[i];
+            n->grad = din[i], n->gcap = cap;
         else
             acc[i] = din[i];
     }
@@ -479,7 +506,8 @@ enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_te
         if (!douts[i] || !enas_tensor_same_shape(outs[i], douts[i]))
             return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                                 "backward: the gradient of output %zu differs from it in shape", i);
-        if (!top->grad && !(top->grad = grad_new(s, &s->acts, outs[i])))
+        top->top = 1;
+        if (!top->grad && !(top->grad = grad_new(s, &s->acts, outs[i], &top->gcap)))
             return enas_err_set(err, ENAS_ERR_NOMEM, "backward: out of memory");
         /* the same output named twice: its gradients add */
         int64_t k = enas_tensor_numel(outs[i]);
@@ -491,12 +519,15 @@ enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_te
     }
     for (size_t k = s->n_recs; k-- > 0;) {
         const struct record *r = &s->recs[k];
-        if (!r->out->grad)
-            continue; /* nothing downstream of it reached an output */
+        if (!r->out->grad) { /* nothing downstream of it reached an output */
+            data_release(s, r->out);
+            continue;
+        }
         enum enas_status st = replay(s, r, err);
         if (st != ENAS_OK)
             return st;
         grad_release(s, r->out);
+        data_release(s, r->out);
     }
     return ENAS_OK;
 }

@@ -20,6 +20,7 @@ struct enas_step_opts {
     uint64_t seed;   /* the pass's random stream is (seed, stream) */
     uint64_t stream;
     int threads;     /* x->threads for ops */
+    int keep;        /* keep every op output after backward (tests that compare two passes' tensors) */
 };
 
 enum enas_status enas__step_create(struct enas_host *h, struct enas_step **out, struct enas_err *err);
@@ -35,7 +36,9 @@ struct enas_tensor *enas__step_tensor(struct enas_step *s, int ndim, const int64
 
 /* Runs backward over the tape from out (a tensor of this pass) with gradient dout (same shape):
  * every recorded op whose output leads to out gets its backward called, gradients reach the inputs
- * that need them, and the parameters of those ops accumulate theirs. */
+ * that need them, and the parameters of those ops accumulate theirs. Once per pass: afterwards the
+ * outputs of recorded ops other than out have no data (their memory served the gradients), unless the
+ * pass was begun with keep. */
 enum enas_status enas__step_backward(struct enas_step *s, const struct enas_tensor *out,
                                      const struct enas_tensor *dout, struct enas_err *err);
 

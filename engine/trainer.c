@@ -92,7 +92,7 @@ static enum enas_status train_step(struct enas_run *r, const struct enas_batch *
 {
     struct enas_ctrl_sample cs;
     enum enas_status st = enas__ctrl_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
-    struct enas_step_opts so = {1, 1, r->st.seed, (uint64_t)r->st.global_step, r->threads};
+    struct enas_step_opts so = {1, 1, r->st.seed, (uint64_t)r->st.global_step, r->threads, 0};
     enas__step_begin(r->step, &so);
     struct enas_tensor *x = st == ENAS_OK ? input_of(r, b) : NULL;
     struct enas_child_out o = {0};
@@ -117,7 +117,7 @@ static enum enas_status train_step(struct enas_run *r, const struct enas_batch *
 static enum enas_status score(struct enas_run *r, const struct enas_batch *b, uint64_t stream, double *reward,
                               struct enas_err *err)
 {
-    struct enas_step_opts so = {enas__cfg_bool(r->core, "reward_train_mode"), 0, r->st.seed, stream, r->threads};
+    struct enas_step_opts so = {enas__cfg_bool(r->core, "reward_train_mode"), 0, r->st.seed, stream, r->threads, 0};
     enas__step_begin(r->step, &so);
     struct enas_tensor *x = input_of(r, b);
     struct enas_child_out o = {0};

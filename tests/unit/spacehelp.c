@@ -28,6 +28,7 @@ struct sh {
     float *grad; /* dlogits */
     size_t grad_cap;
     uint64_t passes;
+    int keep; /* sh_keep_outputs */
 };
 
 static int apply_options(struct enas_config *cfg, const char *options, struct enas_err *err)
@@ -238,7 +239,8 @@ static int pass_run(struct sh *s, struct sh *at, struct sh_adopted *ad, const in
                     const int32_t *labels, int n, int train, double lr, double *loss, double *acc)
 {
     struct enas_err err = {0};
-    struct enas_step_opts so = {.training = train, .record = train, .seed = 11, .stream = s->passes++, .threads = 2};
+    struct enas_step_opts so = {.training = train, .record = train, .seed = 11, .stream = s->passes++, .threads = 2,
+                                .keep = s->keep};
     enas__step_begin(s->step, &so);
     int64_t dims[4] = {n, 32, 32, 3};
     struct enas_tensor *img = enas__step_tensor(s->step, 4, dims, 0);
@@ -274,6 +276,11 @@ int sh_pass(struct sh *s, const int *arch, const float *images, const int32_t *l
             double lr, double *loss, double *acc)
 {
     return pass_run(s, NULL, NULL, arch, images, labels, n, train, lr, loss, acc);
+}
+
+void sh_keep_outputs(struct sh *s, int keep)
+{
+    s->keep = keep;
 }
 
 int sh_pass_at(struct sh *s, struct sh *at, const int *arch, const float *images, const int32_t *labels,

@@ -47,6 +47,9 @@ struct sh_adopted {
     size_t n_records;  /* op calls recorded */
     size_t n_compared; /* outputs compared and replaced: those released (api->release) in neither pass */
 };
+/* Passes of s keep every op output after backward (the engine otherwise reuses that memory for gradients),
+ * so that another sh can sh_pass_at them. */
+void sh_keep_outputs(struct sh *s, int keep);
 int sh_pass_at(struct sh *s, struct sh *at, const int *arch, const float *images, const int32_t *labels,
                int n, struct sh_adopted *ad, double *loss, double *acc);
 /* Logits of the last pass (valid until the next). */

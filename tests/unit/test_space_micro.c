@@ -366,6 +366,8 @@ static void parity(struct sh **sh, const char *opts, const int *arch, int final,
             sh_close(sh[i]);
             sh[i] = open_or_skip(i ? "ref" : backend, opts, final ? arch : NULL, final ? 40 : 0);
         }
+        if (sh[0])
+            sh_keep_outputs(sh[0], 1); /* ref's pass reads them after this one's backward */
         copy_params(sh[1], sh[0]);
     }
     pass_checked(sh[0], NULL, arch, img, lab, n, what);

@@ -204,7 +204,7 @@ static size_t grads_of(struct enas_step *st, struct enas_step *at, const float *
     size_t np, k = 0;
     struct enas_param *const *ps = enas__host_params(h, &np);
     enas__grad_zero(ps, np);
-    struct enas_step_opts o = {.training = 1, .record = 1, .seed = 1, .threads = 2};
+    struct enas_step_opts o = {.training = 1, .record = 1, .seed = 1, .threads = 2, .keep = 1};
     enas__step_begin(st, &o);
     int64_t dims[4] = {2, 5, 6, 3};
     struct enas_tensor *t = enas__step_tensor(st, 4, dims, 1);

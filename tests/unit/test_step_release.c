@@ -3,7 +3,8 @@
  * sum read: the released tensor's memory is reused by the next tensor of its size, a released tensor
  * that a recorded backward still reads keeps its data, a released tensor passed on is an error, and the
  * gradients of every parameter and of the input equal those of the same pass without releases, bit for
- * bit. Scoring passes (nothing recorded) reuse everything released. */
+ * bit. Scoring passes (nothing recorded) reuse everything released. After backward, recorded outputs have
+ * served as gradient memory (no data) except the output backward started from, unless the pass keeps them. */
 #include "check.h"
 #include "config.h"
 #include "host.h"
@@ -47,9 +48,11 @@ enum { N = 4, H = 6, W = 5, C = 8, NI = N * H * W * C };
 /* One pass: y = gap(sum(conv1(r), r)) with r = bn_relu(conv0(img)). With rel, the code releases what it
  * will not pass on (c1: only the sum read it; r: still read by conv1's and BN's backward). Returns the
  * logits; *c1_reused: whether the next tensor of c1's size took c1's memory. */
+static int keep_outputs;
+
 static struct enas_tensor *pass(struct enas_step *st, int record, int rel, const float *img, int *c1_reused)
 {
-    struct enas_step_opts o = {.training = 1, .record = record, .seed = 1, .threads = 2};
+    struct enas_step_opts o = {.training = 1, .record = record, .seed = 1, .threads = 2, .keep = keep_outputs};
     enas__step_begin(st, &o);
     struct enas_exec *x = enas__step_exec(st);
     const int64_t dims[4] = {N, H, W, C};
@@ -86,6 +89,9 @@ static size_t grads(struct enas_step *st, int rel, const float *img, float *out)
         r[i] = (float)(i % 5) - 1.7f;
     struct enas_tensor dy = {r, 2, {N, C, 1, 1}};
     CHECK(y && enas__step_backward(st, y, &dy, &err) == ENAS_OK);
+    const struct enas_tensor *first = enas__step_record_output(st, 0, NULL);
+    CHECK(first && (first->data != NULL) == keep_outputs); /* conv0's output: gradient memory after backward */
+    CHECK(y && y->data != NULL);                              /* the logits stay for the caller */
     for (size_t i = 0; i < np; i++)
         for (int64_t j = 0; ps[i]->grad && j < enas_tensor_numel(&ps[i]->value); j++)
             out[k++] = ps[i]->grad[j];
@@ -128,6 +134,10 @@ int main(int argc, char **argv)
     size_t n1 = grads(st, 0, img, g_keep), n2 = grads(st, 1, img, g_rel);
     CHECK(n1 == n2 && n1 > 0 && n1 <= MAXG);
     CHECK_MSG(memcmp(g_keep, g_rel, n1 * sizeof(float)) == 0, "gradients differ with releases");
+    static float g_kept[MAXG];
+    keep_outputs = 1; /* outputs kept after backward: the same gradients */
+    CHECK(grads(st, 1, img, g_kept) == n1 && memcmp(g_kept, g_rel, n1 * sizeof(float)) == 0);
+    keep_outputs = 0;
     /* scoring: nothing recorded, so r is freed too, and the logits are those of the recording pass */
     int reused = 0;
     struct enas_tensor *y = pass(st, 0, 1, img, &reused);
