@@ -83,24 +83,17 @@ void KFN(odn_bn_sums)(const float *x, const float *y, const float *fwd, int64_t 
     const float *fb = fwd ? (R > 1 ? repeat(fwd + c, c, R, fbr) : fwd + c) : NULL;
     for (int64_t j = 0; R > 1 && j < w; j++)
         a1[j] = a2[j] = 0.0f;
-    int64_t r = r0;
-    for (; r + R <= r1; r += R) { /* whole spans, then the leftover rows with the first c of each vector */
+    /* whole spans, then the leftover rows one at a time with the first c of each vector */
+    for (int64_t r = r0; r < r1;) {
+        const int64_t n = r + R <= r1 ? w : c;
         const float *xs = x + r * c;
         if (!y)
-            span_moments(xs, kk, w, acc1, acc2);
+            span_moments(xs, kk, n, acc1, acc2);
         else if (!fwd)
-            span_gsums(xs, y + r * c, kk, w, acc1, acc2);
+            span_gsums(xs, y + r * c, kk, n, acc1, acc2);
         else
-            span_gsums_relu(xs, y + r * c, fa, fb, kk, w, acc1, acc2);
-    }
-    for (; r < r1; r++) {
-        const float *xs = x + r * c;
-        if (!y)
-            span_moments(xs, kk, c, acc1, acc2);
-        else if (!fwd)
-            span_gsums(xs, y + r * c, kk, c, acc1, acc2);
-        else
-            span_gsums_relu(xs, y + r * c, fa, fb, kk, c, acc1, acc2);
+            span_gsums_relu(xs, y + r * c, fa, fb, kk, n, acc1, acc2);
+        r += n / c;
     }
     for (int64_t i = 0; R > 1 && i < R; i++)
         for (int64_t j = 0; j < c; j++) {
@@ -167,9 +160,9 @@ void KFN(odn_bn_affine)(const float *x, const float *dy, const float *fwd, int r
     const float *dd = R > 1 ? repeat(d, c, R, dr) : d;
     const float *fa = dy && fwd ? (R > 1 ? repeat(fwd, c, R, far) : fwd) : NULL;
     const float *fb = dy && fwd ? (R > 1 ? repeat(fwd + c, c, R, fbr) : fwd + c) : NULL;
-    int64_t r = r0;
-    for (; r + R <= r1; r += R)
-        affine_span(x + r * c, dy ? dy + r * c : NULL, fa, fb, relu, aa, bb, dd, w, out + r * c);
-    for (; r < r1; r++)
-        affine_span(x + r * c, dy ? dy + r * c : NULL, fa, fb, relu, aa, bb, dd, c, out + r * c);
+    for (int64_t r = r0; r < r1;) { /* whole spans, then the leftover rows */
+        const int64_t n = r + R <= r1 ? w : c;
+        affine_span(x + r * c, dy ? dy + r * c : NULL, fa, fb, relu, aa, bb, dd, n, out + r * c);
+        r += n / c;
+    }
 }
