@@ -84,11 +84,13 @@ static double fr_madds(void *state, const struct enas_tensor *const *in, size_t 
 
 /* Between x (n x h x w x c) and the dense samples sub (n x ho x wo x c) of path `shift` (0 or 1):
  * gather (to_sub) copies x into sub, zeros beyond the border; scatter copies sub into x (caller zeroed x). */
-static void fr_move(const struct enas_tensor *t, float *xd, float *sub, int shift, int to_sub)
+static void fr_move(const struct fr_state *s, const struct enas_tensor *t, float *xd, float *sub, int shift,
+                    int to_sub)
 {
     const int64_t n = t->dims[0], h = t->dims[1], w = t->dims[2], c = t->dims[3];
     const int64_t ho = (h + 1) / 2, wo = (w + 1) / 2;
     const size_t row = (size_t)c * sizeof(float);
+#pragma omp parallel for num_threads(odn_threads(s->base.be, n * ho * wo * c)) schedule(static)
     for (int64_t b = 0; b < n; b++)
         for (int64_t i = 0; i < ho; i++)
             for (int64_t j = 0; j < wo; j++) {
@@ -106,8 +108,10 @@ static void fr_move(const struct enas_tensor *t, float *xd, float *sub, int shif
 }
 
 /* Between the interleaved output (m pixels x 2*half) and path p's dense half (m x half). */
-static void fr_half(float *whole, float *half, int64_t m, int64_t hc, int p, int to_whole)
+static void fr_half(const struct fr_state *s, float *whole, float *half, int64_t m, int64_t hc, int p,
+                    int to_whole)
 {
+#pragma omp parallel for num_threads(odn_threads(s->base.be, m * hc)) schedule(static)
     for (int64_t i = 0; i < m; i++) {
         float *wp = whole + i * 2 * hc + p * hc, *hp = half + i * hc;
         memcpy(to_whole ? wp : hp, to_whole ? hp : wp, (size_t)hc * sizeof(float));
@@ -126,10 +130,10 @@ static enum enas_status fr_forward(void *state, struct enas_exec *x, const struc
         return ENAS_ERR_NOMEM;
     enum enas_status st = ENAS_OK;
     for (int p = 0; p < 2 && st == ENAS_OK; p++) {
-        fr_move(in[0], in[0]->data, sub, p, 1);
+        fr_move(s, in[0], in[0]->data, sub, p, 1);
         st = odn_conv_fwd(&s->path[p], x, n, ho, wo, sub, (p ? s->w2 : s->w1)->value.data, NULL, y, err);
         if (st == ENAS_OK)
-            fr_half(out->data, y, m, hc, p, 1);
+            fr_half(s, out->data, y, m, hc, p, 1);
     }
     return st;
 }
@@ -153,11 +157,11 @@ static enum enas_status fr_backward(void *state, struct enas_exec *x, const stru
     enum enas_status st = ENAS_OK;
     for (int p = 0; p < 2 && st == ENAS_OK; p++) {
         struct enas_param *w = p ? s->w2 : s->w1;
-        fr_move(in[0], in[0]->data, sub, p, 1);
-        fr_half(dout->data, dy, m, hc, p, 0);
+        fr_move(s, in[0], in[0]->data, sub, p, 1);
+        fr_half(s, dout->data, dy, m, hc, p, 0);
         st = odn_conv_bwd(&s->path[p], x, n, ho, wo, sub, w->value.data, dy, dsub, w->grad, NULL, err);
         if (st == ENAS_OK && din[0])
-            fr_move(in[0], din[0]->data, dsub, p, 0);
+            fr_move(s, in[0], din[0]->data, dsub, p, 0);
     }
     return st;
 }

@@ -108,14 +108,18 @@ static enum enas_status sum_forward(void *state, struct enas_exec *x, const stru
 {
     (void)x, (void)err;
     const struct odn_base *b = state;
-    const int64_t n = enas_tensor_numel(in[0]);
+    const int64_t n = enas_tensor_numel(in[0]), blk = 4096; /* one pass, in blocks the threads share */
     float *y = out->data;
-    memcpy(y, in[0]->data, (size_t)n * sizeof(float));
-    for (size_t k = 1; k < n_in; k++) {
-        const float *xd = in[k]->data;
 #pragma omp parallel for num_threads(odn_threads(b->be, n)) schedule(static)
-        for (int64_t i = 0; i < n; i++)
-            y[i] += xd[i];
+    for (int64_t i0 = 0; i0 < n; i0 += blk) {
+        const int64_t m = i0 + blk < n ? blk : n - i0;
+        float *restrict yb = y + i0;
+        memcpy(yb, in[0]->data + i0, (size_t)m * sizeof(float));
+        for (size_t k = 1; k < n_in; k++) { /* ((x0 + x1) + x2) ...: ref's order */
+            const float *restrict xb = in[k]->data + i0;
+            for (int64_t i = 0; i < m; i++)
+                yb[i] += xb[i];
+        }
     }
     return ENAS_OK;
 }
@@ -125,10 +129,16 @@ static enum enas_status sum_backward(void *state, struct enas_exec *x, const str
                                      const struct enas_tensor *dout, struct enas_tensor *const *din,
                                      struct enas_err *err)
 {
-    (void)state, (void)x, (void)out, (void)err;
-    for (size_t i = 0; i < n_in; i++)
-        if (din[i])
-            memcpy(din[i]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    (void)x, (void)out, (void)err;
+    const struct odn_base *b = state;
+    const int64_t n = enas_tensor_numel(in[0]), blk = 16384;
+#pragma omp parallel for num_threads(odn_threads(b->be, n)) schedule(static)
+    for (int64_t i0 = 0; i0 < n; i0 += blk) {
+        const int64_t m = i0 + blk < n ? blk : n - i0;
+        for (size_t i = 0; i < n_in; i++)
+            if (din[i])
+                memcpy(din[i]->data + i0, dout->data + i0, (size_t)m * sizeof(float));
+    }
     return ENAS_OK;
 }
 
