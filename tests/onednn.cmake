@@ -12,4 +12,8 @@ if(dnnl_FOUND)
   add_test(NAME test_onednn_parity_portable COMMAND test_onednn_parity $<TARGET_FILE:ref> $<TARGET_FILE:onednn>)
   set_tests_properties(test_onednn_parity_portable PROPERTIES LABELS unit SKIP_RETURN_CODE 77
                        ENVIRONMENT "${ENAS_TEST_ENV};ENAS_ONEDNN_PORTABLE=1")
+  # And the AVX2 kernels where the CPU has AVX-512 (which the depthwise weight gradient would take).
+  add_test(NAME test_onednn_parity_avx2 COMMAND test_onednn_parity $<TARGET_FILE:ref> $<TARGET_FILE:onednn>)
+  set_tests_properties(test_onednn_parity_avx2 PROPERTIES LABELS unit SKIP_RETURN_CODE 77
+                       ENVIRONMENT "${ENAS_TEST_ENV};ENAS_ONEDNN_NO_AVX512=1")
 endif()

@@ -26,6 +26,7 @@ struct odn_backend {
     dnnl_stream_t stream;
     int threads; /* OpenMP threads for oneDNN and the hand kernels */
     int avx2;    /* the CPU has AVX2 and FMA: the hand kernels take their intrinsic paths */
+    int avx512;  /* the CPU has AVX-512F too: the depthwise weight gradient takes its 16-lane kernel */
 };
 
 /* First member of every op state: destroy gets no API table, so the state keeps the host's free. */
@@ -100,6 +101,8 @@ void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, const flo
                 float *grad, double *part);
 void odn_dw_wei_c(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
                   float *acc);
+void odn_dw_wei_avx512(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
+                       float *acc);
 void odn_dw_wei_avx2(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
                      float *acc);
 /* Pooling over images [n0, n1): max (max = 1, first maximum in window order) or average excluding padding.

@@ -2,7 +2,8 @@
  * depthwise 5x5 backward-weights on this CPU (a gemm path at 1-2% of peak, measured). Images are split
  * statically over the threads; each image is summed in fp32 (registers, then a small buffer) and folded
  * into the thread's double partial, and the partials are added in thread order, so that the result is
- * deterministic for a given thread count. Portable C here; the AVX2 kernel is in onednn_dw_avx2.c. */
+ * deterministic for a given thread count. Portable C here; the AVX2 kernel is in onednn_dw_avx2.c, the
+ * AVX-512 one in onednn_dw_avx512.c. */
 #include "onednn.h"
 
 #include <omp.h>
@@ -51,7 +52,9 @@ void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, const flo
         if (t == 0)
             used = nt;
         for (int64_t n = n0; n < n1; n++) {
-            if (be->avx2)
+            if (be->avx512)
+                odn_dw_wei_avx512(g, x, dy, n, n + 1, acc);
+            else if (be->avx2)
                 odn_dw_wei_avx2(g, x, dy, n, n + 1, acc);
             else
                 odn_dw_wei_c(g, x, dy, n, n + 1, acc);

@@ -17,8 +17,11 @@ static enum enas_status odn_init(const struct enas_backend_args *a, void **ctx, 
         return enas_err_set(err, ENAS_ERR_NOMEM, "onednn: out of memory for the backend context");
     be->threads = a->threads < 1 ? 1 : a->threads;
     be->avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    be->avx512 = be->avx2 && __builtin_cpu_supports("avx512f");
     if (getenv("ENAS_ONEDNN_PORTABLE")) /* tests: run the portable C kernels on an AVX2 machine too */
-        be->avx2 = 0;
+        be->avx2 = be->avx512 = 0;
+    if (getenv("ENAS_ONEDNN_NO_AVX512")) /* tests: the AVX2 kernels on an AVX-512 machine */
+        be->avx512 = 0;
     /* before any primitive exists: oneDNN sizes some kernels for the thread count at creation */
     omp_set_num_threads(be->threads);
     st = odn_check(dnnl_engine_create(&be->engine, dnnl_cpu, 0), "backend", "dnnl_engine_create", err);
