@@ -45,10 +45,13 @@ inc=$(pkg-config --variable=includedir enas)
 # its reward, selected with --reward, decides what the controller optimises: a penalty per parameter
 # drives the macro layers to pooling (the cheapest ops), a bonus per parameter to 5x5 convolutions
 # (the largest). Ops sit at positions 0, 1 and 3 of a 3-layer macro architecture.
+# The searches run on onednn where it was built: ref's plain loops take minutes in the sanitizer build.
 mkdir -p "$tmp/data"
 "$gen" "$tmp/data" 400
+backend=ref
+[ -f "$plugins/onednn.so" ] && backend=onednn
 for penalty in 1000 -1000; do
-    "$enas" --plugin-dir "$plugins" --plugin-dir "$tmp/build" --space macro --backend ref --data "$tmp/data" \
+    "$enas" --plugin-dir "$plugins" --plugin-dir "$tmp/build" --space macro --backend "$backend" --data "$tmp/data" \
         --train-subset 400 --batch-size 40 --num-epochs 3 --ctrl-steps 10 --ctrl-steps-aggregate 4 --ctrl-lr 0.05 \
         --baseline-decay 0.8 --derive-samples 8 --macro.num-layers 3 --macro.out-filters 8 --seed 5 -q \
         --reward oot_reward --oot-reward.penalty "$penalty" --output "$tmp/run$penalty"
