@@ -8,21 +8,12 @@
  * forward's coefficients, so that it never reads the output (which a space may release). */
 #include "onednn.h"
 
+#include "op_attrs.h"
+
 #include <math.h>
 #include <string.h>
 
 #define BN_CHUNK 256 /* rows per fp32 partial sum */
-
-static const struct enas_setting bn_attrs[] = {
-    {.key = "channels", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
-     .help = "channels C, the last axis (required)"},
-    {.key = "eps", .type = ENAS_SET_FLOAT, .def = 1e-5, .min = 1e-12, .max = 1.0,
-     .help = "added to the variance before the square root"},
-    {.key = "momentum", .type = ENAS_SET_FLOAT, .def = 0.1, .min = 0.0, .max = 1.0,
-     .help = "weight of the batch statistics in the running averages (PyTorch convention)"},
-    {.key = "affine", .type = ENAS_SET_BOOL, .def = 1, .help = "learn a scale \"gamma\" and shift \"beta\""},
-    {.key = "relu", .type = ENAS_SET_BOOL, .help = "apply ReLU to the output (a fused BN-ReLU)"},
-};
 
 struct bn_state {
     struct odn_base base;

@@ -6,22 +6,7 @@
  * so that the tape keeps one tensor for a ReLU-conv pair. */
 #include "onednn.h"
 
-static const struct enas_setting conv_attrs[] = {
-    {.key = "in_channels", .type = ENAS_SET_INT, .min = 0, .max = ENAS_UNBOUNDED,
-     .help = "input channels (required)"},
-    {.key = "out_channels", .type = ENAS_SET_INT, .min = 0, .max = ENAS_UNBOUNDED,
-     .help = "output channels (required)"},
-    {.key = "kernel", .type = ENAS_SET_INT, .min = 0, .max = 63, .help = "square kernel size k (required)"},
-    {.key = "stride", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = 16, .help = "stride in H and W"},
-    {.key = "padding", .type = ENAS_SET_INT, .def = -1, .min = -1, .max = 63,
-     .help = "zero padding on each side; -1: (k-1)/2, i.e. SAME for odd k"},
-    {.key = "relu_input", .type = ENAS_SET_BOOL,
-     .help = "convolve ReLU(input): a fused ReLU whose output is not kept for backward"},
-    {.key = "groups", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = ENAS_UNBOUNDED,
-     .help = "channel groups; must divide in_channels and out_channels (in_channels: depthwise)"},
-    {.key = "bias", .type = ENAS_SET_BOOL, .help = "add a bias \"b\" [out_channels], initialised to 0"},
-};
-#define SEP_CONV_N_ATTRS 6 /* sep_conv's attributes: the first six of conv's */
+#include "op_attrs.h"
 
 struct conv_state {
     struct odn_base base;

@@ -4,14 +4,9 @@
  * plain 1x1 stride-1 oneDNN convolution (oneDNN has no negative padding for the shifted path). */
 #include "onednn.h"
 
-#include <string.h>
+#include "op_attrs.h"
 
-static const struct enas_setting fr_attrs[] = {
-    {.key = "in_channels", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
-     .help = "input channels (required)"},
-    {.key = "out_channels", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
-     .help = "output channels, even: half from each path (required)"},
-};
+#include <string.h>
 
 struct fr_state {
     struct odn_base base;

@@ -2,13 +2,7 @@
  * batch size by onednn_prim.c). Weight "w" [out, in] (He-normal, fan_in = in), optional bias "b" [out]. */
 #include "onednn.h"
 
-static const struct enas_setting linear_attrs[] = {
-    {.key = "in_features", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
-     .help = "input features, the K of N x K input (required)"},
-    {.key = "out_features", .type = ENAS_SET_INT, .def = 0, .min = 0, .max = ENAS_UNBOUNDED,
-     .help = "output features (required)"},
-    {.key = "bias", .type = ENAS_SET_BOOL, .def = 0, .help = "add a bias \"b\" [out_features], initialised to 0"},
-};
+#include "op_attrs.h"
 
 struct linear_state {
     struct odn_base base;

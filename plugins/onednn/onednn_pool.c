@@ -6,16 +6,11 @@
  * Images are split statically over the threads. Portable C kernels here, AVX2 in onednn_pool_avx2.c. */
 #include "onednn.h"
 
+#include "op_attrs.h"
+
 #include <math.h>
 #include <omp.h>
 #include <string.h>
-
-static const struct enas_setting pool_attrs[] = {
-    {.key = "kernel", .type = ENAS_SET_INT, .def = 3, .min = 1, .max = 63, .help = "square window size k"},
-    {.key = "stride", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = 16, .help = "stride in H and W"},
-    {.key = "padding", .type = ENAS_SET_INT, .def = -1, .min = -1, .max = 62,
-     .help = "padding on each side, at most kernel-1; -1: (k-1)/2, i.e. SAME for odd k"},
-};
 
 struct pool_state {
     struct odn_base base;

@@ -4,17 +4,10 @@
  * that saved nothing was an identity call and its backward copies dout. */
 #include "ref.h"
 
+#include "op_attrs.h"
+
 #include <math.h>
 #include <string.h>
-
-static const struct enas_setting dropout_attrs[] = {
-    {.key = "keep_prob",
-     .type = ENAS_SET_FLOAT,
-     .def = 1.0,
-     .min = 0.0,
-     .max = 1.0,
-     .help = "probability of keeping an element in training, in (0, 1]; 1 disables dropout"},
-};
 
 struct dropout_state {
     struct ref_base base;

@@ -4,20 +4,7 @@
  * Weights "w1", "w2" [out/2, 1, 1, in]. */
 #include "ref.h"
 
-static const struct enas_setting fr_attrs[] = {
-    {.key = "in_channels",
-     .type = ENAS_SET_INT,
-     .def = 0,
-     .min = 0,
-     .max = ENAS_UNBOUNDED,
-     .help = "input channels (required)"},
-    {.key = "out_channels",
-     .type = ENAS_SET_INT,
-     .def = 0,
-     .min = 0,
-     .max = ENAS_UNBOUNDED,
-     .help = "output channels, even: half from each path (required)"},
-};
+#include "op_attrs.h"
 
 struct fr_state {
     struct ref_base base;

@@ -4,18 +4,9 @@
  * Max-pool backward recomputes the argmax (the first maximum in window order) instead of saving it. */
 #include "ref.h"
 
-#include <math.h>
+#include "op_attrs.h"
 
-static const struct enas_setting pool_attrs[] = {
-    {.key = "kernel", .type = ENAS_SET_INT, .def = 3, .min = 1, .max = 63, .help = "square window size k"},
-    {.key = "stride", .type = ENAS_SET_INT, .def = 1, .min = 1, .max = 16, .help = "stride in H and W"},
-    {.key = "padding",
-     .type = ENAS_SET_INT,
-     .def = -1,
-     .min = -1,
-     .max = 62,
-     .help = "padding on each side, at most kernel-1; -1: (k-1)/2, i.e. SAME for odd k"},
-};
+#include <math.h>
 
 struct pool_state {
     struct ref_base base;
