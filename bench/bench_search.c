@@ -354,8 +354,9 @@ static int cmd_train(const char *plugin_dir, const char *space, const char *arch
         double med = median(t + o->warmup, o->steps);
         printf("], \"median_s\": %.6f, \"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, ", med, o->batch / med,
                (double)hwm / 1024.0);
-        printf("\"tape_peak_mb\": %.1f, \"phase_median_s\": {\"forward\": %.4f, \"backward\": %.4f, \"sgd\": %.4f}, ",
-               (double)enas__step_peak_bytes(ps.step) / (1024.0 * 1024.0), median(ph + o->warmup, o->steps),
+        printf("\"tape_peak_mb\": %.1f, \"tape_live_peak_mb\": %.1f, \"phase_median_s\": {\"forward\": %.4f, \"backward\": %.4f, \"sgd\": %.4f}, ",
+               (double)enas__step_peak_bytes(ps.step) / (1024.0 * 1024.0),
+               (double)enas__step_live_peak_bytes(ps.step) / (1024.0 * 1024.0), median(ph + o->warmup, o->steps),
                median(ph + total + o->warmup, o->steps), median(ph + 2 * total + o->warmup, o->steps));
         if (o->ctrl_reps > 0 && ctrl_ms >= 0)
             printf("\"ctrl_update_ms\": %.3f, ", ctrl_ms);

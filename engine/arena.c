@@ -46,11 +46,31 @@ static struct enas_arena_chunk *chunk_new(size_t size)
     return c;
 }
 
-void *enas__arena_alloc(struct enas_arena *a, size_t bytes)
+size_t enas__arena_size(size_t bytes)
 {
     size_t need = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
-    if (need == 0)
-        need = ARENA_ALIGN;
+    return need ? need : ARENA_ALIGN;
+}
+
+size_t enas__arena_room(const struct enas_arena *a)
+{
+    return a->cur ? a->cur->size - a->used : 0;
+}
+
+int enas__arena_unbump(struct enas_arena *a, void *p, size_t bytes)
+{
+    const size_t need = enas__arena_size(bytes);
+    unsigned char *q = p;
+    if (!a->cur || need > a->used || q != a->cur->data + a->used - need)
+        return 0;
+    a->used -= need;
+    a->in_use -= need;
+    return 1;
+}
+
+void *enas__arena_alloc(struct enas_arena *a, size_t bytes)
+{
+    const size_t need = enas__arena_size(bytes);
     /* the rest of the current chunk, else the next kept chunk that fits, else a new one at the end */
     while (a->cur && a->used + need > a->cur->size) {
         if (!a->cur->next)

@@ -25,6 +25,14 @@ void enas__arena_init(struct enas_arena *a, size_t chunk_min);
 void enas__arena_fini(struct enas_arena *a);
 /* 64-byte aligned memory valid until the next reset (or release past it); NULL when out of memory. */
 void *enas__arena_alloc(struct enas_arena *a, size_t bytes);
+/* The bytes an allocation of `bytes` really takes (alignment included): consecutive allocations from one
+ * chunk lie exactly this far apart. */
+size_t enas__arena_size(size_t bytes);
+/* Bytes left in the current chunk. */
+size_t enas__arena_room(const struct enas_arena *a);
+/* Gives back p (an allocation of enas__arena_size(bytes) bytes, or several adjacent ones) when it ends at
+ * the top of the current chunk; 1 when it did, 0 when p lies elsewhere and stays allocated. */
+int enas__arena_unbump(struct enas_arena *a, void *p, size_t bytes);
 /* Forgets every allocation; keeps the chunks for the next step. */
 void enas__arena_reset(struct enas_arena *a);
 struct enas_arena_mark enas__arena_mark(const struct enas_arena *a);

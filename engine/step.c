@@ -1,14 +1,18 @@
 /* step.c - the tape: forward records each op call (inputs, output, saved data); backward replays the
  * records in reverse, handing each op fresh gradient buffers for inputs seen for the first time (ops
  * overwrite din) and scratch buffers, added afterwards, for inputs that already have a gradient.
- * Memory: tensors live in a bump arena reset every pass, and one free list of the pass's buffers feeds
- * later tensors and gradients (best fit, at most 4x the size asked for): a tensor a space releases
- * (api->release) that no recorded backward reads goes there at once, a gradient once its tensor's
- * producer has run backward, and an op output once every op that read it has run backward.
- * Invariant: every tensor the step hands out is the first member of a `struct node` in `acts`. */
+ * Memory: tensor data, saved data and gradients live in a bump arena reset every pass (bookkeeping in a
+ * second one, so that data lies back to back), and what the pass no longer uses goes to a free list by
+ * address, merged with its free neighbours (or given back to the arena's top), that later data comes from
+ * first (best fit, split): a tensor a space releases (api->release) that no recorded backward reads at
+ * once, a gradient once its tensor's producer has run backward, an op output once every op that read it
+ * has run backward, and saved data once its call has. The pass's peak is then close to the most bytes
+ * live at once (enas__step_live_peak_bytes), not the sum of every size ever asked for.
+ * Invariant: every tensor the step hands out is the first member of a `struct node` in `meta`. */
 #include "step.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,7 +21,7 @@
 #include "rng.h"
 
 #define STEP_CHUNK ((size_t)64 << 20)
-#define SCRATCH_CHUNK ((size_t)16 << 20)
+#define META_CHUNK ((size_t)1 << 20)
 
 struct node {
     struct enas_tensor t;     /* first member: the pointer handed out is the node's */
@@ -28,11 +32,12 @@ struct node {
     size_t cap, gcap;         /* bytes behind t.data and grad->data (a reused buffer may be larger) */
 };
 
-/* Buffers of the current pass free for reuse, by size. */
+/* Free stretches of `acts` in the current pass, by address: neighbours merge, so that the memory of
+ * several small tensors serves a large one later. */
 struct pool {
     struct pooled {
-        size_t bytes;
-        float *data;
+        unsigned char *data;
+        size_t bytes; /* a multiple of the arena's alignment */
     } *b;
     size_t n, cap;
 };
@@ -43,14 +48,20 @@ struct record {
     const struct enas_tensor **in; /* arena copy of the caller's input pointers */
     size_t n_in;
     void *saved;
+    size_t saved_cap; /* bytes behind saved */
     double arg;
 };
 
 struct enas_step {
     struct enas_exec x; /* first member: ops get &s->x and we get s back */
     struct enas_host *h;
-    struct enas_arena acts;    /* tensors, saved data, gradients: live for the pass */
-    struct enas_arena scratch; /* per op call */
+    struct enas_arena acts;    /* tensor data, saved data, gradients: live for the pass */
+    struct enas_arena meta;    /* nodes, input lists, gradient headers: kept apart so that data merges */
+    struct held {              /* scratch of the running call, from acts; back to the pool after it */
+        void *data;
+        size_t cap;
+    } *held;
+    size_t n_held, cap_held;
     struct enas_rng rng;
     int record;
     int keep;
@@ -59,59 +70,170 @@ struct enas_step {
     const struct node **map; /* open addressing: tensor pointer -> node */
     size_t map_cap, map_n;
     void *pending_saved; /* what the running forward saved */
-    struct pool pool;    /* buffers of this pass nothing reads any more */
+    size_t pending_saved_cap;
+    struct pool pool;  /* stretches of acts this pass no longer uses */
+    size_t pooled;     /* bytes in pool */
+    size_t live_peak;  /* most bytes of acts in use and not pooled (all passes) */
 };
 
-/* The smallest free buffer of at least bytes and at most 4x that (a larger one would be wasted on a
- * small tensor while large ones are wanted); *cap: its size. NULL when none fits. */
-static float *pool_take(struct pool *p, size_t bytes, size_t *cap)
-{
-    size_t best = p->n;
-    for (size_t i = 0; i < p->n; i++)
-        if (p->b[i].bytes >= bytes && p->b[i].bytes / 4 <= bytes &&
-            (best == p->n || p->b[i].bytes < p->b[best].bytes))
-            best = i;
-    if (best == p->n)
-        return NULL;
-    float *d = p->b[best].data;
-    *cap = p->b[best].bytes;
-    p->b[best] = p->b[--p->n];
-    return d;
-}
-
-/* A failed push only leaves the buffer unused until the pass ends. */
-static void pool_put(struct pool *p, float *data, size_t bytes)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 64;
-        struct pooled *b = realloc(p->b, cap * sizeof *b);
-        if (!b)
-            return;
-        p->b = b;
-        p->cap = cap;
-    }
-    p->b[p->n].bytes = bytes;
-    p->b[p->n].data = data;
-    p->n++;
-}
+/* Below this a free stretch is not split: the rest goes with the buffer. */
+#define SPLIT_MIN ((size_t)4096)
 
 static struct enas_step *step_of(struct enas_exec *x)
 {
     return (struct enas_step *)(void *)x;
 }
 
+/* The most bytes of the pass's tensors, saved data and gradients live at once: what a perfect allocator
+ * would have needed (acts in use less what waits in the pool). */
+static void live_note(struct enas_step *s)
+{
+    const size_t live = s->acts.in_use - s->pooled;
+    if (live > s->live_peak)
+        s->live_peak = live;
+}
+
+/* Best fit from the pool, split when the rest is worth keeping; *cap: the bytes handed out. */
+static unsigned char *pool_take(struct enas_step *s, size_t need, size_t *cap)
+{
+    struct pool *p = &s->pool;
+    size_t best = p->n;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->b[i].bytes >= need && (best == p->n || p->b[i].bytes < p->b[best].bytes))
+            best = i;
+    if (best == p->n)
+        return NULL;
+    struct pooled *b = &p->b[best];
+    unsigned char *d = b->data;
+    if (b->bytes - need >= SPLIT_MIN) {
+        b->data += need;
+        b->bytes -= need;
+        *cap = need;
+    } else {
+        *cap = b->bytes;
+        memmove(b, b + 1, (p->n - best - 1) * sizeof *b);
+        p->n--;
+    }
+    s->pooled -= *cap;
+    return d;
+}
+
+/* Returns [data, data + bytes) to the pass: merged with free neighbours, and given back to the arena when
+ * it ends at its top. (Two chunks are never adjacent: each malloc'd block has its own header.) A failed
+ * push only leaves the buffer unused until the pass ends. */
+static void put(struct enas_step *s, void *data, size_t bytes)
+{
+    struct pool *p = &s->pool;
+    unsigned char *d = data;
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) { /* the first stretch above d */
+        size_t mid = (lo + hi) / 2;
+        if (p->b[mid].data < d)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    struct pooled *prev = lo > 0 ? &p->b[lo - 1] : NULL, *next = lo < p->n ? &p->b[lo] : NULL;
+    size_t at;
+    if (prev && prev->data + prev->bytes == d) {
+        prev->bytes += bytes;
+        at = lo - 1;
+    } else if (next && d + bytes == next->data) {
+        next->data = d;
+        next->bytes += bytes;
+        next = NULL; /* merged already */
+        at = lo;
+    } else {
+        if (p->n == p->cap) {
+            size_t cap = p->cap ? 2 * p->cap : 64;
+            struct pooled *b = realloc(p->b, cap * sizeof *b);
+            if (!b)
+                return;
+            p->b = b;
+            p->cap = cap;
+        }
+        memmove(&p->b[lo + 1], &p->b[lo], (p->n - lo) * sizeof *p->b);
+        p->b[lo] = (struct pooled){d, bytes};
+        p->n++;
+        at = lo;
+        next = NULL; /* not adjacent */
+    }
+    s->pooled += bytes;
+    if (next && p->b[at].data + p->b[at].bytes == next->data) { /* prev, d and next are one now */
+        p->b[at].bytes += next->bytes;
+        memmove(next, next + 1, (p->n - at - 2) * sizeof *next);
+        p->n--;
+    }
+    if (enas__arena_unbump(&s->acts, p->b[at].data, p->b[at].bytes)) {
+        s->pooled -= p->b[at].bytes;
+        memmove(&p->b[at], &p->b[at + 1], (p->n - at - 1) * sizeof *p->b);
+        p->n--;
+    }
+}
+
+/* Data of `bytes` for the pass: from the pool, else the arena's top (a chunk's tail too small for it goes
+ * to the pool first). *cap: the bytes behind it. */
+static void *data_alloc(struct enas_step *s, size_t bytes, size_t *cap)
+{
+    const size_t need = enas__arena_size(bytes);
+    void *d = pool_take(s, need, cap);
+    if (!d) {
+        const size_t room = enas__arena_room(&s->acts);
+        if (room < need && room >= SPLIT_MIN) {
+            void *tail = enas__arena_alloc(&s->acts, room);
+            if (tail)
+                put(s, tail, room);
+        }
+        d = enas__arena_alloc(&s->acts, need);
+        *cap = need;
+    }
+    live_note(s);
+    return d;
+}
+
 static void *x_save(struct enas_exec *x, size_t bytes)
 {
     struct enas_step *s = step_of(x);
-    void *p = enas__arena_alloc(&s->acts, bytes);
-    if (p && !s->pending_saved)
-        s->pending_saved = p; /* the contract is one save per call; the first is handed back */
+    size_t cap = 0;
+    void *p = data_alloc(s, bytes, &cap);
+    if (p && !s->pending_saved) { /* the contract is one save per call; the first is handed back */
+        s->pending_saved = p;
+        s->pending_saved_cap = cap;
+    }
     return p;
+}
+
+/* Scratch for one op call: pass memory handed back when the call returns (scratch_release), so that
+ * what a call needs for a moment comes out of the same free list as everything else. */
+static void *scratch_alloc(struct enas_step *s, size_t bytes)
+{
+    if (s->n_held == s->cap_held) {
+        size_t cap = s->cap_held ? 2 * s->cap_held : 16;
+        struct held *h = realloc(s->held, cap * sizeof *h);
+        if (!h)
+            return NULL;
+        s->held = h;
+        s->cap_held = cap;
+    }
+    size_t cap = 0;
+    void *d = data_alloc(s, bytes, &cap);
+    if (d)
+        s->held[s->n_held++] = (struct held){d, cap};
+    return d;
+}
+
+/* Gives back the scratch taken since *mark* (newest first: it often lies at the arena's top). */
+static void scratch_release(struct enas_step *s, size_t mark)
+{
+    while (s->n_held > mark) {
+        s->n_held--;
+        put(s, s->held[s->n_held].data, s->held[s->n_held].cap);
+    }
 }
 
 static void *x_scratch(struct enas_exec *x, size_t bytes)
 {
-    return enas__arena_alloc(&step_of(x)->scratch, bytes);
+    return scratch_alloc(step_of(x), bytes);
 }
 
 static uint64_t x_rng(struct enas_exec *x)
@@ -133,7 +255,7 @@ enum enas_status enas__step_create(struct enas_host *h, struct enas_step **out, 
     s->x.rng_u64 = x_rng;
     s->x.threads = 1;
     enas__arena_init(&s->acts, STEP_CHUNK);
-    enas__arena_init(&s->scratch, SCRATCH_CHUNK);
+    enas__arena_init(&s->meta, META_CHUNK);
     *out = s;
     return ENAS_OK;
 }
@@ -143,7 +265,8 @@ void enas__step_destroy(struct enas_step *s)
     if (!s)
         return;
     enas__arena_fini(&s->acts);
-    enas__arena_fini(&s->scratch);
+    enas__arena_fini(&s->meta);
+    free(s->held);
     free(s->recs);
     free(s->map);
     free(s->pool.b);
@@ -153,9 +276,11 @@ void enas__step_destroy(struct enas_step *s)
 void enas__step_begin(struct enas_step *s, const struct enas_step_opts *o)
 {
     enas__arena_reset(&s->acts);
-    enas__arena_reset(&s->scratch);
+    enas__arena_reset(&s->meta);
+    s->n_held = 0;
     s->n_recs = 0;
     s->pool.n = 0;
+    s->pooled = 0;
     if (s->map_n)
         memset(s->map, 0, s->map_cap * sizeof *s->map);
     s->map_n = 0;
@@ -226,7 +351,7 @@ static struct node *node_of(const struct enas_step *s, const struct enas_tensor 
 
 static struct node *node_new(struct enas_step *s, const struct enas_tensor *shape, int needs_grad)
 {
-    struct node *n = enas__arena_alloc(&s->acts, sizeof *n);
+    struct node *n = enas__arena_alloc(&s->meta, sizeof *n);
     if (!n)
         return NULL;
     n->t = *shape;
@@ -237,9 +362,7 @@ static struct node *node_new(struct enas_step *s, const struct enas_tensor *shap
     const size_t bytes = (size_t)enas_tensor_numel(shape) * sizeof(float);
     n->cap = bytes;
     n->gcap = 0;
-    n->t.data = pool_take(&s->pool, bytes, &n->cap);
-    if (!n->t.data)
-        n->t.data = enas__arena_alloc(&s->acts, bytes);
+    n->t.data = data_alloc(s, bytes, &n->cap);
     if (!n->t.data || map_put(s, n) != 0)
         return NULL;
     return n;
@@ -264,7 +387,12 @@ const struct enas_tensor *enas__step_grad(const struct enas_step *s, const struc
 
 size_t enas__step_peak_bytes(const struct enas_step *s)
 {
-    return s->acts.peak + s->scratch.peak;
+    return s->acts.peak;
+}
+
+size_t enas__step_live_peak_bytes(const struct enas_step *s)
+{
+    return s->live_peak;
 }
 
 size_t enas__step_n_records(const struct enas_step *s)
@@ -316,7 +444,7 @@ static enum enas_status push_record(struct enas_step *s, struct enas_op *op, str
         s->cap_recs = cap;
     }
     struct record *r = &s->recs[s->n_recs];
-    r->in = enas__arena_alloc(&s->acts, n_in * sizeof *r->in);
+    r->in = enas__arena_alloc(&s->meta, n_in * sizeof *r->in);
     if (!r->in)
         return enas_err_set(err, ENAS_ERR_NOMEM, "op_call: out of memory for the tape");
     memcpy(r->in, in, n_in * sizeof *r->in);
@@ -332,6 +460,7 @@ static enum enas_status push_record(struct enas_step *s, struct enas_op *op, str
     r->out = out;
     r->n_in = n_in;
     r->saved = s->pending_saved;
+    r->saved_cap = s->pending_saved_cap;
     r->arg = arg;
     s->n_recs++;
     return ENAS_OK;
@@ -378,11 +507,14 @@ enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, con
     x->saved = NULL;
     x->backend = op->backend;
     s->pending_saved = NULL;
-    struct enas_arena_mark m = enas__arena_mark(&s->scratch);
+    const size_t m = s->n_held;
     st = d->forward(op->state, x, in, n_in, &o->t, err);
-    enas__arena_release(&s->scratch, m);
+    scratch_release(s, m);
     if (st == ENAS_OK && s->record && needs_grad)
         st = push_record(s, op, o, in, n_in, arg, err);
+    else if (s->pending_saved) /* no backward will read it */
+        put(s, s->pending_saved, s->pending_saved_cap);
+    s->pending_saved = NULL;
     if (st != ENAS_OK)
         return st;
     if (s->record) /* a pass that trains; scoring passes (even in training mode) touch no optimizer state */
@@ -402,25 +534,23 @@ void enas__step_release(struct enas_exec *x, const struct enas_tensor *t)
 #if defined(__SANITIZE_ADDRESS__)
     memset(n->t.data, 0xff, n->cap); /* NaN: a read after release shows in the sanitizer build's results */
 #endif
-    pool_put(&s->pool, n->t.data, n->cap);
+    put(s, n->t.data, n->cap);
     n->t.data = NULL;
 }
 
 /* ---- backward ---- */
 
-/* A gradient tensor shaped like `like`: data from the pool when a buffer of that size is free. */
-static struct enas_tensor *grad_new(struct enas_step *s, struct enas_arena *a, const struct enas_tensor *like,
-                                    size_t *cap)
+/* A gradient tensor shaped like `like`: kept for the pass (acts, its header in meta) or for one call
+ * (scratch). */
+static struct enas_tensor *grad_new(struct enas_step *s, int pass, const struct enas_tensor *like, size_t *cap)
 {
-    struct enas_tensor *g = enas__arena_alloc(a, sizeof *g);
+    struct enas_tensor *g = enas__arena_alloc(&s->meta, sizeof *g);
     if (!g)
         return NULL;
     *g = *like;
-    size_t bytes = (size_t)enas_tensor_numel(like) * sizeof(float);
+    const size_t bytes = (size_t)enas_tensor_numel(like) * sizeof(float);
     *cap = bytes;
-    g->data = a == &s->acts ? pool_take(&s->pool, bytes, cap) : NULL;
-    if (!g->data)
-        g->data = enas__arena_alloc(a, bytes);
+    g->data = pass ? data_alloc(s, bytes, cap) : scratch_alloc(s, bytes);
     return g->data ? g : NULL;
 }
 
@@ -434,7 +564,7 @@ static void data_release(struct enas_step *s, struct node *n)
 #if defined(__SANITIZE_ADDRESS__)
     memset(n->t.data, 0xff, n->cap); /* NaN: a read after backward shows in the sanitizer build's results */
 #endif
-    pool_put(&s->pool, n->t.data, n->cap);
+    put(s, n->t.data, n->cap);
     n->t.data = NULL;
 }
 
@@ -443,7 +573,7 @@ static void grad_release(struct enas_step *s, struct node *n)
 {
     if (!n->grad)
         return;
-    pool_put(&s->pool, n->grad->data, n->gcap);
+    put(s, n->grad->data, n->gcap);
     n->grad = NULL;
 }
 
@@ -465,7 +595,7 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     const struct enas_op_desc *d = r->op->desc;
     if (r->n_in > MAX_CALL_INPUTS)
         return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "op '%s': more than %d inputs", d->name, MAX_CALL_INPUTS);
-    struct enas_arena_mark m = enas__arena_mark(&s->scratch);
+    const size_t m = s->n_held;
     for (size_t i = 0; i < r->n_in; i++) {
         struct node *n = node_of(s, r->in[i]);
         nodes[i] = n && n->needs_grad ? n : NULL;
@@ -476,7 +606,7 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
         for (size_t j = 0; j < i && fresh; j++)
             fresh = nodes[j] != n;
         size_t cap = 0;
-        din[i] = grad_new(s, fresh ? &s->acts : &s->scratch, &n->t, &cap);
+        din[i] = grad_new(s, fresh, &n->t, &cap);
         if (!din[i])
             return enas_err_set(err, ENAS_ERR_NOMEM, "op '%s': out of memory for gradients", d->name);
         if (fresh)
@@ -491,7 +621,7 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     for (size_t i = 0; i < r->n_in && st == ENAS_OK; i++)
         if (acc[i])
             add_into(nodes[i]->grad, acc[i]);
-    enas__arena_release(&s->scratch, m);
+    scratch_release(s, m);
     return st;
 }
 
@@ -507,7 +637,7 @@ enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_te
             return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                                 "backward: the gradient of output %zu differs from it in shape", i);
         top->top = 1;
-        if (!top->grad && !(top->grad = grad_new(s, &s->acts, outs[i], &top->gcap)))
+        if (!top->grad && !(top->grad = grad_new(s, 1, outs[i], &top->gcap)))
             return enas_err_set(err, ENAS_ERR_NOMEM, "backward: out of memory");
         /* the same output named twice: its gradients add */
         int64_t k = enas_tensor_numel(outs[i]);
@@ -518,16 +648,18 @@ enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_te
             top->grad->data[e] = (first ? 0.0f : top->grad->data[e]) + douts[i]->data[e];
     }
     for (size_t k = s->n_recs; k-- > 0;) {
-        const struct record *r = &s->recs[k];
-        if (!r->out->grad) { /* nothing downstream of it reached an output */
-            data_release(s, r->out);
-            continue;
+        struct record *r = &s->recs[k];
+        if (r->out->grad) { /* else nothing downstream of it reached an output */
+            enum enas_status st = replay(s, r, err);
+            if (st != ENAS_OK)
+                return st;
+            grad_release(s, r->out);
         }
-        enum enas_status st = replay(s, r, err);
-        if (st != ENAS_OK)
-            return st;
-        grad_release(s, r->out);
         data_release(s, r->out);
+        if (r->saved && !s->keep) { /* no other backward reads what this call saved */
+            put(s, r->saved, r->saved_cap);
+            r->saved = NULL;
+        }
     }
     return ENAS_OK;
 }

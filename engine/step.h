@@ -54,6 +54,9 @@ const struct enas_tensor *enas__step_grad(const struct enas_step *s, const struc
 
 /* Bytes of tensors, saved data and gradients held at the busiest point so far (all passes). */
 size_t enas__step_peak_bytes(const struct enas_step *s);
+/* The most bytes of tensors, saved data and gradients live at once (all passes): peak_bytes less what
+ * waited in the free list, the floor for any allocator. */
+size_t enas__step_live_peak_bytes(const struct enas_step *s);
 /* Number of op calls recorded in the current pass. */
 size_t enas__step_n_records(const struct enas_step *s);
 /* The output of recorded call k (k < enas__step_n_records) and, in *op_name when not NULL, its op's name;

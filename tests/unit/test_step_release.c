@@ -47,7 +47,8 @@ enum { N = 4, H = 6, W = 5, C = 8, NI = N * H * W * C };
 
 /* One pass: y = gap(sum(conv1(r), r)) with r = bn_relu(conv0(img)). With rel, the code releases what it
  * will not pass on (c1: only the sum read it; r: still read by conv1's and BN's backward). Returns the
- * logits; *c1_reused: whether the next tensor of c1's size took c1's memory. */
+ * logits; *c1_reused: whether the next tensor of c1's size took released memory (c1's, or where nothing
+ * was recorded r's too: r and c1 lie side by side and merge into one free stretch). */
 static int keep_outputs;
 
 static struct enas_tensor *pass(struct enas_step *st, int record, int rel, const float *img, int *c1_reused)
@@ -62,7 +63,7 @@ static struct enas_tensor *pass(struct enas_step *st, int record, int rel, const
     struct enas_tensor *r = call(x, bn, c0, NULL);
     struct enas_tensor *c1 = call(x, conv1, r, NULL);
     struct enas_tensor *s = call(x, sum, c1, r);
-    float *c1_data = c1 ? c1->data : NULL;
+    float *c1_data = c1 ? c1->data : NULL, *r_data = r ? r->data : NULL;
     if (rel && c1 && r) {
         api->release(x, c1);
         api->release(x, r);
@@ -71,7 +72,7 @@ static struct enas_tensor *pass(struct enas_step *st, int record, int rel, const
     }
     struct enas_tensor *c2 = call(x, conv1, s, NULL); /* the size of c1 */
     if (c1_reused)
-        *c1_reused = c2 && c2->data == c1_data;
+        *c1_reused = c2 && (c2->data == c1_data || (rel && !record && c2->data == r_data));
     return call(x, gap, c2, NULL);
 }
 
@@ -96,6 +97,33 @@ static size_t grads(struct enas_step *st, int rel, const float *img, float *out)
         for (int64_t j = 0; ps[i]->grad && j < enas_tensor_numel(&ps[i]->value); j++)
             out[k++] = ps[i]->grad[j];
     return k;
+}
+
+/* The pass's free list merges neighbours and gives its top back to the arena: two released tensors serve
+ * one of twice their size, and a released tensor at the top is where the next one goes. */
+static void test_free_list(struct enas_step *st)
+{
+    struct enas_step_opts o = {.training = 1, .record = 0, .seed = 1, .threads = 1};
+    enas__step_begin(st, &o);
+    struct enas_exec *x = enas__step_exec(st);
+    const int64_t d1[4] = {4, 8, 8, 16}, d2[4] = {8, 8, 8, 16}, ds[4] = {1, 1, 1, 16};
+    struct enas_tensor *a = enas__step_tensor(st, 4, d1, 0), *b = enas__step_tensor(st, 4, d1, 0);
+    struct enas_tensor *c = enas__step_tensor(st, 4, ds, 0);
+    CHECK(a && b && c);
+    if (!a || !b || !c)
+        return;
+    float *a_data = a->data, *c_data = c->data;
+    api->release(x, b);
+    api->release(x, a);
+    CHECK(a->data == NULL && b->data == NULL);
+    struct enas_tensor *ab = enas__step_tensor(st, 4, d2, 0);
+    CHECK_MSG(ab && ab->data == a_data, "two released neighbours did not serve a tensor of both their sizes");
+    const size_t peak = enas__step_peak_bytes(st);
+    api->release(x, c);
+    struct enas_tensor *c2 = enas__step_tensor(st, 4, ds, 0);
+    CHECK_MSG(c2 && c2->data == c_data, "the arena's top was not reused");
+    CHECK(enas__step_peak_bytes(st) == peak);
+    CHECK(enas__step_live_peak_bytes(st) <= enas__step_peak_bytes(st));
 }
 
 int main(int argc, char **argv)
@@ -134,6 +162,7 @@ int main(int argc, char **argv)
     size_t n1 = grads(st, 0, img, g_keep), n2 = grads(st, 1, img, g_rel);
     CHECK(n1 == n2 && n1 > 0 && n1 <= MAXG);
     CHECK_MSG(memcmp(g_keep, g_rel, n1 * sizeof(float)) == 0, "gradients differ with releases");
+    test_free_list(st);
     static float g_kept[MAXG];
     keep_outputs = 1; /* outputs kept after backward: the same gradients */
     CHECK(grads(st, 1, img, g_kept) == n1 && memcmp(g_kept, g_rel, n1 * sizeof(float)) == 0);
