@@ -95,16 +95,26 @@ enum enas_status odn_conv_bwd(struct odn_conv *u, struct enas_exec *x, int64_t n
 struct odn_win {
     int64_t n, h, w, c, ho, wo, k, stride, pad;
 };
-/* Depthwise k x k weight gradient: grad[(c*k + kh)*k + kw] += sum dy * x. part: ODN_DW_PART bytes. */
-#define ODN_DW_PART(threads, k, c) ((size_t)(threads) * (size_t)((k) * (k) * (c)) * (sizeof(double) + sizeof(float)))
+/* Depthwise k x k weight gradient: grad[(c*k + kh)*k + kw] += sum dy * x. part: ODN_DW_PART(threads, g)
+ * bytes: per thread a double and a float k*k*c partial and ODN_DW_WORK(g) floats for the intrinsic kernels'
+ * padded copies (AVX-512: k + 2 rows of (w+2p) 16-float vectors; AVX2: (h+2p) rows of (w+2p) 8-float
+ * vectors; the macro allows for both), plus 64 bytes to align them. */
+#define ODN_DW_WORK(g) ((size_t)((g)->k + 2 + (g)->h + 2 * (g)->pad) * (size_t)((g)->w + 2 * (g)->pad) * 16u)
+#define ODN_DW_PART(threads, g)                                                                              \
+    ((size_t)(threads) * ((size_t)((g)->k * (g)->k * (g)->c) * (sizeof(double) + sizeof(float)) +             \
+                          ODN_DW_WORK(g) * sizeof(float)) +                                                   \
+     64u)
 void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, const float *x, const float *dy,
                 float *grad, double *part);
+/* acc ([kh][kw][c], fp32) = the sums over images [n0, n1); any k, stride, padding. */
 void odn_dw_wei_c(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
                   float *acc);
+/* sum ([kh][kw][c], double) += each image's fp32 sums, images [n0, n1); k 3, 5 or 7, stride 1 or 2 only;
+ * work: ODN_DW_WORK(g) floats, 64-byte aligned. */
 void odn_dw_wei_avx512(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
-                       float *acc);
+                       double *sum, float *work);
 void odn_dw_wei_avx2(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
-                     float *acc);
+                     double *sum, float *work);
 /* Pooling over images [n0, n1): max (max = 1, first maximum in window order) or average excluding padding.
  * bwd OVERWRITES dx of those images. */
 void odn_pool_fwd_c(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1);

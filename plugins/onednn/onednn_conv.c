@@ -178,7 +178,7 @@ static enum enas_status dw_grad(struct conv_state *s, struct enas_exec *x, const
                                 struct enas_err *err)
 {
     struct odn_win g = conv_win(s, in);
-    size_t bytes = ODN_DW_PART(s->base.be->threads, g.k, g.c);
+    size_t bytes = ODN_DW_PART(s->base.be->threads, &g);
     double *part = odn_scratch(x, op, bytes, err);
     if (!part)
         return ENAS_ERR_NOMEM;
