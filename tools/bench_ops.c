@@ -1,8 +1,11 @@
 /* bench_ops.c - times the onednn provider's ops on the ENAS layer shapes (batch 128) against the same
  * oneDNN 2.6 primitive called directly (for pooling, BN and ReLU: oneDNN's own primitive on NHWC, which
- * the hand kernels replace): forward, backward-data and backward-weights, median wall time of --reps after
- * warm-up, GFLOP/s, % of this machine's fp32 peak (measured at start: independent FMA chains on the widest
- * vectors the CPU has, AVX-512 or AVX2, times the thread count) and ours/direct. Not a test: a tool.
+ * the hand kernels replace): forward, backward-data and backward-weights, median wall time of --reps (9)
+ * after warm-up, ours and the primitive called in turn, GFLOP/s, % of this machine's fp32 peak (measured at
+ * start: independent FMA chains on the widest vectors the CPU has, AVX-512 or AVX2, times the thread
+ * count), ours/direct and its inverse (speedup), and for the passes without flops (pools, BN, ReLU) ours
+ * against the memory floor: the time of streaming the same tensors through a copy (or an add, for passes
+ * that read two) in the same turn. Not a test: a tool.
  * usage: bench_ops PATH/onednn.so [--threads N] [--reps N] [--filter SUBSTRING] */
 #include "../tests/unit/ophelp.h"
 
@@ -65,7 +68,7 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int g_reps = 5;
+static int g_reps = 9;
 
 /* ---- ours: through the plugin ---- */
 
@@ -106,21 +109,6 @@ static int ours_call(struct ours *o, enum pass p)
     return st == ENAS_OK ? 0 : -1;
 }
 
-static double ours_time(struct ours *o, enum pass p)
-{
-    double t[64];
-    int reps = g_reps > 64 ? 64 : g_reps;
-    for (int i = 0; i < 2; i++)
-        if (ours_call(o, p) != 0)
-            return NAN;
-    for (int i = 0; i < reps; i++) {
-        double t0 = now_ms();
-        ours_call(o, p);
-        t[i] = now_ms() - t0;
-    }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    return t[reps / 2];
-}
 
 /* ---- direct: one oneDNN primitive, every argument allocated by the library ---- */
 
@@ -174,21 +162,67 @@ static void direct_free(struct direct *d)
     memset(d, 0, sizeof *d);
 }
 
-static double direct_time(struct direct *d, dnnl_stream_t s)
+static double direct_call(struct direct *d, dnnl_stream_t s)
 {
-    double t[64];
-    int reps = g_reps > 64 ? 64 : g_reps;
-    if (!d->prim)
-        return NAN;
-    for (int i = 0; i < 2 + reps; i++) {
-        double t0 = now_ms();
-        dnnl_primitive_execute(d->prim, s, d->nargs, d->args);
-        dnnl_stream_wait(s);
-        if (i >= 2)
-            t[i - 2] = now_ms() - t0;
+    double t0 = now_ms();
+    dnnl_primitive_execute(d->prim, s, d->nargs, d->args);
+    dnnl_stream_wait(s);
+    return now_ms() - t0;
+}
+
+/* The memory floor of a pass that reads n_read tensors of n floats and writes one: the same bytes streamed
+ * by the simplest loop (a copy, or an add of two), on the same threads. */
+struct floor_buf {
+    float *a, *b, *out;
+    int64_t n;
+};
+
+static double floor_call(const struct floor_buf *f, int n_read)
+{
+    double t0 = now_ms();
+    const float *restrict a = f->a, *restrict b = f->b;
+    float *restrict out = f->out;
+    if (n_read < 2) {
+#pragma omp parallel for
+        for (int64_t i = 0; i < f->n; i++)
+            out[i] = a[i];
+    } else {
+#pragma omp parallel for
+        for (int64_t i = 0; i < f->n; i++)
+            out[i] = a[i] + b[i];
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    return t[reps / 2];
+    return now_ms() - t0;
+}
+
+/* Medians of reps calls of ours, the direct primitive and (n_read > 0) the memory floor, taken in turn, so
+ * that a busy neighbour slows all of them alike. */
+static void time_pass(struct ours *o, enum pass p, struct direct *d, dnnl_stream_t s, const struct floor_buf *f,
+                      int n_read, double *t_ours, double *t_direct, double *t_floor)
+{
+    double to[64], td[64], tf[64];
+    const int reps = g_reps > 64 ? 64 : g_reps;
+    *t_ours = *t_direct = *t_floor = NAN;
+    for (int i = 0; i < 2; i++) { /* warm-up */
+        if (ours_call(o, p) != 0)
+            return;
+        if (d->prim)
+            direct_call(d, s);
+        if (n_read)
+            floor_call(f, n_read);
+    }
+    for (int i = 0; i < reps; i++) {
+        double t0 = now_ms();
+        ours_call(o, p);
+        to[i] = now_ms() - t0;
+        td[i] = d->prim ? direct_call(d, s) : (double)NAN;
+        tf[i] = n_read ? floor_call(f, n_read) : (double)NAN;
+    }
+    qsort(to, (size_t)reps, sizeof to[0], cmp_double);
+    qsort(td, (size_t)reps, sizeof td[0], cmp_double);
+    qsort(tf, (size_t)reps, sizeof tf[0], cmp_double);
+    *t_ours = to[reps / 2];
+    *t_direct = d->prim ? td[reps / 2] : (double)NAN;
+    *t_floor = n_read ? tf[reps / 2] : (double)NAN;
 }
 
 /* The three passes of layer l as oneDNN primitives on NHWC (weights: format any). */
@@ -366,9 +400,14 @@ static double measured_peak(const char **isa)
     return best;
 }
 
-static void row(const struct layer *l, const char *pass, double ours, double direct, double flops, double peak)
+static void row(const struct layer *l, const char *pass, double ours, double direct, double floor_ms,
+                double flops, double peak)
 {
-    char gf[32] = "-", pk[32] = "-", ratio[32] = "-", dm[32] = "-";
+    char gf[32] = "-", pk[32] = "-", ratio[32] = "-", dm[32] = "-", fl[32] = "-", speed[32] = "-";
+    if (floor_ms > 0.0 && ours > 0.0)
+        snprintf(fl, sizeof fl, "%.2f", ours / floor_ms);
+    if (direct > 0.0 && ours > 0.0)
+        snprintf(speed, sizeof speed, "%.1fx", direct / ours);
     if (flops > 0.0 && ours > 0.0) {
         snprintf(gf, sizeof gf, "%.1f", flops / ours * 1e-6);
         snprintf(pk, sizeof pk, "%.0f%%", 100.0 * flops / ours * 1e-6 / peak);
@@ -377,8 +416,8 @@ static void row(const struct layer *l, const char *pass, double ours, double dir
         snprintf(ratio, sizeof ratio, "%.2f", ours / direct);
     if (direct > 0.0)
         snprintf(dm, sizeof dm, "%.3f", direct);
-    printf("| %-10s C%-3lld %2lldx%-2lld | %-8s | %8.3f | %8s | %6s | %6s | %8s |\n", l->name, (long long)l->c,
-           (long long)l->hw, (long long)l->hw, pass, ours, dm, gf, pk, ratio);
+    printf("| %-10s C%-3lld %2lldx%-2lld | %-8s | %8.3f | %8s | %6s | %6s | %8s | %7s | %8s |\n", l->name,
+           (long long)l->c, (long long)l->hw, (long long)l->hw, pass, ours, dm, gf, pk, ratio, speed, fl);
 }
 
 static void bench_layer(const struct layer *l, struct enas_host *plug, dnnl_engine_t eng, dnnl_stream_t s,
@@ -393,13 +432,17 @@ static void bench_layer(const struct layer *l, struct enas_host *plug, dnnl_engi
     const double flops = l->k ? 2.0 * 128 * (double)(l->hw * l->hw) * (double)l->c * (double)(l->k * l->k) *
                                     (double)(l->c / l->groups)
                               : 0.0;
+    /* the memory floor of the passes without flops: pools, BN, ReLU (backward: dy and x, avg pool: dy) */
+    struct floor_buf f = {o.x.data, o.dy.data, o.dx.data, 128 * l->hw * l->hw * l->c};
     for (int p = 0; p < 3; p++) {
         if (p == BWD_WEI && !l->k)
             break;
         if (p != FWD && ours_call(&o, FWD) != 0) /* backward needs this forward's saved data */
             break;
-        double t = ours_time(&o, (enum pass)p), td = direct_time(&d[p], s);
-        row(l, !l->k && p == BWD_DATA ? "bwd" : passes[p], t, td, flops, peak);
+        const int n_read = l->k ? 0 : p == FWD || strcmp(l->op, "avg_pool") == 0 ? 1 : 2;
+        double t, td, tf;
+        time_pass(&o, (enum pass)p, &d[p], s, &f, n_read, &t, &td, &tf);
+        row(l, !l->k && p == BWD_DATA ? "bwd" : passes[p], t, td, tf, flops, peak);
     }
     for (int p = 0; p < 3; p++)
         direct_free(&d[p]);
@@ -434,8 +477,10 @@ int main(int argc, char **argv)
     const double peak = measured_peak(&isa) * threads;
     printf("bench_ops: N=128, %d thread(s), median of %d reps, peak %.0f GFLOP/s (%s FMA chains); ms wall clock\n",
            threads, g_reps, peak, isa);
-    printf("| layer               | pass     | ours ms  | oneDNN ms| GF/s   | %%peak  | ours/dir |\n");
-    printf("|---------------------|----------|----------|----------|--------|--------|----------|\n");
+    printf("| layer               | pass     | ours ms  | oneDNN ms| GF/s   | %%peak  | ours/dir | speedup "
+           "| ours/mem |\n");
+    printf("|---------------------|----------|----------|----------|--------|--------|----------|---------"
+           "|----------|\n");
     struct layer ls[64];
     const int n = n_layers(ls);
     for (int i = 0; i < n; i++) {

@@ -26,7 +26,7 @@ struct odn_backend {
     dnnl_stream_t stream;
     int threads; /* OpenMP threads for oneDNN and the hand kernels */
     int avx2;    /* the CPU has AVX2 and FMA: the hand kernels take their intrinsic paths */
-    int avx512;  /* the CPU has AVX-512F too: the depthwise weight gradient takes its 16-lane kernel */
+    int avx512;  /* the CPU has AVX-512F too: the depthwise weight gradient and 3x3 pools take 16-lane kernels */
 };
 
 /* First member of every op state: destroy gets no API table, so the state keeps the host's free. */
@@ -124,7 +124,7 @@ void odn_pool_fwd_avx2(const struct odn_win *g, int max, const float *x, float *
 void odn_pool_bwd_avx2(const struct odn_win *g, int max, const float *x, const float *dy, float *dx,
                        int64_t n0, int64_t n1);
 /* 3x3 pooling at stride 1, padding 1 (onednn_pool3_kern.c) over images [n0, n1); work: ODN_POOL3_WORK floats. */
-#define ODN_POOL3_WORK(g) ((2 + (g)->h) * (g)->w * (g)->c + (g)->w)
+#define ODN_POOL3_WORK(g) (11 * (g)->w * (g)->c)
 void odn_pool3_fwd_c(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1,
                      float *work);
 void odn_pool3_bwd_c(const struct odn_win *g, int max, const float *x, const float *dy, float *dx, int64_t n0,
@@ -133,6 +133,10 @@ void odn_pool3_fwd_avx2(const struct odn_win *g, int max, const float *x, float 
                         float *work);
 void odn_pool3_bwd_avx2(const struct odn_win *g, int max, const float *x, const float *dy, float *dx,
                         int64_t n0, int64_t n1, float *work);
+void odn_pool3_fwd_avx512(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1,
+                          float *work);
+void odn_pool3_bwd_avx512(const struct odn_win *g, int max, const float *x, const float *dy, float *dx,
+                          int64_t n0, int64_t n1, float *work);
 /* Batch norm over rows [r0, r1) of c channels (see onednn_bn_kern.c); fwd / relu: a fused ReLU. */
 void odn_bn_sums_c(const float *x, const float *y, const float *fwd, int64_t r0, int64_t r1, int64_t c,
                    const float *k, float *s1, float *s2);

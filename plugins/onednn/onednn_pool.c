@@ -156,7 +156,7 @@ static enum enas_status pool_run(const struct pool_state *s, struct enas_exec *x
                                  const float *in, const float *dy, float *y_or_dx, int backward,
                                  struct enas_err *err)
 {
-    const int max = s->op[0] == 'm', avx2 = s->base.be->avx2, sep = pool3(g);
+    const int max = s->op[0] == 'm', avx2 = s->base.be->avx2, avx512 = s->base.be->avx512, sep = pool3(g);
     int nt = odn_threads(s->base.be, g->n * g->h * g->w * g->c);
     nt = (int64_t)nt > g->n ? (int)g->n : nt;
     const int64_t per = sep ? ODN_POOL3_WORK(g) : 0;
@@ -169,9 +169,11 @@ static enum enas_status pool_run(const struct pool_state *s, struct enas_exec *x
         const int64_t n0 = g->n * t / T, n1 = g->n * (t + 1) / T;
         float *w = sep ? work + t * per : NULL;
         if (sep && backward)
-            (avx2 ? odn_pool3_bwd_avx2 : odn_pool3_bwd_c)(g, max, in, dy, y_or_dx, n0, n1, w);
+            (avx512 ? odn_pool3_bwd_avx512 : avx2 ? odn_pool3_bwd_avx2 : odn_pool3_bwd_c)(g, max, in, dy, y_or_dx,
+                                                                                       n0, n1, w);
         else if (sep)
-            (avx2 ? odn_pool3_fwd_avx2 : odn_pool3_fwd_c)(g, max, in, y_or_dx, n0, n1, w);
+            (avx512 ? odn_pool3_fwd_avx512 : avx2 ? odn_pool3_fwd_avx2 : odn_pool3_fwd_c)(g, max, in, y_or_dx, n0,
+                                                                                       n1, w);
         else if (backward && avx2)
             odn_pool_bwd_avx2(g, max, in, dy, y_or_dx, n0, n1);
         else if (backward)
@@ -204,7 +206,7 @@ static enum enas_status pool_backward(void *state, struct enas_exec *x, const st
     return pool_run(state, x, &g, in[0]->data, dout->data, din[0]->data, 1, err);
 }
 
-#define POOL_DESC(var_, name_, create_)                                                                      \
+#define POOL_DESC(var_, name_, create_, flags_)                                                              \
     const struct enas_op_desc var_ = {                                                                       \
         ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
         .name = (name_),                                                                                     \
@@ -219,8 +221,10 @@ static enum enas_status pool_backward(void *state, struct enas_exec *x, const st
         .forward = pool_forward,                                                                             \
         .backward = pool_backward,                                                                           \
         .destroy = odn_state_destroy,                                                                        \
-        .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,                                                             \
+        .bwd_flags = (flags_),                                                                               \
     }
 
-POOL_DESC(odn_max_pool_desc, "max_pool", max_pool_create);
-POOL_DESC(odn_avg_pool_desc, "avg_pool", avg_pool_create);
+/* max backward reads x (the window maxima); average backward only dy and the shapes */
+POOL_DESC(odn_max_pool_desc, "max_pool", max_pool_create, ENAS_OP_BWD_NO_OUTPUT_DATA);
+POOL_DESC(odn_avg_pool_desc, "avg_pool", avg_pool_create,
+          ENAS_OP_BWD_NO_INPUT_DATA | ENAS_OP_BWD_NO_OUTPUT_DATA);

@@ -149,12 +149,13 @@ void odn_pool_bwd_avx2(const struct odn_win *g, int max, const float *x, const f
         for (int64_t oh = 0; oh < g->ho; oh++)
             for (int64_t ow = 0; ow < g->wo; ow++) {
                 const struct win r = window(g, oh, ow);
-                const float *d = dy + ((n * g->ho + oh) * g->wo + ow) * c, *xi = x + n * img;
+                const float *d = dy + ((n * g->ho + oh) * g->wo + ow) * c;
                 float *dxi = dx + n * img;
-                if (!max) {
+                if (!max) { /* x is not read (it may be released: NO_INPUT_DATA) */
                     avg_bwd(dxi, wc, c, &r, d);
                     continue;
                 }
+                const float *xi = x + n * img;
                 int64_t j = 0;
                 for (; j + 8 <= c; j += 8)
                     max_bwd8(xi + j, dxi + j, wc, c, &r, _mm256_loadu_ps(d + j));

@@ -209,7 +209,7 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
 }
 
 /* Pooling counts no multiply-adds (there are no weights); see ref_plugin.c for the convention. */
-#define POOL_DESC(var_, name_, create_)                                                                      \
+#define POOL_DESC(var_, name_, create_, flags_)                                                              \
     const struct enas_op_desc var_ = {                                                                       \
         ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
         .name = (name_),                                                                                     \
@@ -224,11 +224,13 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
         .forward = pool_forward,                                                                             \
         .backward = pool_backward,                                                                           \
         .destroy = ref_state_destroy,                                                                        \
-        .bwd_flags = ENAS_OP_BWD_NO_OUTPUT_DATA,                                                             \
+        .bwd_flags = (flags_),                                                                               \
     }
 
-POOL_DESC(ref_max_pool_desc, "max_pool", max_pool_create);
-POOL_DESC(ref_avg_pool_desc, "avg_pool", avg_pool_create);
+/* max backward reads x (the window maxima); average backward only dy and the shapes */
+POOL_DESC(ref_max_pool_desc, "max_pool", max_pool_create, ENAS_OP_BWD_NO_OUTPUT_DATA);
+POOL_DESC(ref_avg_pool_desc, "avg_pool", avg_pool_create,
+          ENAS_OP_BWD_NO_INPUT_DATA | ENAS_OP_BWD_NO_OUTPUT_DATA);
 
 const struct enas_op_desc ref_global_avg_pool_desc = {
     ENAS_DESC_INIT(struct enas_op_desc),

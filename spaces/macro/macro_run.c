@@ -45,6 +45,7 @@ static enum enas_status call(struct walk *w, struct enas_op *op, const struct en
 static enum enas_status run_seq(struct walk *w, const struct macro_seq *q, const struct enas_tensor *in,
                                 struct enas_tensor **out)
 {
+    struct macro *m = w->m;
     enum enas_status st = ENAS_OK;
     struct enas_tensor *o = NULL;
     if (q->n <= 0 || !in) { /* an op the fixed network did not build: macro_fr_plan and get() disagree */
@@ -62,6 +63,10 @@ static enum enas_status run_seq(struct walk *w, const struct macro_seq *q, const
         }
         const struct enas_tensor *args[1] = {in};
         st = call(w, s->op, args, 1, &shape, &o);
+        /* an output inside the sequence goes to no other op: the engine frees it unless a backward reads
+         * it (a BN-ReLU output read only by an average pool, whose backward needs shapes only) */
+        if (st == ENAS_OK && k > 0 && w->x && ENAS_API_HAS(m->api, release))
+            m->api->release(w->x, in);
         in = o;
     }
     *out = o;
