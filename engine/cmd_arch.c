@@ -7,13 +7,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "arch.h"
 #include "config.h"
 #include "host.h"
 #include "registry.h"
+#include "extprog.h"
 
 static char *read_all(const char *file, struct enas_err *err)
 {
@@ -76,15 +76,14 @@ static int draw(const struct enas_arch_space *s, const int *arch, size_t len, co
     if (fclose(f) != 0 && st == ENAS_OK)
         st = enas_err_set(err, ENAS_ERR_IO, "cannot write '%s'", gv);
     if (st == ENAS_OK && strcmp(ext, "dot") != 0) {
-        char cmd[9000];
-        snprintf(cmd, sizeof cmd, "dot -T%s -o '%s' '%s' 2>&1", ext, tmp, gv);
-        if (strchr(out, '\'')) {
-            st = enas_err_set(err, ENAS_ERR_INVALID_ARG, "--draw: a name with a quote is not supported");
-        } else if (system("command -v dot >/dev/null 2>&1") != 0) {
+        char fmt[64];
+        snprintf(fmt, sizeof fmt, "-T%s", ext);
+        char *argv[] = {"dot", fmt, "-o", tmp, gv, NULL};
+        if (!enas__have_program("dot")) {
             st = enas_err_set(err, ENAS_ERR_UNSUPPORTED,
                               "--draw %s: the Graphviz `dot` program is not installed (tools/setup.sh installs it); "
                               "--draw NAME.dot writes the source", out);
-        } else if (system(cmd) != 0) {
+        } else if (enas__run_program(argv, 1) != 0) {
             st = enas_err_set(err, ENAS_ERR_IO, "--draw %s: dot failed to render the graph", out);
         }
         unlink(gv);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "run.h"
+#include "extprog.h"
 
 void enas__runlog_window_add(struct enas_runlog_window *w, const struct enas_loss_result *res, int64_t images)
 {
@@ -100,19 +101,12 @@ static int dot_chunk(void *ctx, const char *text, size_t len)
     return fwrite(text, 1, len, ctx) == len ? 0 : -1;
 }
 
-static int have_program(const char *name)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
-    return system(cmd) == 0;
-}
-
 /* base.dot, and base.png when Graphviz is installed. A drawing that fails is reported, not fatal. */
 static void draw(const struct enas_run *r, const int *arch, const char *base)
 {
     if (!r->space.desc->dot)
         return;
-    char path[4300], tmp[4400], cmd[9000];
+    char path[4300], tmp[4400];
     snprintf(path, sizeof path, "%s.dot", base);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
@@ -126,11 +120,16 @@ static void draw(const struct enas_run *r, const int *arch, const char *base)
     }
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return;
-    if (!have_program("dot") || strchr(base, '\''))
+    if (!enas__have_program("dot"))
         return;
-    snprintf(cmd, sizeof cmd, "dot -Tpng -o '%s.png.tmp' '%s' && mv '%s.png.tmp' '%s.png'", base, path, base, base);
-    if (system(cmd) != 0)
+    char png[4400], png_tmp[4400];
+    snprintf(png, sizeof png, "%s.png", base);
+    snprintf(png_tmp, sizeof png_tmp, "%s.png.tmp", base);
+    char *argv[] = {"dot", "-Tpng", "-o", png_tmp, path, NULL};
+    if (enas__run_program(argv, 0) != 0 || rename(png_tmp, png) != 0) {
+        unlink(png_tmp);
         enas__log(ENAS_LOG_WARN, "dot could not render %s", path);
+    }
 }
 
 static enum enas_status write_arch(const struct enas_run *r, const int *arch, const char *base, struct enas_err *err)
@@ -206,18 +205,23 @@ static void write_tables(const struct enas_run *r)
 void enas__runlog_epoch_end(struct enas_run *r)
 {
     write_tables(r);
-    if (!have_program("gnuplot") || strchr(r->dir, '\''))
-        return;
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && gnuplot -e \"set terminal pngcairo size 1000,700 noenhanced; set output 'curves.png.tmp'; "
+    if (!enas__have_program("gnuplot") || strchr(r->dir, '\''))
+        return; /* the folder goes into gnuplot strings in single quotes */
+    char script[13000], png[4400], png_tmp[4400];
+    snprintf(png, sizeof png, "%s/curves.png", r->dir);
+    snprintf(png_tmp, sizeof png_tmp, "%s/curves.png.tmp", r->dir);
+    snprintf(script, sizeof script,
+             "set terminal pngcairo size 1000,700 noenhanced; set output '%s'; "
              "set multiplot layout 2,1; set key autotitle columnhead; set xlabel 'shared-weight step'; "
-             "plot 'train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
-             "set xlabel 'controller update'; plot 'ctrl.tsv' using 1:2 with lines, '' using 1:3 with lines; "
-             "unset multiplot\" >/dev/null 2>&1 && mv curves.png.tmp curves.png",
-             r->dir);
-    if (system(cmd) != 0)
+             "plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
+             "set xlabel 'controller update'; plot '%s/ctrl.tsv' using 1:2 with lines, '' using 1:3 with lines; "
+             "unset multiplot",
+             png_tmp, r->dir, r->dir);
+    char *argv[] = {"gnuplot", "-e", script, NULL};
+    if (enas__run_program(argv, 0) != 0 || rename(png_tmp, png) != 0) {
+        unlink(png_tmp);
         enas__log(ENAS_LOG_DEBUG, "gnuplot could not draw the learning curves");
+    }
 }
 
 enum enas_status enas__runlog_finish(struct enas_run *r, struct enas_err *err)

@@ -1,0 +1,14 @@
+/* extprog.h - runs the external drawing programs (Graphviz dot, gnuplot) without system(): system() ignores
+ * SIGINT in the caller while the child runs, so an interrupt that landed during a drawing was lost and the
+ * search ran on to the end (seen as a flaky SIGINT test). Here the caller's handlers stay in place. */
+#ifndef ENAS_ENGINE_EXTPROG_H
+#define ENAS_ENGINE_EXTPROG_H
+
+/* Whether `name` is an executable file in a directory of $PATH. */
+int enas__have_program(const char *name);
+
+/* Runs argv[0] (searched in $PATH) with argv, stdin from /dev/null, and stdout (and stderr unless
+ * keep_stderr) to /dev/null; waits for it. 0 when it ran and exited 0, -1 otherwise. */
+int enas__run_program(char *const argv[], int keep_stderr);
+
+#endif
