@@ -184,6 +184,17 @@ static void test_conv(void)
     parity("sep_conv", "in_channels=4 out_channels=4 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 4, 32, 32, 4));
     parity("sep_conv", "in_channels=16 out_channels=16 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 8, 8, 8, 16));
     parity("sep_conv", "in_channels=8 out_channels=8 kernel=5 stride=2", &TRAIN, FILL_UNIFORM, shp(4, 8, 32, 32, 8));
+    /* the hand-written depthwise weight gradient (k >= 5): its k = 7 two-pass split at stride 2 with a packed
+     * channel tail and several images, padding other than SAME, stride 3 (the C path), an unpacked tail of
+     * 9-15 channels, and an image smaller than the kernel */
+    parity("conv", "in_channels=20 out_channels=20 kernel=7 stride=2 groups=20", &TRAIN, FILL_UNIFORM,
+           shp(4, 3, 11, 9, 20));
+    parity("conv", "in_channels=36 out_channels=36 kernel=5 padding=1 groups=36", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 8, 7, 36));
+    parity("conv", "in_channels=12 out_channels=12 kernel=5 stride=3 groups=12", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 10, 11, 12));
+    parity("sep_conv", "in_channels=25 out_channels=8 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 3, 6, 9, 25));
+    parity("sep_conv", "in_channels=30 out_channels=30 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 2, 3, 3, 30));
     parity("factorized_reduce", "in_channels=20 out_channels=40", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
     parity("factorized_reduce", "in_channels=3 out_channels=4", &TRAIN, FILL_UNIFORM, shp(4, 1, 6, 6, 3));
     parity("linear", "in_features=36 out_features=10 bias=true", &TRAIN, FILL_UNIFORM, shp(2, 5, 36, 1, 1));
