@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "enas/plugin.h"
+#include "op_util.h"
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -41,25 +42,11 @@ enum enas_status odn_state_new(const struct enas_op_args *a, const char *op, siz
                                struct enas_err *err);
 void odn_state_destroy(void *state);
 enum enas_status odn_create_plain(const struct enas_op_args *a, void **state, struct enas_err *err);
-struct enas_tensor odn_shape(int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3);
-enum enas_status odn_param(const struct enas_op_args *a, const char *op, const char *name,
-                           const struct enas_tensor *shape, enum enas_init_kind kind, double fan_in,
-                           unsigned flags, struct enas_param **out, struct enas_err *err);
-const char *odn_fmt_shape(const struct enas_tensor *t, char *buf, size_t size);
-enum enas_status odn_want_inputs(const char *op, size_t n_in, size_t lo, size_t hi, struct enas_err *err);
-enum enas_status odn_want_4d(const char *op, size_t idx, const struct enas_tensor *in, int64_t c,
-                             struct enas_err *err);
-int64_t odn_out_size(int64_t n, int64_t k, int64_t s, int64_t p);
-int64_t odn_padding(int64_t pad_attr, int64_t k);
-/* x->scratch / x->save with a message naming op on failure; *0 variants zero the memory. */
-void *odn_scratch(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
-void *odn_scratch0(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
-void *odn_save(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+/* shapes, parameters, checks, scratch and saved memory, random numbers: plugins/common/op_util.h */
 /* dnnl status to enas status: "onednn: <op>: <call>: <dnnl_status2str>". */
 enum enas_status odn_check(dnnl_status_t s, const char *op, const char *call, struct enas_err *err);
 /* grad[i] += src[i] for n floats; a no-op when grad is NULL. */
 void odn_add(float *grad, const float *src, int64_t n);
-double odn_uniform(struct enas_exec *x);
 int odn_threads(const struct odn_backend *be, int64_t work);
 
 /* ---- onednn_prim.c: a convolution (NHWC) or inner product with its primitives cached per shape ---- */

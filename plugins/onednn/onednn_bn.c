@@ -35,19 +35,19 @@ static enum enas_status bn_create(const struct enas_op_args *a, void **state, st
     s->eps = a->api->cfg_float(a->attrs, "eps");
     s->momentum = a->api->cfg_float(a->attrs, "momentum");
     s->relu = a->api->cfg_bool(a->attrs, "relu");
-    struct enas_tensor cs = odn_shape(1, s->c, 1, 1, 1);
+    struct enas_tensor cs = opu_shape(1, s->c, 1, 1, 1);
     if (s->c < 1)
         st = enas_err_set(err, ENAS_ERR_CONFIG, "batch_norm: channels must be set (>= 1), got %lld",
                           (long long)s->c);
     if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "affine")) {
-        st = odn_param(a, op, "gamma", &cs, ENAS_INIT_ONE, 0.0, 0, &s->gamma, err);
+        st = opu_param(a, op, "gamma", &cs, ENAS_INIT_ONE, 0.0, 0, &s->gamma, err);
         if (st == ENAS_OK)
-            st = odn_param(a, op, "beta", &cs, ENAS_INIT_ZERO, 0.0, 0, &s->beta, err);
+            st = opu_param(a, op, "beta", &cs, ENAS_INIT_ZERO, 0.0, 0, &s->beta, err);
     }
     if (st == ENAS_OK)
-        st = odn_param(a, op, "running_mean", &cs, ENAS_INIT_ZERO, 0.0, ENAS_PARAM_BUFFER, &s->mean, err);
+        st = opu_param(a, op, "running_mean", &cs, ENAS_INIT_ZERO, 0.0, ENAS_PARAM_BUFFER, &s->mean, err);
     if (st == ENAS_OK)
-        st = odn_param(a, op, "running_var", &cs, ENAS_INIT_ONE, 0.0, ENAS_PARAM_BUFFER, &s->var, err);
+        st = opu_param(a, op, "running_var", &cs, ENAS_INIT_ONE, 0.0, ENAS_PARAM_BUFFER, &s->var, err);
     if (st != ENAS_OK) {
         odn_state_destroy(s);
         *state = NULL;
@@ -60,14 +60,14 @@ static enum enas_status bn_shape(void *state, const struct enas_tensor *const *i
 {
     const struct bn_state *s = state;
     char got[96];
-    enum enas_status st = odn_want_inputs("batch_norm", n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs("batch_norm", n_in, 1, 1, err);
     if (st != ENAS_OK)
         return st;
     const struct enas_tensor *t = in[0];
     if ((t->ndim != 4 && t->ndim != 2) || t->dims[t->ndim - 1] != s->c || enas_tensor_numel(t) < 1)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "batch_norm: input 0: expected N x H x W x %lld or N x %lld, got %d-D %s",
-                            (long long)s->c, (long long)s->c, t->ndim, odn_fmt_shape(t, got, sizeof got));
+                            (long long)s->c, (long long)s->c, t->ndim, opu_fmt_shape(t, got, sizeof got));
     *out = *t;
     out->data = NULL;
     return ENAS_OK;
@@ -78,7 +78,7 @@ static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, c
                                 const float *fwd, int64_t m, const float *k, double *sums, struct enas_err *err)
 {
     const int64_t c = s->c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
-    float *part = odn_scratch0(x, "batch_norm", (size_t)(nch * 2 * c) * sizeof *part, err);
+    float *part = opu_scratch0(x, "batch_norm", (size_t)(nch * 2 * c) * sizeof *part, err);
     if (!part)
         return ENAS_ERR_NOMEM;
     const int avx2 = s->base.be->avx2;
@@ -174,8 +174,8 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
     struct bn_state *s = state;
     const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
     const size_t bytes = 2 * (size_t)c * sizeof(double);
-    double *stats = x->training ? odn_save(x, "batch_norm", bytes, err) : odn_scratch(x, "batch_norm", bytes, err);
-    float *tmp = odn_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
+    double *stats = x->training ? opu_save(x, "batch_norm", bytes, err) : opu_scratch(x, "batch_norm", bytes, err);
+    float *tmp = opu_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
     if (!stats || !tmp)
         return ENAS_ERR_NOMEM;
     if (x->training) {
@@ -200,8 +200,8 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
     struct bn_state *s = state;
     const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
     const int batch = x->saved != NULL;
-    double *rs = odn_scratch(x, "batch_norm", 2 * (size_t)c * sizeof *rs, err);
-    float *tmp = odn_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
+    double *rs = opu_scratch(x, "batch_norm", 2 * (size_t)c * sizeof *rs, err);
+    float *tmp = opu_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
     if (!rs || !tmp)
         return ENAS_ERR_NOMEM;
     const double *stats = x->saved;

@@ -26,7 +26,7 @@ static enum enas_status conv_read(const struct enas_op_args *a, const char *op, 
     s->cout = api->cfg_int(a->attrs, "out_channels");
     s->k = api->cfg_int(a->attrs, "kernel");
     s->stride = api->cfg_int(a->attrs, "stride");
-    s->pad = odn_padding(api->cfg_int(a->attrs, "padding"), s->k);
+    s->pad = opu_padding(api->cfg_int(a->attrs, "padding"), s->k);
     s->groups = has_groups ? api->cfg_int(a->attrs, "groups") : 1;
     s->relu_in = api->cfg_bool(a->attrs, "relu_input");
     if (s->cin < 1 || s->cout < 1 || s->k < 1)
@@ -70,11 +70,11 @@ static enum enas_status conv_create(const struct enas_op_args *a, void **state, 
     s = *state;
     st = conv_read(a, "conv", 1, s, err);
     const int64_t ipg = s->cin / (s->groups ? s->groups : 1);
-    struct enas_tensor ws = odn_shape(4, s->cout, s->k, s->k, ipg), bs = odn_shape(1, s->cout, 1, 1, 1);
+    struct enas_tensor ws = opu_shape(4, s->cout, s->k, s->k, ipg), bs = opu_shape(1, s->cout, 1, 1, 1);
     if (st == ENAS_OK)
-        st = odn_param(a, "conv", "w", &ws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k * ipg), 0, &s->w, err);
+        st = opu_param(a, "conv", "w", &ws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k * ipg), 0, &s->w, err);
     if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
-        st = odn_param(a, "conv", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
+        st = opu_param(a, "conv", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
     if (st != ENAS_OK) {
         odn_state_destroy(s);
         *state = NULL;
@@ -93,11 +93,11 @@ static enum enas_status sep_conv_create(const struct enas_op_args *a, void **sta
         return st;
     s = *state;
     st = conv_read(a, "sep_conv", 0, s, err);
-    struct enas_tensor dws = odn_shape(4, s->cin, s->k, s->k, 1), pws = odn_shape(4, s->cout, 1, 1, s->cin);
+    struct enas_tensor dws = opu_shape(4, s->cin, s->k, s->k, 1), pws = opu_shape(4, s->cout, 1, 1, s->cin);
     if (st == ENAS_OK)
-        st = odn_param(a, "sep_conv", "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k), 0, &s->dw, err);
+        st = opu_param(a, "sep_conv", "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k), 0, &s->dw, err);
     if (st == ENAS_OK)
-        st = odn_param(a, "sep_conv", "pw", &pws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->pw, err);
+        st = opu_param(a, "sep_conv", "pw", &pws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->pw, err);
     if (st != ENAS_OK) {
         odn_state_destroy(s);
         *state = NULL;
@@ -114,19 +114,19 @@ static enum enas_status conv_shape_named(const char *op, const struct conv_state
                                          const struct enas_tensor *const *in, size_t n_in,
                                          struct enas_tensor *out, struct enas_err *err)
 {
-    enum enas_status st = odn_want_inputs(op, n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
     if (st == ENAS_OK)
-        st = odn_want_4d(op, 0, in[0], s->cin, err);
+        st = opu_want_4d(op, 0, in[0], s->cin, err);
     if (st != ENAS_OK)
         return st;
-    int64_t ho = odn_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
-    int64_t wo = odn_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
+    int64_t ho = opu_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
+    int64_t wo = opu_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
     if (ho < 1 || wo < 1)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", op,
                             (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)s->k,
                             (long long)s->pad);
-    *out = odn_shape(4, in[0]->dims[0], ho, wo, s->cout);
+    *out = opu_shape(4, in[0]->dims[0], ho, wo, s->cout);
     return ENAS_OK;
 }
 
@@ -146,8 +146,8 @@ static enum enas_status sep_conv_shape(void *state, const struct enas_tensor *co
 static struct odn_win conv_win(const struct conv_state *s, const struct enas_tensor *in)
 {
     struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = s->cin,
-                        .ho = odn_out_size(in->dims[1], s->k, s->stride, s->pad),
-                        .wo = odn_out_size(in->dims[2], s->k, s->stride, s->pad),
+                        .ho = opu_out_size(in->dims[1], s->k, s->stride, s->pad),
+                        .wo = opu_out_size(in->dims[2], s->k, s->stride, s->pad),
                         .k = s->k, .stride = s->stride, .pad = s->pad};
     return g;
 }
@@ -179,7 +179,7 @@ static enum enas_status dw_grad(struct conv_state *s, struct enas_exec *x, const
 {
     struct odn_win g = conv_win(s, in);
     size_t bytes = ODN_DW_PART(s->base.be->threads, &g);
-    double *part = odn_scratch(x, op, bytes, err);
+    double *part = opu_scratch(x, op, bytes, err);
     if (!part)
         return ENAS_ERR_NOMEM;
     odn_dw_wei(s->base.be, &g, src, dy, grad, part);
@@ -193,7 +193,7 @@ static const float *conv_src(const struct conv_state *s, struct enas_exec *x, co
     if (!s->relu_in)
         return in->data;
     const int64_t n = enas_tensor_numel(in);
-    float *r = odn_scratch(x, op, (size_t)n * sizeof *r, err);
+    float *r = opu_scratch(x, op, (size_t)n * sizeof *r, err);
     if (!r)
         return NULL;
     const float *restrict src = in->data;
@@ -258,7 +258,7 @@ static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
     (void)n_in;
     struct conv_state *s = state;
     struct odn_win g = conv_win(s, in[0]);
-    float *t = odn_scratch(x, "sep_conv", (size_t)(g.n * g.ho * g.wo * g.c) * sizeof *t, err);
+    float *t = opu_scratch(x, "sep_conv", (size_t)(g.n * g.ho * g.wo * g.c) * sizeof *t, err);
     const float *src = conv_src(s, x, "sep_conv", in[0], err);
     if (!t || !src)
         return ENAS_ERR_NOMEM;
@@ -278,7 +278,7 @@ static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
     struct conv_state *s = state;
     struct odn_win g = conv_win(s, in[0]);
     const size_t nt = (size_t)(g.n * g.ho * g.wo * g.c) * sizeof(float);
-    float *t = odn_scratch(x, "sep_conv", nt, err), *dt = odn_scratch(x, "sep_conv", nt, err);
+    float *t = opu_scratch(x, "sep_conv", nt, err), *dt = opu_scratch(x, "sep_conv", nt, err);
     const float *src = conv_src(s, x, "sep_conv", in[0], err);
     if (!t || !dt || !src)
         return ENAS_ERR_NOMEM;

@@ -32,7 +32,7 @@ static enum enas_status dropout_create(const struct enas_op_args *a, void **stat
 static enum enas_status drop_shape_named(const char *op, const struct enas_tensor *const *in, size_t n_in,
                                          struct enas_tensor *out, struct enas_err *err)
 {
-    enum enas_status st = odn_want_inputs(op, n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
     if (st == ENAS_OK && (in[0]->ndim < 1 || in[0]->dims[0] < 1))
         st = enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: input 0: expected a tensor with N >= 1", op);
     if (st == ENAS_OK) {
@@ -61,12 +61,12 @@ static enum enas_status drop_apply(const char *op, struct enas_exec *x, double k
                                    const struct enas_tensor *in, struct enas_tensor *out, struct enas_err *err)
 {
     const int64_t total = enas_tensor_numel(in), n_mask = total / group;
-    float *mask = odn_save(x, op, (size_t)n_mask * sizeof *mask, err);
+    float *mask = opu_save(x, op, (size_t)n_mask * sizeof *mask, err);
     if (!mask)
         return ENAS_ERR_NOMEM;
     const float kept = (float)(1.0 / keep);
     for (int64_t i = 0; i < n_mask; i++) /* sequential: the draws must come in ref's order */
-        mask[i] = odn_uniform(x) < keep ? kept : 0.0f;
+        mask[i] = opu_uniform(x) < keep ? kept : 0.0f;
     for (int64_t m = 0; m < n_mask; m++)
         for (int64_t j = 0; j < group; j++)
             out->data[m * group + j] = in->data[m * group + j] * mask[m];

@@ -40,11 +40,11 @@ static enum enas_status fr_create(const struct enas_op_args *a, void **state, st
                           "factorized_reduce: in_channels must be >= 1 and out_channels even and >= 2, "
                           "got %lld and %lld",
                           (long long)s->cin, (long long)s->cout);
-    struct enas_tensor ws = odn_shape(4, s->cout / 2, 1, 1, s->cin);
+    struct enas_tensor ws = opu_shape(4, s->cout / 2, 1, 1, s->cin);
     if (st == ENAS_OK)
-        st = odn_param(a, op, "w1", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w1, err);
+        st = opu_param(a, op, "w1", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w1, err);
     if (st == ENAS_OK)
-        st = odn_param(a, op, "w2", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w2, err);
+        st = opu_param(a, op, "w2", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w2, err);
     if (st != ENAS_OK) {
         odn_state_destroy(s);
         *state = NULL;
@@ -60,11 +60,11 @@ static enum enas_status fr_shape(void *state, const struct enas_tensor *const *i
                                  struct enas_tensor *out, struct enas_err *err)
 {
     const struct fr_state *s = state;
-    enum enas_status st = odn_want_inputs("factorized_reduce", n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs("factorized_reduce", n_in, 1, 1, err);
     if (st == ENAS_OK)
-        st = odn_want_4d("factorized_reduce", 0, in[0], s->cin, err);
+        st = opu_want_4d("factorized_reduce", 0, in[0], s->cin, err);
     if (st == ENAS_OK)
-        *out = odn_shape(4, in[0]->dims[0], (in[0]->dims[1] + 1) / 2, (in[0]->dims[2] + 1) / 2, s->cout);
+        *out = opu_shape(4, in[0]->dims[0], (in[0]->dims[1] + 1) / 2, (in[0]->dims[2] + 1) / 2, s->cout);
     return st;
 }
 
@@ -119,8 +119,8 @@ static enum enas_status fr_forward(void *state, struct enas_exec *x, const struc
     (void)n_in;
     struct fr_state *s = state;
     const int64_t n = out->dims[0], ho = out->dims[1], wo = out->dims[2], m = n * ho * wo, hc = s->cout / 2;
-    float *sub = odn_scratch(x, "factorized_reduce", (size_t)(m * s->cin) * sizeof(float), err);
-    float *y = odn_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
+    float *sub = opu_scratch(x, "factorized_reduce", (size_t)(m * s->cin) * sizeof(float), err);
+    float *y = opu_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
     if (!sub || !y)
         return ENAS_ERR_NOMEM;
     enum enas_status st = ENAS_OK;
@@ -142,9 +142,9 @@ static enum enas_status fr_backward(void *state, struct enas_exec *x, const stru
     struct fr_state *s = state;
     const int64_t n = out->dims[0], ho = out->dims[1], wo = out->dims[2], m = n * ho * wo, hc = s->cout / 2;
     const size_t sb = (size_t)(m * s->cin) * sizeof(float);
-    float *sub = odn_scratch(x, "factorized_reduce", sb, err);
-    float *dsub = din[0] ? odn_scratch(x, "factorized_reduce", sb, err) : NULL;
-    float *dy = odn_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
+    float *sub = opu_scratch(x, "factorized_reduce", sb, err);
+    float *dsub = din[0] ? opu_scratch(x, "factorized_reduce", sb, err) : NULL;
+    float *dy = opu_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
     if (!sub || !dy || (din[0] && !dsub))
         return ENAS_ERR_NOMEM;
     if (din[0])

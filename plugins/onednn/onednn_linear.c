@@ -32,11 +32,11 @@ static enum enas_status linear_create(const struct enas_op_args *a, void **state
         st = enas_err_set(err, ENAS_ERR_CONFIG,
                           "linear: in_features and out_features must be set (>= 1), got %lld and %lld",
                           (long long)s->in, (long long)s->out);
-    struct enas_tensor ws = odn_shape(2, s->out, s->in, 1, 1), bs = odn_shape(1, s->out, 1, 1, 1);
+    struct enas_tensor ws = opu_shape(2, s->out, s->in, 1, 1), bs = opu_shape(1, s->out, 1, 1, 1);
     if (st == ENAS_OK)
-        st = odn_param(a, "linear", "w", &ws, ENAS_INIT_HE_NORMAL, (double)s->in, 0, &s->w, err);
+        st = opu_param(a, "linear", "w", &ws, ENAS_INIT_HE_NORMAL, (double)s->in, 0, &s->w, err);
     if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
-        st = odn_param(a, "linear", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
+        st = opu_param(a, "linear", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
     if (st != ENAS_OK) {
         odn_state_destroy(s);
         *state = NULL;
@@ -53,13 +53,13 @@ static enum enas_status linear_shape(void *state, const struct enas_tensor *cons
 {
     const struct linear_state *s = state;
     char got[96];
-    enum enas_status st = odn_want_inputs("linear", n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs("linear", n_in, 1, 1, err);
     if (st != ENAS_OK)
         return st;
     if (in[0]->ndim != 2 || in[0]->dims[0] < 1 || in[0]->dims[1] != s->in)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "linear: input 0: expected N x %lld, got %d-D %s",
-                            (long long)s->in, in[0]->ndim, odn_fmt_shape(in[0], got, sizeof got));
-    *out = odn_shape(2, in[0]->dims[0], s->out, 1, 1);
+                            (long long)s->in, in[0]->ndim, opu_fmt_shape(in[0], got, sizeof got));
+    *out = opu_shape(2, in[0]->dims[0], s->out, 1, 1);
     return ENAS_OK;
 }
 

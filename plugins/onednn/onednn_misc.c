@@ -9,7 +9,7 @@
 static enum enas_status same_shape_named(const char *op, const struct enas_tensor *const *in, size_t n_in,
                                          struct enas_tensor *out, struct enas_err *err)
 {
-    enum enas_status st = odn_want_inputs(op, n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
     if (st == ENAS_OK) {
         *out = *in[0];
         out->data = NULL;
@@ -90,12 +90,12 @@ static enum enas_status sum_shape(void *state, const struct enas_tensor *const *
 {
     (void)state;
     char want[96], got[96];
-    enum enas_status st = odn_want_inputs("sum", n_in, 1, ODN_MAX_INPUTS, err);
+    enum enas_status st = opu_want_inputs("sum", n_in, 1, ODN_MAX_INPUTS, err);
     for (size_t i = 1; st == ENAS_OK && i < n_in; i++)
         if (!enas_tensor_same_shape(in[i], in[0]))
             return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                                 "sum: input %zu: expected %s (the shape of input 0), got %s", i,
-                                odn_fmt_shape(in[0], want, sizeof want), odn_fmt_shape(in[i], got, sizeof got));
+                                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
     if (st == ENAS_OK) {
         *out = *in[0];
         out->data = NULL;
@@ -147,19 +147,19 @@ static enum enas_status concat_shape(void *state, const struct enas_tensor *cons
 {
     (void)state;
     char want[96], got[96];
-    enum enas_status st = odn_want_inputs("concat", n_in, 1, ODN_MAX_INPUTS, err);
+    enum enas_status st = opu_want_inputs("concat", n_in, 1, ODN_MAX_INPUTS, err);
     int64_t c = 0;
     for (size_t i = 0; st == ENAS_OK && i < n_in; i++) {
-        st = odn_want_4d("concat", i, in[i], -1, err);
+        st = opu_want_4d("concat", i, in[i], -1, err);
         if (st == ENAS_OK && (in[i]->dims[0] != in[0]->dims[0] || in[i]->dims[1] != in[0]->dims[1] ||
                               in[i]->dims[2] != in[0]->dims[2]))
             return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                                 "concat: input %zu: expected N, H, W of input 0 (%s), got %s", i,
-                                odn_fmt_shape(in[0], want, sizeof want), odn_fmt_shape(in[i], got, sizeof got));
+                                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
         c += st == ENAS_OK ? in[i]->dims[3] : 0;
     }
     if (st == ENAS_OK)
-        *out = odn_shape(4, in[0]->dims[0], in[0]->dims[1], in[0]->dims[2], c);
+        *out = opu_shape(4, in[0]->dims[0], in[0]->dims[1], in[0]->dims[2], c);
     return st;
 }
 
@@ -205,11 +205,11 @@ static enum enas_status gap_shape(void *state, const struct enas_tensor *const *
                                   struct enas_tensor *out, struct enas_err *err)
 {
     (void)state;
-    enum enas_status st = odn_want_inputs("global_avg_pool", n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs("global_avg_pool", n_in, 1, 1, err);
     if (st == ENAS_OK)
-        st = odn_want_4d("global_avg_pool", 0, in[0], -1, err);
+        st = opu_want_4d("global_avg_pool", 0, in[0], -1, err);
     if (st == ENAS_OK)
-        *out = odn_shape(2, in[0]->dims[0], in[0]->dims[3], 1, 1);
+        *out = opu_shape(2, in[0]->dims[0], in[0]->dims[3], 1, 1);
     return st;
 }
 

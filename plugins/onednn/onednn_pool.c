@@ -96,7 +96,7 @@ static enum enas_status pool_create_named(const struct enas_op_args *a, const ch
     s->op = op;
     s->k = a->api->cfg_int(a->attrs, "kernel");
     s->stride = a->api->cfg_int(a->attrs, "stride");
-    s->pad = odn_padding(a->api->cfg_int(a->attrs, "padding"), s->k);
+    s->pad = opu_padding(a->api->cfg_int(a->attrs, "padding"), s->k);
     if (s->pad > s->k - 1) {
         st = enas_err_set(err, ENAS_ERR_CONFIG, "%s: padding %lld is more than kernel-1 = %lld", op,
                           (long long)s->pad, (long long)(s->k - 1));
@@ -120,27 +120,27 @@ static enum enas_status pool_shape(void *state, const struct enas_tensor *const 
                                    struct enas_tensor *out, struct enas_err *err)
 {
     const struct pool_state *s = state;
-    enum enas_status st = odn_want_inputs(s->op, n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs(s->op, n_in, 1, 1, err);
     if (st == ENAS_OK)
-        st = odn_want_4d(s->op, 0, in[0], -1, err);
+        st = opu_want_4d(s->op, 0, in[0], -1, err);
     if (st != ENAS_OK)
         return st;
-    int64_t ho = odn_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
-    int64_t wo = odn_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
+    int64_t ho = opu_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
+    int64_t wo = opu_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
     if (ho < 1 || wo < 1)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", s->op,
                             (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)s->k,
                             (long long)s->pad);
-    *out = odn_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
+    *out = opu_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
     return ENAS_OK;
 }
 
 static struct odn_win pool_win(const struct pool_state *s, const struct enas_tensor *in)
 {
     struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = in->dims[3],
-                        .ho = odn_out_size(in->dims[1], s->k, s->stride, s->pad),
-                        .wo = odn_out_size(in->dims[2], s->k, s->stride, s->pad),
+                        .ho = opu_out_size(in->dims[1], s->k, s->stride, s->pad),
+                        .wo = opu_out_size(in->dims[2], s->k, s->stride, s->pad),
                         .k = s->k, .stride = s->stride, .pad = s->pad};
     return g;
 }
@@ -160,7 +160,7 @@ static enum enas_status pool_run(const struct pool_state *s, struct enas_exec *x
     int nt = odn_threads(s->base.be, g->n * g->h * g->w * g->c);
     nt = (int64_t)nt > g->n ? (int)g->n : nt;
     const int64_t per = sep ? ODN_POOL3_WORK(g) : 0;
-    float *work = sep ? odn_scratch(x, s->op, (size_t)(nt * per) * sizeof *work, err) : NULL;
+    float *work = sep ? opu_scratch(x, s->op, (size_t)(nt * per) * sizeof *work, err) : NULL;
     if (sep && !work)
         return ENAS_ERR_NOMEM;
 #pragma omp parallel num_threads(nt)

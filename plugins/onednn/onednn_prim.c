@@ -78,7 +78,7 @@ static dnnl_status_t conv_mds(const struct odn_conv_cfg *c, int64_t n, int64_t h
             return s;
         return dnnl_memory_desc_init_by_tag(&m->bias, 1, bd, dnnl_f32, dnnl_a);
     }
-    const int64_t ho = odn_out_size(h, c->k, c->stride, c->pad), wo = odn_out_size(w, c->k, c->stride, c->pad);
+    const int64_t ho = opu_out_size(h, c->k, c->stride, c->pad), wo = opu_out_size(w, c->k, c->stride, c->pad);
     const int64_t g = c->groups;
     const dnnl_dims_t sd = {n, c->cin, h, w}, dd = {n, c->cout, ho, wo};
     const dnnl_dims_t wd = {c->cout, c->cin, c->k, c->k}, gd = {g, c->cout / g, c->cin / g, c->k, c->k};
@@ -309,7 +309,7 @@ static enum enas_status scratchpad(const struct odn_conv *u, struct odn_prims *p
 {
     if (!p->pad_bytes)
         return ENAS_OK;
-    void *s = odn_scratch(x, u->op, p->pad_bytes, err);
+    void *s = opu_scratch(x, u->op, p->pad_bytes, err);
     return s ? bind(u, p->m_pad, s, err) : ENAS_ERR_NOMEM;
 }
 
@@ -370,9 +370,9 @@ static enum enas_status bwd_weights(struct odn_conv *u, struct odn_prims *p, str
                                     float *wgrad, float *bgrad, struct enas_err *err)
 {
     const size_t nb = (size_t)u->cfg.cout * sizeof(float);
-    float *dwei = odn_scratch(x, u->op, p->dwei_bytes, err);
-    float *tmp = p->dw_add ? odn_scratch(x, u->op, p->wplain_bytes, err) : NULL;
-    float *db = u->cfg.bias ? odn_scratch(x, u->op, nb, err) : NULL;
+    float *dwei = opu_scratch(x, u->op, p->dwei_bytes, err);
+    float *tmp = p->dw_add ? opu_scratch(x, u->op, p->wplain_bytes, err) : NULL;
+    float *db = u->cfg.bias ? opu_scratch(x, u->op, nb, err) : NULL;
     if (!dwei || (p->dw_add && !tmp) || (u->cfg.bias && !db))
         return ENAS_ERR_NOMEM;
     enum enas_status st = bind(u, p->m_dwei, dwei, err);

@@ -22,18 +22,18 @@ struct bn_state {
 
 static enum enas_status bn_params(const struct enas_op_args *a, struct bn_state *s, struct enas_err *err)
 {
-    struct enas_tensor cs = ref_shape(1, s->c, 1, 1, 1);
+    struct enas_tensor cs = opu_shape(1, s->c, 1, 1, 1);
     enum enas_status st = ENAS_OK;
     if (a->api->cfg_bool(a->attrs, "affine")) {
-        st = ref_param(a, "batch_norm", "gamma", &cs, ENAS_INIT_ONE, 0.0, 0, &s->gamma, err);
+        st = opu_param(a, "batch_norm", "gamma", &cs, ENAS_INIT_ONE, 0.0, 0, &s->gamma, err);
         if (st == ENAS_OK)
-            st = ref_param(a, "batch_norm", "beta", &cs, ENAS_INIT_ZERO, 0.0, 0, &s->beta, err);
+            st = opu_param(a, "batch_norm", "beta", &cs, ENAS_INIT_ZERO, 0.0, 0, &s->beta, err);
     }
     if (st == ENAS_OK)
-        st = ref_param(a, "batch_norm", "running_mean", &cs, ENAS_INIT_ZERO, 0.0, ENAS_PARAM_BUFFER, &s->mean,
+        st = opu_param(a, "batch_norm", "running_mean", &cs, ENAS_INIT_ZERO, 0.0, ENAS_PARAM_BUFFER, &s->mean,
                        err);
     if (st == ENAS_OK)
-        st = ref_param(a, "batch_norm", "running_var", &cs, ENAS_INIT_ONE, 0.0, ENAS_PARAM_BUFFER, &s->var,
+        st = opu_param(a, "batch_norm", "running_var", &cs, ENAS_INIT_ONE, 0.0, ENAS_PARAM_BUFFER, &s->var,
                        err);
     return st;
 }
@@ -66,14 +66,14 @@ static enum enas_status bn_shape(void *state, const struct enas_tensor *const *i
 {
     const struct bn_state *s = state;
     char got[96];
-    enum enas_status st = ref_want_inputs("batch_norm", n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs("batch_norm", n_in, 1, 1, err);
     if (st != ENAS_OK)
         return st;
     const struct enas_tensor *t = in[0];
     if ((t->ndim != 4 && t->ndim != 2) || t->dims[t->ndim - 1] != s->c || enas_tensor_numel(t) < 1)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "batch_norm: input 0: expected N x H x W x %lld or N x %lld, got %d-D %s",
-                            (long long)s->c, (long long)s->c, t->ndim, ref_fmt_shape(t, got, sizeof got));
+                            (long long)s->c, (long long)s->c, t->ndim, opu_fmt_shape(t, got, sizeof got));
     *out = *t;
     out->data = NULL;
     return ENAS_OK;
@@ -144,7 +144,7 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
     const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
     const size_t bytes = 2 * (size_t)c * sizeof(double);
     double *stats =
-        x->training ? ref_save0(x, "batch_norm", bytes, err) : ref_scratch0(x, "batch_norm", bytes, err);
+        x->training ? opu_save0(x, "batch_norm", bytes, err) : opu_scratch0(x, "batch_norm", bytes, err);
     if (!stats)
         return ENAS_ERR_NOMEM;
     if (x->training) {
@@ -190,11 +190,11 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
     struct bn_state *s = state;
     const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
     const double *stats = x->saved;
-    double *sums = ref_scratch0(x, "batch_norm", 2 * (size_t)c * sizeof *sums, err);
+    double *sums = opu_scratch0(x, "batch_norm", 2 * (size_t)c * sizeof *sums, err);
     if (!sums)
         return ENAS_ERR_NOMEM;
     if (!stats) { /* nothing saved: forward ran in inference mode */
-        double *rs = ref_scratch0(x, "batch_norm", 2 * (size_t)c * sizeof *rs, err);
+        double *rs = opu_scratch0(x, "batch_norm", 2 * (size_t)c * sizeof *rs, err);
         if (!rs)
             return ENAS_ERR_NOMEM;
         bn_running_stats(s, rs);
@@ -202,7 +202,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
     }
     const float *xd = in[0]->data, *dy = dout->data;
     if (s->relu) { /* the gradient through the ReLU: zero where the output was cut to 0 */
-        float *dm = ref_scratch0(x, "batch_norm", (size_t)(m * c) * sizeof *dm, err);
+        float *dm = opu_scratch0(x, "batch_norm", (size_t)(m * c) * sizeof *dm, err);
         if (!dm)
             return ENAS_ERR_NOMEM;
         for (int64_t i = 0; i < m * c; i++)

@@ -24,7 +24,7 @@ static enum enas_status conv_read(const struct enas_op_args *a, const char *op, 
     s->cout = api->cfg_int(a->attrs, "out_channels");
     s->k = api->cfg_int(a->attrs, "kernel");
     s->stride = api->cfg_int(a->attrs, "stride");
-    s->pad = ref_padding(api->cfg_int(a->attrs, "padding"), s->k);
+    s->pad = opu_padding(api->cfg_int(a->attrs, "padding"), s->k);
     s->groups = has_groups ? api->cfg_int(a->attrs, "groups") : 1;
     s->relu_in = api->cfg_bool(a->attrs, "relu_input");
     if (s->cin < 1 || s->cout < 1 || s->k < 1)
@@ -48,11 +48,11 @@ static enum enas_status conv_create(const struct enas_op_args *a, void **state, 
     s = *state;
     st = conv_read(a, "conv", 1, s, err);
     const int64_t ipg = s->cin / (s->groups ? s->groups : 1);
-    struct enas_tensor ws = ref_shape(4, s->cout, s->k, s->k, ipg), bs = ref_shape(1, s->cout, 1, 1, 1);
+    struct enas_tensor ws = opu_shape(4, s->cout, s->k, s->k, ipg), bs = opu_shape(1, s->cout, 1, 1, 1);
     if (st == ENAS_OK)
-        st = ref_param(a, "conv", "w", &ws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k * ipg), 0, &s->w, err);
+        st = opu_param(a, "conv", "w", &ws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k * ipg), 0, &s->w, err);
     if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
-        st = ref_param(a, "conv", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
+        st = opu_param(a, "conv", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
     if (st != ENAS_OK) {
         ref_state_destroy(s);
         *state = NULL;
@@ -68,11 +68,11 @@ static enum enas_status sep_conv_create(const struct enas_op_args *a, void **sta
         return st;
     s = *state;
     st = conv_read(a, "sep_conv", 0, s, err);
-    struct enas_tensor dws = ref_shape(4, s->cin, s->k, s->k, 1), pws = ref_shape(4, s->cout, 1, 1, s->cin);
+    struct enas_tensor dws = opu_shape(4, s->cin, s->k, s->k, 1), pws = opu_shape(4, s->cout, 1, 1, s->cin);
     if (st == ENAS_OK)
-        st = ref_param(a, "sep_conv", "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k), 0, &s->dw, err);
+        st = opu_param(a, "sep_conv", "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k), 0, &s->dw, err);
     if (st == ENAS_OK)
-        st = ref_param(a, "sep_conv", "pw", &pws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->pw, err);
+        st = opu_param(a, "sep_conv", "pw", &pws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->pw, err);
     if (st != ENAS_OK) {
         ref_state_destroy(s);
         *state = NULL;
@@ -87,8 +87,8 @@ static struct ref_conv_geom conv_geom(const struct conv_state *s, const struct e
                               .h = in->dims[1],
                               .w = in->dims[2],
                               .cin = s->cin,
-                              .ho = ref_out_size(in->dims[1], s->k, s->stride, s->pad),
-                              .wo = ref_out_size(in->dims[2], s->k, s->stride, s->pad),
+                              .ho = opu_out_size(in->dims[1], s->k, s->stride, s->pad),
+                              .wo = opu_out_size(in->dims[2], s->k, s->stride, s->pad),
                               .cout = depthwise ? s->cin : s->cout,
                               .k = s->k,
                               .stride = s->stride,
@@ -120,9 +120,9 @@ static enum enas_status conv_shape_named(const char *op, const struct conv_state
                                          const struct enas_tensor *const *in, size_t n_in,
                                          struct enas_tensor *out, struct enas_err *err)
 {
-    enum enas_status st = ref_want_inputs(op, n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
     if (st == ENAS_OK)
-        st = ref_want_4d(op, 0, in[0], s->cin, err);
+        st = opu_want_4d(op, 0, in[0], s->cin, err);
     if (st != ENAS_OK)
         return st;
     struct ref_conv_geom g = conv_geom(s, in[0], 0);
@@ -130,7 +130,7 @@ static enum enas_status conv_shape_named(const char *op, const struct conv_state
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", op,
                             (long long)g.h, (long long)g.w, (long long)s->k, (long long)s->pad);
-    *out = ref_shape(4, g.n, g.ho, g.wo, s->cout);
+    *out = opu_shape(4, g.n, g.ho, g.wo, s->cout);
     return ENAS_OK;
 }
 
@@ -172,7 +172,7 @@ static const float *conv_src(const struct conv_state *s, struct enas_exec *x, co
     if (!s->relu_in)
         return in->data;
     const int64_t n = enas_tensor_numel(in);
-    float *r = ref_scratch0(x, op, (size_t)n * sizeof *r, err);
+    float *r = opu_scratch0(x, op, (size_t)n * sizeof *r, err);
     for (int64_t i = 0; r && i < n; i++)
         r[i] = in->data[i] > 0.0f ? in->data[i] : 0.0f;
     return r;
@@ -210,9 +210,9 @@ static enum enas_status conv_backward(void *state, struct enas_exec *x, const st
     struct conv_state *s = state;
     struct ref_conv_geom g = conv_geom(s, in[0], 0);
     const int64_t nx = enas_tensor_numel(in[0]), nw = enas_tensor_numel(&s->w->value);
-    double *dx = din[0] ? ref_scratch0(x, "conv", (size_t)nx * sizeof *dx, err) : NULL;
-    double *dw = ref_scratch0(x, "conv", (size_t)nw * sizeof *dw, err);
-    double *db = s->b ? ref_scratch0(x, "conv", (size_t)s->cout * sizeof *db, err) : NULL;
+    double *dx = din[0] ? opu_scratch0(x, "conv", (size_t)nx * sizeof *dx, err) : NULL;
+    double *dw = opu_scratch0(x, "conv", (size_t)nw * sizeof *dw, err);
+    double *db = s->b ? opu_scratch0(x, "conv", (size_t)s->cout * sizeof *db, err) : NULL;
     const float *src = conv_src(s, x, "conv", in[0], err);
     if ((din[0] && !dx) || !dw || (s->b && !db) || !src)
         return ENAS_ERR_NOMEM;
@@ -231,7 +231,7 @@ static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
     (void)n_in;
     struct conv_state *s = state;
     struct ref_conv_geom dw = conv_geom(s, in[0], 1), pw = conv_pointwise(s, &dw);
-    float *t = ref_scratch0(x, "sep_conv", (size_t)(dw.n * dw.ho * dw.wo * dw.cout) * sizeof *t, err);
+    float *t = opu_scratch0(x, "sep_conv", (size_t)(dw.n * dw.ho * dw.wo * dw.cout) * sizeof *t, err);
     const float *src = conv_src(s, x, "sep_conv", in[0], err);
     if (!t || !src)
         return ENAS_ERR_NOMEM;
@@ -250,11 +250,11 @@ static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
     struct conv_state *s = state;
     struct ref_conv_geom dw = conv_geom(s, in[0], 1), pw = conv_pointwise(s, &dw);
     const int64_t nt = dw.n * dw.ho * dw.wo * dw.cout, nx = enas_tensor_numel(in[0]);
-    float *t = ref_scratch0(x, "sep_conv", (size_t)nt * sizeof *t, err);
-    double *dtd = ref_scratch0(x, "sep_conv", (size_t)nt * sizeof *dtd, err);
-    double *dx = din[0] ? ref_scratch0(x, "sep_conv", (size_t)nx * sizeof *dx, err) : NULL;
-    double *ddw = ref_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->dw->value) * sizeof *ddw, err);
-    double *dpw = ref_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->pw->value) * sizeof *dpw, err);
+    float *t = opu_scratch0(x, "sep_conv", (size_t)nt * sizeof *t, err);
+    double *dtd = opu_scratch0(x, "sep_conv", (size_t)nt * sizeof *dtd, err);
+    double *dx = din[0] ? opu_scratch0(x, "sep_conv", (size_t)nx * sizeof *dx, err) : NULL;
+    double *ddw = opu_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->dw->value) * sizeof *ddw, err);
+    double *dpw = opu_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->pw->value) * sizeof *dpw, err);
     const float *src = conv_src(s, x, "sep_conv", in[0], err);
     if (!t || !dtd || (din[0] && !dx) || !ddw || !dpw || !src)
         return ENAS_ERR_NOMEM;

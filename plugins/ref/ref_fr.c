@@ -26,13 +26,13 @@ static enum enas_status fr_create(const struct enas_op_args *a, void **state, st
                           "factorized_reduce: in_channels must be >= 1 and out_channels "
                           "even and >= 2, got %lld and %lld",
                           (long long)s->cin, (long long)s->cout);
-    struct enas_tensor ws = ref_shape(4, s->cout / 2, 1, 1, s->cin);
+    struct enas_tensor ws = opu_shape(4, s->cout / 2, 1, 1, s->cin);
     if (st == ENAS_OK)
         st =
-            ref_param(a, "factorized_reduce", "w1", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w1, err);
+            opu_param(a, "factorized_reduce", "w1", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w1, err);
     if (st == ENAS_OK)
         st =
-            ref_param(a, "factorized_reduce", "w2", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w2, err);
+            opu_param(a, "factorized_reduce", "w2", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w2, err);
     if (st != ENAS_OK) {
         ref_state_destroy(s);
         *state = NULL;
@@ -63,11 +63,11 @@ static enum enas_status fr_shape(void *state, const struct enas_tensor *const *i
                                  struct enas_tensor *out, struct enas_err *err)
 {
     const struct fr_state *s = state;
-    enum enas_status st = ref_want_inputs("factorized_reduce", n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs("factorized_reduce", n_in, 1, 1, err);
     if (st == ENAS_OK)
-        st = ref_want_4d("factorized_reduce", 0, in[0], s->cin, err);
+        st = opu_want_4d("factorized_reduce", 0, in[0], s->cin, err);
     if (st == ENAS_OK)
-        *out = ref_shape(4, in[0]->dims[0], (in[0]->dims[1] + 1) / 2, (in[0]->dims[2] + 1) / 2, s->cout);
+        *out = opu_shape(4, in[0]->dims[0], (in[0]->dims[1] + 1) / 2, (in[0]->dims[2] + 1) / 2, s->cout);
     return st;
 }
 
@@ -99,9 +99,9 @@ static enum enas_status fr_backward(void *state, struct enas_exec *x, const stru
     const struct fr_state *s = state;
     struct ref_conv_geom g1 = fr_geom(s, in[0], 0), g2 = fr_geom(s, in[0], 1);
     const int64_t nx = enas_tensor_numel(in[0]), nw = enas_tensor_numel(&s->w1->value);
-    double *dx = din[0] ? ref_scratch0(x, "factorized_reduce", (size_t)nx * sizeof *dx, err) : NULL;
-    double *dw1 = ref_scratch0(x, "factorized_reduce", (size_t)nw * sizeof *dw1, err);
-    double *dw2 = ref_scratch0(x, "factorized_reduce", (size_t)nw * sizeof *dw2, err);
+    double *dx = din[0] ? opu_scratch0(x, "factorized_reduce", (size_t)nx * sizeof *dx, err) : NULL;
+    double *dw1 = opu_scratch0(x, "factorized_reduce", (size_t)nw * sizeof *dw1, err);
+    double *dw2 = opu_scratch0(x, "factorized_reduce", (size_t)nw * sizeof *dw2, err);
     if ((din[0] && !dx) || !dw1 || !dw2)
         return ENAS_ERR_NOMEM;
     ref_conv_bwd(&g1, in[0]->data, s->w1->value.data, dout->data, dx, dw1, NULL);

@@ -42,7 +42,7 @@ static enum enas_status pool_create_named(const struct enas_op_args *a, const ch
     s->op = op;
     s->k = a->api->cfg_int(a->attrs, "kernel");
     s->stride = a->api->cfg_int(a->attrs, "stride");
-    s->pad = ref_padding(a->api->cfg_int(a->attrs, "padding"), s->k);
+    s->pad = opu_padding(a->api->cfg_int(a->attrs, "padding"), s->k);
     if (s->pad > s->k - 1) {
         st = enas_err_set(err, ENAS_ERR_CONFIG, "%s: padding %lld is more than kernel-1 = %lld", op,
                           (long long)s->pad, (long long)(s->k - 1));
@@ -66,18 +66,18 @@ static enum enas_status pool_shape(void *state, const struct enas_tensor *const 
                                    struct enas_tensor *out, struct enas_err *err)
 {
     const struct pool_state *s = state;
-    enum enas_status st = ref_want_inputs(s->op, n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs(s->op, n_in, 1, 1, err);
     if (st == ENAS_OK)
-        st = ref_want_4d(s->op, 0, in[0], -1, err);
+        st = opu_want_4d(s->op, 0, in[0], -1, err);
     if (st != ENAS_OK)
         return st;
-    int64_t ho = ref_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
-    int64_t wo = ref_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
+    int64_t ho = opu_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
+    int64_t wo = opu_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
     if (ho < 1 || wo < 1)
         return enas_err_set(
             err, ENAS_ERR_INVALID_ARG, "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld",
             s->op, (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)s->k, (long long)s->pad);
-    *out = ref_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
+    *out = opu_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
     return ENAS_OK;
 }
 
@@ -169,11 +169,11 @@ static enum enas_status gap_shape(void *state, const struct enas_tensor *const *
                                   struct enas_tensor *out, struct enas_err *err)
 {
     (void)state;
-    enum enas_status st = ref_want_inputs("global_avg_pool", n_in, 1, 1, err);
+    enum enas_status st = opu_want_inputs("global_avg_pool", n_in, 1, 1, err);
     if (st == ENAS_OK)
-        st = ref_want_4d("global_avg_pool", 0, in[0], -1, err);
+        st = opu_want_4d("global_avg_pool", 0, in[0], -1, err);
     if (st == ENAS_OK)
-        *out = ref_shape(2, in[0]->dims[0], in[0]->dims[3], 1, 1);
+        *out = opu_shape(2, in[0]->dims[0], in[0]->dims[3], 1, 1);
     return st;
 }
 

@@ -1,0 +1,42 @@
+/* op_util.h - helpers both op providers (plugins/ref, plugins/onednn) build in: parameter creation, shape
+ * checks and their messages (one wording, so that both providers fail alike), window sizes, scratch and
+ * saved memory, the call's uniform random numbers. Compiled into each provider's shared object (op_util.c);
+ * not part of the plugin ABI. */
+#ifndef ENAS_PLUGINS_COMMON_OP_UTIL_H
+#define ENAS_PLUGINS_COMMON_OP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "enas/plugin.h"
+
+/* A parameter shape: ndim dims, the rest 1 (data NULL). */
+struct enas_tensor opu_shape(int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3);
+/* api->param_create with the error prefixed by the op name. fan_in only matters for HE_NORMAL. */
+enum enas_status opu_param(const struct enas_op_args *a, const char *op, const char *name,
+                           const struct enas_tensor *shape, enum enas_init_kind kind, double fan_in,
+                           unsigned flags, struct enas_param **out, struct enas_err *err);
+
+/* "2x8x8x16" into buf. */
+const char *opu_fmt_shape(const struct enas_tensor *t, char *buf, size_t size);
+/* n_in within [lo, hi], else an error naming op. */
+enum enas_status opu_want_inputs(const char *op, size_t n_in, size_t lo, size_t hi, struct enas_err *err);
+/* in is 4-D NHWC with every dim >= 1 and, when c >= 0, c channels; else an error naming op and input idx. */
+enum enas_status opu_want_4d(const char *op, size_t idx, const struct enas_tensor *in, int64_t c,
+                             struct enas_err *err);
+/* Output size of a window op along one axis: (n + 2p - k) / s + 1, or 0 when no window fits. */
+int64_t opu_out_size(int64_t n, int64_t k, int64_t s, int64_t p);
+/* Resolves the padding attribute: -1 means "same" for odd kernels, (k - 1) / 2. */
+int64_t opu_padding(int64_t pad_attr, int64_t k);
+
+/* Memory from x->scratch (opu_scratch0: zeroed); NULL (and err set, naming op) when out of memory. */
+void *opu_scratch(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+void *opu_scratch0(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+/* Memory from x->save, for what backward reads (scratch when the engine records nothing for this call, since
+ * no backward will come); opu_save0: zeroed. NULL (err set) when out of memory. */
+void *opu_save(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+void *opu_save0(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+/* A uniform double in [0, 1) from the call's random stream. */
+double opu_uniform(struct enas_exec *x);
+
+#endif
