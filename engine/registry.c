@@ -235,22 +235,36 @@ static enum enas_status check_settings(enum enas_kind kind, const char *name, co
     return enas__settings_validate(t, n, what, err);
 }
 
+/* What every descriptor is checked for first: not NULL, its ABI version and size (up to member `last`), a
+ * valid name. Returns from the caller on failure. */
+#define CHECK_HEAD(kind, d, type, last)                                                                      \
+    do {                                                                                                     \
+        if (!(d))                                                                                            \
+            return null_desc(kind, err);                                                                     \
+        enum enas_status h_ = check_head(kind, (d)->abi_version, (d)->struct_size, NEED(type, last), err);   \
+        if (h_ == ENAS_OK)                                                                                   \
+            h_ = check_name(kind, "name", (d)->name, err);                                                   \
+        if (h_ != ENAS_OK)                                                                                   \
+            return h_;                                                                                       \
+    } while (0)
+
+/* ...and last: its settings table, then the entry itself. */
+static enum enas_status settings_then_add(struct enas_registry *reg, const struct enas_reg_entry *e,
+                                          const struct enas_setting *t, size_t n, struct enas_err *err)
+{
+    enum enas_status st = check_settings(e->kind, e->name, t, n, err);
+    return st == ENAS_OK ? add_entry(reg, e, err) : st;
+}
+
 enum enas_status enas__registry_add_op(struct enas_registry *reg, const struct enas_op_desc *d, int plugin_id,
                                        const char *owner, struct enas_err *err)
 {
     const enum enas_kind k = ENAS_KIND_OP;
-    if (!d)
-        return null_desc(k, err);
-    enum enas_status st =
-        check_head(k, d->abi_version, d->struct_size, NEED(struct enas_op_desc, destroy), err);
-    if (st == ENAS_OK)
-        st = check_name(k, "name", d->name, err);
-    if (st == ENAS_OK && !enas__valid_name(d->provider))
-        st =
-            enas_err_set(err, ENAS_ERR_INVALID_ARG, "op '%s': provider '%s' is not a valid name ([a-z0-9_]+)",
-                         d->name, d->provider ? d->provider : "(null)");
-    if (st != ENAS_OK)
-        return st;
+    CHECK_HEAD(k, d, struct enas_op_desc, destroy);
+    if (!enas__valid_name(d->provider))
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "op '%s': provider '%s' is not a valid name ([a-z0-9_]+)", d->name,
+                            d->provider ? d->provider : "(null)");
     REQUIRE(k, d, create);
     REQUIRE(k, d, shape);
     REQUIRE(k, d, forward);
@@ -258,94 +272,52 @@ enum enas_status enas__registry_add_op(struct enas_registry *reg, const struct e
     if (d->min_inputs > d->max_inputs)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "op '%s': min_inputs %u is larger than max_inputs %u",
                             d->name, d->min_inputs, d->max_inputs);
-    st = check_settings(k, d->name, d->attrs, d->n_attrs, err);
-    if (st != ENAS_OK)
-        return st;
-    struct enas_reg_entry e = {k, d->name, d->provider, NULL, d, plugin_id, owner};
-    return add_entry(reg, &e, err);
+    const struct enas_reg_entry e = {k, d->name, d->provider, NULL, d, plugin_id, owner};
+    return settings_then_add(reg, &e, d->attrs, d->n_attrs, err);
 }
 
 enum enas_status enas__registry_add_space(struct enas_registry *reg, const struct enas_space_desc *d,
                                           int plugin_id, const char *owner, struct enas_err *err)
 {
     const enum enas_kind k = ENAS_KIND_SPACE;
-    if (!d)
-        return null_desc(k, err);
-    enum enas_status st =
-        check_head(k, d->abi_version, d->struct_size, NEED(struct enas_space_desc, destroy), err);
-    if (st == ENAS_OK)
-        st = check_name(k, "name", d->name, err);
-    if (st != ENAS_OK)
-        return st;
+    CHECK_HEAD(k, d, struct enas_space_desc, destroy);
     REQUIRE(k, d, create);
     REQUIRE(k, d, n_decisions);
     REQUIRE(k, d, decision);
     REQUIRE(k, d, forward);
     REQUIRE(k, d, info);
     REQUIRE(k, d, destroy);
-    st = check_settings(k, d->name, d->settings, d->n_settings, err);
-    if (st != ENAS_OK)
-        return st;
-    struct enas_reg_entry e = {k, d->name, NULL, d->description, d, plugin_id, owner};
-    return add_entry(reg, &e, err);
+    const struct enas_reg_entry e = {k, d->name, NULL, d->description, d, plugin_id, owner};
+    return settings_then_add(reg, &e, d->settings, d->n_settings, err);
 }
 
 enum enas_status enas__registry_add_loss(struct enas_registry *reg, const struct enas_loss_desc *d,
                                          int plugin_id, const char *owner, struct enas_err *err)
 {
     const enum enas_kind k = ENAS_KIND_LOSS;
-    if (!d)
-        return null_desc(k, err);
-    enum enas_status st =
-        check_head(k, d->abi_version, d->struct_size, NEED(struct enas_loss_desc, destroy), err);
-    if (st == ENAS_OK)
-        st = check_name(k, "name", d->name, err);
-    if (st != ENAS_OK)
-        return st;
+    CHECK_HEAD(k, d, struct enas_loss_desc, destroy);
     REQUIRE(k, d, compute);
-    st = check_settings(k, d->name, d->settings, d->n_settings, err);
-    if (st != ENAS_OK)
-        return st;
-    struct enas_reg_entry e = {k, d->name, NULL, d->description, d, plugin_id, owner};
-    return add_entry(reg, &e, err);
+    const struct enas_reg_entry e = {k, d->name, NULL, d->description, d, plugin_id, owner};
+    return settings_then_add(reg, &e, d->settings, d->n_settings, err);
 }
 
 enum enas_status enas__registry_add_reward(struct enas_registry *reg, const struct enas_reward_desc *d,
                                            int plugin_id, const char *owner, struct enas_err *err)
 {
     const enum enas_kind k = ENAS_KIND_REWARD;
-    if (!d)
-        return null_desc(k, err);
-    enum enas_status st =
-        check_head(k, d->abi_version, d->struct_size, NEED(struct enas_reward_desc, destroy), err);
-    if (st == ENAS_OK)
-        st = check_name(k, "name", d->name, err);
-    if (st != ENAS_OK)
-        return st;
+    CHECK_HEAD(k, d, struct enas_reward_desc, destroy);
     REQUIRE(k, d, compute);
-    st = check_settings(k, d->name, d->settings, d->n_settings, err);
-    if (st != ENAS_OK)
-        return st;
-    struct enas_reg_entry e = {k, d->name, NULL, d->description, d, plugin_id, owner};
-    return add_entry(reg, &e, err);
+    const struct enas_reg_entry e = {k, d->name, NULL, d->description, d, plugin_id, owner};
+    return settings_then_add(reg, &e, d->settings, d->n_settings, err);
 }
 
 enum enas_status enas__registry_add_backend(struct enas_registry *reg, const struct enas_backend_desc *d,
                                             int plugin_id, const char *owner, struct enas_err *err)
 {
     const enum enas_kind k = ENAS_KIND_BACKEND;
-    if (!d)
-        return null_desc(k, err);
-    enum enas_status st =
-        check_head(k, d->abi_version, d->struct_size, NEED(struct enas_backend_desc, fini), err);
-    if (st == ENAS_OK)
-        st = check_name(k, "name", d->name, err);
-    if (st == ENAS_OK)
-        st = check_settings(k, d->name, d->settings, d->n_settings, err);
-    if (st != ENAS_OK)
-        return st;
-    struct enas_reg_entry e = {k, d->name, NULL, d->description, d, plugin_id, owner};
-    return add_entry(reg, &e, err);
+    CHECK_HEAD(k, d, struct enas_backend_desc, fini);
+    const struct enas_reg_entry e = {k, d->name, NULL, d->description, d, plugin_id, owner};
+    return settings_then_add(reg, &e, d->settings, d->n_settings, err);
 }
 
 void enas__registry_rollback(struct enas_registry *reg, int plugin_id)
