@@ -12,7 +12,6 @@
 #include "step.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,21 +170,19 @@ static void put(struct enas_step *s, void *data, size_t bytes)
     }
 }
 
-/* Data of `bytes` for the pass: from the pool, else the arena's top (a chunk's tail too small for it goes
- * to the pool first). *cap: the bytes behind it. */
+/* Data of `bytes` for the pass: from the pool, else the arena's top (when that moves on to the next chunk,
+ * the tail left behind goes to the pool, once it no longer lies at the top). *cap: the bytes behind it. */
 static void *data_alloc(struct enas_step *s, size_t bytes, size_t *cap)
 {
     const size_t need = enas__arena_size(bytes);
     void *d = pool_take(s, need, cap);
     if (!d) {
         const size_t room = enas__arena_room(&s->acts);
-        if (room < need && room >= SPLIT_MIN) {
-            void *tail = enas__arena_alloc(&s->acts, room);
-            if (tail)
-                put(s, tail, room);
-        }
+        void *tail = room < need && room >= SPLIT_MIN ? enas__arena_alloc(&s->acts, room) : NULL;
         d = enas__arena_alloc(&s->acts, need);
         *cap = need;
+        if (tail)
+            put(s, tail, room);
     }
     live_note(s);
     return d;
