@@ -126,3 +126,19 @@ struct enas_ctrl_opts ctrl_fake_opts(int lstm_size, int layers, double tanh_c, d
                                    .skip_target = 0.4,
                                    .seed = 7};
 }
+
+int ctrl_same_params(struct enas_controller *a, struct enas_controller *b, int grads)
+{
+    size_t na, nb;
+    struct enas_param *const *pa = enas__ctrl_params(a, &na), *const *pb = enas__ctrl_params(b, &nb);
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++) {
+        size_t bytes = (size_t)enas_tensor_numel(&pa[i]->value) * sizeof(float);
+        const float *x = grads ? pa[i]->grad : pa[i]->value.data, *y = grads ? pb[i]->grad : pb[i]->value.data;
+        if (strcmp(pa[i]->name, pb[i]->name) != 0 ||
+            enas_tensor_numel(&pb[i]->value) * sizeof(float) != bytes || !x || !y || memcmp(x, y, bytes) != 0)
+            return 0;
+    }
+    return 1;
+}

@@ -33,6 +33,9 @@ void ctrl_fake_micro_tf_order(struct ctrl_fake *f);
 /* dst = the decisions of src in src->order (labels copied), in decision order: a space whose decision
  * order is src's sample order. */
 void ctrl_fake_permuted(const struct ctrl_fake *src, struct ctrl_fake *dst);
+/* Whether a and b have the same parameters (names, sizes) holding the same values (grads: the same
+ * gradients), bit for bit. */
+int ctrl_same_params(struct enas_controller *a, struct enas_controller *b, int grads);
 /* Options with the TF defaults of ENAS.md §4 and the given size. */
 struct enas_ctrl_opts ctrl_fake_opts(int lstm_size, int layers, double tanh_c, double temperature);
 

@@ -63,8 +63,9 @@ static void micro_target(const struct ctrl_fake *f, int *t)
     }
 }
 
-/* Macro: a random op per layer, every skip on. */
-static void macro_target(const struct ctrl_fake *f, int *t, struct enas_rng *r)
+/* A random candidate for every ONE decision; each skip bit on (skips_on) or random. Macro with skips_on: a
+ * random op per layer, every skip on; uniform: every candidate and both skip values equally likely. */
+static void random_target(const struct ctrl_fake *f, int *t, struct enas_rng *r, int skips_on)
 {
     size_t pos = 0;
     for (size_t i = 0; i < f->n; i++) {
@@ -73,21 +74,7 @@ static void macro_target(const struct ctrl_fake *f, int *t, struct enas_rng *r)
             t[pos++] = (int)enas__rng_below(r, d->n_candidates);
         else
             for (unsigned j = 0; j < d->n_candidates; j++)
-                t[pos++] = 1;
-    }
-}
-
-/* Uniform: every candidate of a ONE decision and both values of a skip bit equally likely. */
-static void random_target(const struct ctrl_fake *f, int *t, struct enas_rng *r)
-{
-    size_t pos = 0;
-    for (size_t i = 0; i < f->n; i++) {
-        const struct enas_decision *d = &f->d[i];
-        if (d->kind == ENAS_CHOICE_ONE)
-            t[pos++] = (int)enas__rng_below(r, d->n_candidates);
-        else
-            for (unsigned j = 0; j < d->n_candidates; j++)
-                t[pos++] = (int)enas__rng_below(r, 2);
+                t[pos++] = skips_on ? 1 : (int)enas__rng_below(r, 2);
     }
 }
 
@@ -179,7 +166,7 @@ static void run(struct ctrl_fake *f, int micro, const struct learn_cfg *lc)
     if (micro)
         micro_target(f, target);
     else
-        macro_target(f, target, &r);
+        random_target(f, target, &r, 1);
     CHECK_MSG(learn(c, target, &r, lc) > 0, "%s: the controller did not learn the target", lc->what);
     enas__ctrl_destroy(c);
 }
@@ -194,7 +181,7 @@ static void run_fit(struct ctrl_fake *f, const char *list, int bound)
         if (!c)
             return;
         enas__rng_seed(&r, seed, 2);
-        random_target(f, target, &r);
+        random_target(f, target, &r, 0);
         snprintf(what, sizeof what, "%s random target %d", list, (int)seed);
         CHECK_MSG(fit(c, target, &r, what, bound) > 0, "%s: the controller did not fit the target", what);
         enas__ctrl_destroy(c);

@@ -10,22 +10,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-static int same_params(struct enas_controller *a, struct enas_controller *b)
-{
-    size_t na, nb;
-    struct enas_param *const *pa = enas__ctrl_params(a, &na), *const *pb = enas__ctrl_params(b, &nb);
-    if (na != nb)
-        return 0;
-    for (size_t i = 0; i < na; i++) {
-        size_t bytes = (size_t)enas_tensor_numel(&pa[i]->value) * sizeof(float);
-        if (strcmp(pa[i]->name, pb[i]->name) != 0 ||
-            enas_tensor_numel(&pb[i]->value) * sizeof(float) != bytes ||
-            memcmp(pa[i]->value.data, pb[i]->value.data, bytes) != 0)
-            return 0;
-    }
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -73,7 +57,7 @@ int main(int argc, char **argv)
     CHECK_MSG(enas__ctrl_create(&o, d, st, &real, &err) == ENAS_OK, "%s", err.msg);
     CHECK_MSG(enas__ctrl_create(&o, &ctrl_fake_ordered_desc, &f, &fake, &err) == ENAS_OK, "%s", err.msg);
     if (real && fake) {
-        CHECK(same_params(real, fake));
+        CHECK(ctrl_same_params(real, fake, 0));
         struct enas_rng ra, rb;
         enas__rng_seed(&ra, 12, 0);
         enas__rng_seed(&rb, 12, 0);

@@ -367,22 +367,6 @@ out:
     enas__ctrl_destroy(plain);
 }
 
-static int same_params(struct enas_controller *a, struct enas_controller *b, int grads)
-{
-    size_t na, nb;
-    struct enas_param *const *pa = enas__ctrl_params(a, &na), *const *pb = enas__ctrl_params(b, &nb);
-    if (na != nb)
-        return 0;
-    for (size_t i = 0; i < na; i++) {
-        size_t bytes = (size_t)enas_tensor_numel(&pa[i]->value) * sizeof(float);
-        const float *x = grads ? pa[i]->grad : pa[i]->value.data, *y = grads ? pb[i]->grad : pb[i]->value.data;
-        if (strcmp(pa[i]->name, pb[i]->name) != 0 ||
-            enas_tensor_numel(&pb[i]->value) * sizeof(float) != bytes || memcmp(x, y, bytes) != 0)
-            return 0;
-    }
-    return 1;
-}
-
 /* A space with a sample order walks exactly as a space whose decision order is that order: the same
  * parameters, the same draws landing in the permuted decisions, the same numbers and gradients, bit for
  * bit. Scoring replays the same walk. */
@@ -402,7 +386,7 @@ static void test_order_is_permutation(void)
     CHECK_MSG(enas__ctrl_create(&o, &ctrl_fake_desc, &g, &b, &err) == ENAS_OK, "%s", err.msg);
     if (!a || !b)
         goto out;
-    CHECK(same_params(a, b, 0)); /* the layout does not depend on the order */
+    CHECK(ctrl_same_params(a, b, 0)); /* the layout does not depend on the order */
     spread(a, 2);
     spread(b, 2);
     struct enas_rng ra, rb;
@@ -420,13 +404,13 @@ static void test_order_is_permutation(void)
         enas__ctrl_zero_grad(b);
         CHECK(enas__ctrl_backward(a, 0.7, 0, &err) == ENAS_OK &&
               enas__ctrl_backward(b, 0.7, 0, &err) == ENAS_OK);
-        CHECK(same_params(a, b, 1));
+        CHECK(ctrl_same_params(a, b, 1));
         /* scoring a's architecture replays a's walk */
         CHECK(enas__ctrl_score(a, xa, &sc, &err) == ENAS_OK);
         CHECK(sc.log_prob == sa.log_prob && sc.entropy == sa.entropy);
         enas__ctrl_zero_grad(a);
         CHECK(enas__ctrl_backward(a, 0.7, 0, &err) == ENAS_OK);
-        CHECK(same_params(a, b, 1));
+        CHECK(ctrl_same_params(a, b, 1));
     }
     CHECK_MSG(mismatch == 0, "%d decisions differ", mismatch);
 out:
