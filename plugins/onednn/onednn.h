@@ -28,6 +28,7 @@ struct odn_backend {
     int threads; /* OpenMP threads for oneDNN and the hand kernels */
     int avx2;    /* the CPU has AVX2 and FMA: the hand kernels take their intrinsic paths */
     int avx512;  /* the CPU has AVX-512F too: the depthwise weight gradient and 3x3 pools take 16-lane kernels */
+    int avx512bw; /* and AVX-512BW and VL: the 3x3 max pool's training kernels (byte masks) */
 };
 
 /* First member of every op state: destroy gets no API table, so the state keeps the host's free. */
@@ -124,6 +125,16 @@ void odn_pool3_fwd_avx512(const struct odn_win *g, int max, const float *x, floa
                           float *work);
 void odn_pool3_bwd_avx512(const struct odn_win *g, int max, const float *x, const float *dy, float *dx,
                           int64_t n0, int64_t n1, float *work);
+/* 3x3 max pool at stride 1, padding 1 for training (onednn_maxpool3_avx512.c, AVX-512F, BW, VL): the
+ * forward writes y and each output's winning cell into map (odn_maxpool3_map_bytes, the call's saved
+ * memory), the backward OVERWRITES dx from dy and map alone; images [n0, n1); work: ODN_MAXPOOL3_WORK
+ * floats. */
+#define ODN_MAXPOOL3_WORK(g) (7 * ((g)->w * (g)->c + 16))
+size_t odn_maxpool3_map_bytes(const struct odn_win *g);
+void odn_maxpool3_fwd_avx512(const struct odn_win *g, const float *x, float *y, uint8_t *map, int64_t n0,
+                             int64_t n1, float *work);
+void odn_maxpool3_bwd_avx512(const struct odn_win *g, const uint8_t *map, const float *dy, float *dx,
+                             int64_t n0, int64_t n1);
 /* Batch norm over rows [r0, r1) of c channels (see onednn_bn_kern.c); fwd / relu: a fused ReLU. */
 void odn_bn_sums_c(const float *x, const float *y, const float *fwd, int64_t r0, int64_t r1, int64_t c,
                    const float *k, float *s1, float *s2);

@@ -18,10 +18,11 @@ static enum enas_status odn_init(const struct enas_backend_args *a, void **ctx, 
     be->threads = a->threads < 1 ? 1 : a->threads;
     be->avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     be->avx512 = be->avx2 && __builtin_cpu_supports("avx512f");
+    be->avx512bw = be->avx512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
     if (getenv("ENAS_ONEDNN_PORTABLE")) /* tests: run the portable C kernels on an AVX2 machine too */
-        be->avx2 = be->avx512 = 0;
+        be->avx2 = be->avx512 = be->avx512bw = 0;
     if (getenv("ENAS_ONEDNN_NO_AVX512")) /* tests: the AVX2 kernels on an AVX-512 machine */
-        be->avx512 = 0;
+        be->avx512 = be->avx512bw = 0;
     /* before any primitive exists: oneDNN sizes some kernels for the thread count at creation */
     omp_set_num_threads(be->threads);
     st = odn_check(dnnl_engine_create(&be->engine, dnnl_cpu, 0), "backend", "dnnl_engine_create", err);

@@ -2,8 +2,10 @@
  * from the average's count; max routes the gradient to the first maximum in window order) on hand
  * kernels: oneDNN 2.6's pooling is slow on NHWC (79 ms for a 3x3 max pool that a plain AVX2 loop does in 3 ms on
  * the AMD machine of the reference notes). 3x3 at stride 1 (the search spaces' pools) runs the separable
- * kernels of onednn_pool3_kern.c, any other window the per-pixel ones here and in onednn_pool_avx2.c.
- * Images are split statically over the threads. Portable C kernels here, AVX2 in onednn_pool_avx2.c. */
+ * kernels of onednn_pool3_kern.c, any other window the per-pixel ones here and in onednn_pool_avx2.c. In
+ * training on AVX-512BW, the 3x3 max pool saves each output's winning cell in forward and its backward reads
+ * those instead of x (onednn_maxpool3_avx512.c). Images are split statically over the threads. Portable C
+ * kernels here, AVX2 in onednn_pool_avx2.c. */
 #include "onednn.h"
 
 #include "op_attrs.h"
@@ -156,19 +158,31 @@ static enum enas_status pool_run(const struct pool_state *s, struct enas_exec *x
                                  const float *in, const float *dy, float *y_or_dx, int backward,
                                  struct enas_err *err)
 {
-    const int max = s->op[0] == 'm', avx2 = s->base.be->avx2, avx512 = s->base.be->avx512, sep = pool3(g);
+    const int max = s->op[0] == 'm', avx2 = s->base.be->avx2, avx512 = s->base.be->avx512, sep = pool3(g),
+              bw = s->base.be->avx512bw;
     int nt = odn_threads(s->base.be, g->n * g->h * g->w * g->c);
     nt = (int64_t)nt > g->n ? (int)g->n : nt;
-    const int64_t per = sep ? ODN_POOL3_WORK(g) : 0;
-    float *work = sep ? opu_scratch(x, s->op, (size_t)(nt * per) * sizeof *work, err) : NULL;
-    if (sep && !work)
+    /* 3x3 max pool in training on AVX-512BW: the forward saves each output's winning cell, the backward
+     * routes dy by it (a forward that saved nothing leaves x->saved NULL: the recomputing kernels) */
+    const int map_fwd = sep && max && bw && !backward && x->save;
+    const uint8_t *map_in = sep && max && backward ? x->saved : NULL;
+    uint8_t *map = map_fwd ? opu_save(x, s->op, odn_maxpool3_map_bytes(g), err) : NULL;
+    if (map_fwd && !map)
+        return ENAS_ERR_NOMEM;
+    const int64_t per = !sep ? 0 : map_fwd ? ODN_MAXPOOL3_WORK(g) : ODN_POOL3_WORK(g);
+    float *work = sep && !map_in ? opu_scratch(x, s->op, (size_t)(nt * per) * sizeof *work, err) : NULL;
+    if (sep && !map_in && !work)
         return ENAS_ERR_NOMEM;
 #pragma omp parallel num_threads(nt)
     {
         const int t = omp_get_thread_num(), T = omp_get_num_threads();
         const int64_t n0 = g->n * t / T, n1 = g->n * (t + 1) / T;
-        float *w = sep ? work + t * per : NULL;
-        if (sep && backward)
+        float *w = work ? work + t * per : NULL;
+        if (map_in)
+            odn_maxpool3_bwd_avx512(g, map_in, dy, y_or_dx, n0, n1);
+        else if (map_fwd)
+            odn_maxpool3_fwd_avx512(g, in, y_or_dx, map, n0, n1, w);
+        else if (sep && backward)
             (avx512 ? odn_pool3_bwd_avx512 : avx2 ? odn_pool3_bwd_avx2 : odn_pool3_bwd_c)(g, max, in, dy, y_or_dx,
                                                                                        n0, n1, w);
         else if (sep)
