@@ -119,3 +119,99 @@ double opu_uniform(struct enas_exec *x)
 {
     return (double)(x->rng_u64(x) >> 11) * 0x1.0p-53;
 }
+
+/* ---- shared op definitions ---- */
+
+enum enas_status opu_pool_read(const struct enas_op_args *a, const char *op, struct opu_pool *p,
+                               struct enas_err *err)
+{
+    p->op = op;
+    p->k = a->api->cfg_int(a->attrs, "kernel");
+    p->stride = a->api->cfg_int(a->attrs, "stride");
+    p->pad = opu_padding(a->api->cfg_int(a->attrs, "padding"), p->k);
+    if (p->pad > p->k - 1)
+        return enas_err_set(err, ENAS_ERR_CONFIG, "%s: padding %lld is more than kernel-1 = %lld", op,
+                            (long long)p->pad, (long long)(p->k - 1));
+    return ENAS_OK;
+}
+
+enum enas_status opu_pool_shape(const struct opu_pool *p, const struct enas_tensor *const *in, size_t n_in,
+                                struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = opu_want_inputs(p->op, n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = opu_want_4d(p->op, 0, in[0], -1, err);
+    if (st != ENAS_OK)
+        return st;
+    int64_t ho = opu_out_size(in[0]->dims[1], p->k, p->stride, p->pad);
+    int64_t wo = opu_out_size(in[0]->dims[2], p->k, p->stride, p->pad);
+    if (ho < 1 || wo < 1)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", p->op,
+                            (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)p->k,
+                            (long long)p->pad);
+    *out = opu_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
+    return ENAS_OK;
+}
+
+enum enas_status opu_keep_read(const struct enas_op_args *a, double *keep, struct enas_err *err)
+{
+    *keep = a->api->cfg_float(a->attrs, "keep_prob");
+    if (!(*keep > 0.0 && *keep <= 1.0))
+        return enas_err_set(err, ENAS_ERR_CONFIG, "dropout: keep_prob %g is not in (0, 1]", *keep);
+    return ENAS_OK;
+}
+
+enum enas_status opu_drop_shape(const char *op, const struct enas_tensor *const *in, size_t n_in,
+                                struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
+    if (st == ENAS_OK && (in[0]->ndim < 1 || in[0]->dims[0] < 1))
+        st = enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: input 0: expected a tensor with N >= 1", op);
+    if (st == ENAS_OK) {
+        *out = *in[0];
+        out->data = NULL;
+    }
+    return st;
+}
+
+enum enas_status opu_bn_read(const struct enas_op_args *a, struct opu_bn *b, struct enas_err *err)
+{
+    const char *op = "batch_norm";
+    b->c = a->api->cfg_int(a->attrs, "channels");
+    b->eps = a->api->cfg_float(a->attrs, "eps");
+    b->momentum = a->api->cfg_float(a->attrs, "momentum");
+    b->relu = a->api->cfg_bool(a->attrs, "relu");
+    if (b->c < 1)
+        return enas_err_set(err, ENAS_ERR_CONFIG, "batch_norm: channels must be set (>= 1), got %lld",
+                            (long long)b->c);
+    struct enas_tensor cs = opu_shape(1, b->c, 1, 1, 1);
+    enum enas_status st = ENAS_OK;
+    if (a->api->cfg_bool(a->attrs, "affine")) {
+        st = opu_param(a, op, "gamma", &cs, ENAS_INIT_ONE, 0.0, 0, &b->gamma, err);
+        if (st == ENAS_OK)
+            st = opu_param(a, op, "beta", &cs, ENAS_INIT_ZERO, 0.0, 0, &b->beta, err);
+    }
+    if (st == ENAS_OK)
+        st = opu_param(a, op, "running_mean", &cs, ENAS_INIT_ZERO, 0.0, ENAS_PARAM_BUFFER, &b->mean, err);
+    if (st == ENAS_OK)
+        st = opu_param(a, op, "running_var", &cs, ENAS_INIT_ONE, 0.0, ENAS_PARAM_BUFFER, &b->var, err);
+    return st;
+}
+
+enum enas_status opu_bn_shape(const struct opu_bn *b, const struct enas_tensor *const *in, size_t n_in,
+                              struct enas_tensor *out, struct enas_err *err)
+{
+    char got[96];
+    enum enas_status st = opu_want_inputs("batch_norm", n_in, 1, 1, err);
+    if (st != ENAS_OK)
+        return st;
+    const struct enas_tensor *t = in[0];
+    if ((t->ndim != 4 && t->ndim != 2) || t->dims[t->ndim - 1] != b->c || enas_tensor_numel(t) < 1)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "batch_norm: input 0: expected N x H x W x %lld or N x %lld, got %d-D %s",
+                            (long long)b->c, (long long)b->c, t->ndim, opu_fmt_shape(t, got, sizeof got));
+    *out = *t;
+    out->data = NULL;
+    return ENAS_OK;
+}

@@ -39,4 +39,36 @@ void *opu_save0(struct enas_exec *x, const char *op, size_t bytes, struct enas_e
 /* A uniform double in [0, 1) from the call's random stream. */
 double opu_uniform(struct enas_exec *x);
 
+/* ---- the ops' definitions both providers share: attributes, their checks, parameters, output shapes ---- */
+
+/* max_pool / avg_pool: kernel, stride and padding (resolved: -1 is "same"; at most kernel - 1). */
+struct opu_pool {
+    const char *op; /* "max_pool" or "avg_pool", for messages */
+    int64_t k, stride, pad;
+};
+enum enas_status opu_pool_read(const struct enas_op_args *a, const char *op, struct opu_pool *p,
+                               struct enas_err *err);
+/* One 4-D input into which at least one window fits; output N x Ho x Wo x C. */
+enum enas_status opu_pool_shape(const struct opu_pool *p, const struct enas_tensor *const *in, size_t n_in,
+                                struct enas_tensor *out, struct enas_err *err);
+
+/* dropout's keep_prob, in (0, 1]. */
+enum enas_status opu_keep_read(const struct enas_op_args *a, double *keep, struct enas_err *err);
+/* dropout / drop_path (op): one input of any shape with N >= 1, kept. */
+enum enas_status opu_drop_shape(const char *op, const struct enas_tensor *const *in, size_t n_in,
+                                struct enas_tensor *out, struct enas_err *err);
+
+/* batch_norm: channels, eps, momentum, relu (a fused ReLU after it), and its parameters: "gamma" (ONE) and
+ * "beta" (ZERO) when affine (else NULL), buffers "running_mean" (ZERO) and "running_var" (ONE). */
+struct opu_bn {
+    int64_t c;
+    double eps, momentum;
+    int relu;
+    struct enas_param *gamma, *beta, *mean, *var;
+};
+enum enas_status opu_bn_read(const struct enas_op_args *a, struct opu_bn *b, struct enas_err *err);
+/* One N x H x W x C or N x C input with b->c channels, kept. */
+enum enas_status opu_bn_shape(const struct opu_bn *b, const struct enas_tensor *const *in, size_t n_in,
+                              struct enas_tensor *out, struct enas_err *err);
+
 #endif

@@ -17,39 +17,16 @@
 
 struct bn_state {
     struct odn_base base;
-    int64_t c;
-    double eps, momentum;
-    int relu;
-    struct enas_param *gamma, *beta, *mean, *var;
+    struct opu_bn d; /* attributes and parameters */
 };
 
 static enum enas_status bn_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct bn_state *s;
-    const char *op = "batch_norm";
-    enum enas_status st = odn_state_new(a, op, sizeof *s, state, err);
-    if (st != ENAS_OK)
-        return st;
-    s = *state;
-    s->c = a->api->cfg_int(a->attrs, "channels");
-    s->eps = a->api->cfg_float(a->attrs, "eps");
-    s->momentum = a->api->cfg_float(a->attrs, "momentum");
-    s->relu = a->api->cfg_bool(a->attrs, "relu");
-    struct enas_tensor cs = opu_shape(1, s->c, 1, 1, 1);
-    if (s->c < 1)
-        st = enas_err_set(err, ENAS_ERR_CONFIG, "batch_norm: channels must be set (>= 1), got %lld",
-                          (long long)s->c);
-    if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "affine")) {
-        st = opu_param(a, op, "gamma", &cs, ENAS_INIT_ONE, 0.0, 0, &s->gamma, err);
-        if (st == ENAS_OK)
-            st = opu_param(a, op, "beta", &cs, ENAS_INIT_ZERO, 0.0, 0, &s->beta, err);
-    }
+    enum enas_status st = odn_state_new(a, "batch_norm", sizeof(struct bn_state), state, err);
     if (st == ENAS_OK)
-        st = opu_param(a, op, "running_mean", &cs, ENAS_INIT_ZERO, 0.0, ENAS_PARAM_BUFFER, &s->mean, err);
-    if (st == ENAS_OK)
-        st = opu_param(a, op, "running_var", &cs, ENAS_INIT_ONE, 0.0, ENAS_PARAM_BUFFER, &s->var, err);
-    if (st != ENAS_OK) {
-        odn_state_destroy(s);
+        st = opu_bn_read(a, &((struct bn_state *)*state)->d, err);
+    if (st != ENAS_OK && *state) {
+        odn_state_destroy(*state);
         *state = NULL;
     }
     return st;
@@ -58,26 +35,14 @@ static enum enas_status bn_create(const struct enas_op_args *a, void **state, st
 static enum enas_status bn_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                  struct enas_tensor *out, struct enas_err *err)
 {
-    const struct bn_state *s = state;
-    char got[96];
-    enum enas_status st = opu_want_inputs("batch_norm", n_in, 1, 1, err);
-    if (st != ENAS_OK)
-        return st;
-    const struct enas_tensor *t = in[0];
-    if ((t->ndim != 4 && t->ndim != 2) || t->dims[t->ndim - 1] != s->c || enas_tensor_numel(t) < 1)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "batch_norm: input 0: expected N x H x W x %lld or N x %lld, got %d-D %s",
-                            (long long)s->c, (long long)s->c, t->ndim, opu_fmt_shape(t, got, sizeof got));
-    *out = *t;
-    out->data = NULL;
-    return ENAS_OK;
+    return opu_bn_shape(&((const struct bn_state *)state)->d, in, n_in, out, err);
 }
 
 /* Per-channel sums over all m rows (see odn_bn_sums), in double: S1, S2 = sums + c. */
 static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, const float *xd, const float *dy,
                                 const float *fwd, int64_t m, const float *k, double *sums, struct enas_err *err)
 {
-    const int64_t c = s->c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
+    const int64_t c = s->d.c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
     float *part = opu_scratch0(x, "batch_norm", (size_t)(nch * 2 * c) * sizeof *part, err);
     if (!part)
         return ENAS_ERR_NOMEM;
@@ -101,15 +66,15 @@ static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, c
 static void bn_affine(const struct bn_state *s, const float *xd, const float *dy, const float *fwd, int64_t m,
                       const float *a, const float *b, const float *d, float *out)
 {
-    const int64_t c = s->c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
+    const int64_t c = s->d.c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
     const int avx2 = s->base.be->avx2;
 #pragma omp parallel for num_threads(odn_threads(s->base.be, m * c)) schedule(static)
     for (int64_t i = 0; i < nch; i++) {
         const int64_t r0 = i * BN_CHUNK, r1 = r0 + BN_CHUNK < m ? r0 + BN_CHUNK : m;
         if (avx2)
-            odn_bn_affine_avx2(xd, dy, fwd, s->relu, r0, r1, c, a, b, d, out);
+            odn_bn_affine_avx2(xd, dy, fwd, s->d.relu, r0, r1, c, a, b, d, out);
         else
-            odn_bn_affine_c(xd, dy, fwd, s->relu, r0, r1, c, a, b, d, out);
+            odn_bn_affine_c(xd, dy, fwd, s->d.relu, r0, r1, c, a, b, d, out);
     }
 }
 
@@ -117,7 +82,7 @@ static void bn_affine(const struct bn_state *s, const float *xd, const float *dy
 static enum enas_status bn_batch_stats(struct bn_state *s, struct enas_exec *x, const struct enas_tensor *in,
                                        double *stats, float *tmp, struct enas_err *err)
 {
-    const int64_t c = s->c, m = enas_tensor_numel(in) / c;
+    const int64_t c = s->d.c, m = enas_tensor_numel(in) / c;
     if (m < 2)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "batch_norm: input 0: training needs more than one value per channel, got "
@@ -128,24 +93,24 @@ static enum enas_status bn_batch_stats(struct bn_state *s, struct enas_exec *x, 
     enum enas_status st = bn_sums(s, x, in->data, NULL, NULL, m, tmp, sums, err);
     if (st != ENAS_OK)
         return st;
-    float *rm = s->mean->value.data, *rv = s->var->value.data;
-    const double mo = s->momentum;
+    float *rm = s->d.mean->value.data, *rv = s->d.var->value.data;
+    const double mo = s->d.momentum;
     for (int64_t j = 0; j < c; j++) {
         const double d1 = sums[j] / (double)m, var0 = sums[c + j] / (double)m - d1 * d1;
         const double mean = (double)tmp[j] + d1, var = var0 > 0.0 ? var0 : 0.0;
         rm[j] = (float)((1.0 - mo) * (double)rm[j] + mo * mean);
         rv[j] = (float)((1.0 - mo) * (double)rv[j] + mo * var * (double)m / (double)(m - 1));
         stats[j] = mean;
-        stats[c + j] = 1.0 / sqrt(var + s->eps);
+        stats[c + j] = 1.0 / sqrt(var + s->d.eps);
     }
     return ENAS_OK;
 }
 
 static void bn_running_stats(const struct bn_state *s, double *stats)
 {
-    for (int64_t j = 0; j < s->c; j++) {
-        stats[j] = (double)s->mean->value.data[j];
-        stats[s->c + j] = 1.0 / sqrt((double)s->var->value.data[j] + s->eps);
+    for (int64_t j = 0; j < s->d.c; j++) {
+        stats[j] = (double)s->d.mean->value.data[j];
+        stats[s->d.c + j] = 1.0 / sqrt((double)s->d.var->value.data[j] + s->d.eps);
     }
 }
 
@@ -158,10 +123,10 @@ static size_t bn_tmp_bytes(int64_t c)
 /* The forward's per-channel out = x * a + b coefficients from [mean, 1/std], in float as forward uses them. */
 static void bn_coeffs(const struct bn_state *s, const double *stats, float *a, float *b)
 {
-    const int64_t c = s->c;
+    const int64_t c = s->d.c;
     for (int64_t j = 0; j < c; j++) {
-        const double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
-        const double be = s->beta ? (double)s->beta->value.data[j] : 0.0;
+        const double g = s->d.gamma ? (double)s->d.gamma->value.data[j] : 1.0;
+        const double be = s->d.beta ? (double)s->d.beta->value.data[j] : 0.0;
         a[j] = (float)(g * stats[c + j]);
         b[j] = (float)(be - g * stats[c + j] * stats[j]);
     }
@@ -172,7 +137,7 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
 {
     (void)n_in;
     struct bn_state *s = state;
-    const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
+    const int64_t c = s->d.c, m = enas_tensor_numel(in[0]) / c;
     const size_t bytes = 2 * (size_t)c * sizeof(double);
     double *stats = x->training ? opu_save(x, "batch_norm", bytes, err) : opu_scratch(x, "batch_norm", bytes, err);
     float *tmp = opu_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
@@ -198,7 +163,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
 {
     (void)n_in, (void)out;
     struct bn_state *s = state;
-    const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
+    const int64_t c = s->d.c, m = enas_tensor_numel(in[0]) / c;
     const int batch = x->saved != NULL;
     double *rs = opu_scratch(x, "batch_norm", 2 * (size_t)c * sizeof *rs, err);
     float *tmp = opu_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
@@ -209,7 +174,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
         bn_running_stats(s, rs);
         stats = rs;
     }
-    float *kmean = tmp + 3 * c, *fwd = s->relu ? tmp + 4 * c : NULL;
+    float *kmean = tmp + 3 * c, *fwd = s->d.relu ? tmp + 4 * c : NULL;
     double *sums = (double *)(tmp + 6 * c);
     if (fwd)
         bn_coeffs(s, stats, fwd, fwd + c);
@@ -221,11 +186,11 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
     for (int64_t j = 0; j < c; j++) {
         /* sum dy*(x - kmean) -> sum dy*xhat, with the rounding of kmean taken back out */
         const double sxh = (sums[c + j] - sums[j] * (stats[j] - (double)kmean[j])) * stats[c + j];
-        if (s->gamma)
-            s->gamma->grad[j] += (float)sxh;
-        if (s->beta)
-            s->beta->grad[j] += (float)sums[j];
-        const double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0, A = g * stats[c + j];
+        if (s->d.gamma)
+            s->d.gamma->grad[j] += (float)sxh;
+        if (s->d.beta)
+            s->d.beta->grad[j] += (float)sums[j];
+        const double g = s->d.gamma ? (double)s->d.gamma->value.data[j] : 1.0, A = g * stats[c + j];
         const double B = batch ? -A * sxh * stats[c + j] / (double)m : 0.0;
         const double D = batch ? -A * sums[j] / (double)m - B * stats[j] : 0.0;
         tmp[j] = (float)A, tmp[c + j] = (float)B, tmp[2 * c + j] = (float)D;

@@ -15,29 +15,12 @@ struct dropout_state {
 
 static enum enas_status dropout_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct dropout_state *s;
-    enum enas_status st = odn_state_new(a, "dropout", sizeof *s, state, err);
-    if (st != ENAS_OK)
-        return st;
-    s = *state;
-    s->keep = a->api->cfg_float(a->attrs, "keep_prob");
-    if (!(s->keep > 0.0 && s->keep <= 1.0)) {
-        st = enas_err_set(err, ENAS_ERR_CONFIG, "dropout: keep_prob %g is not in (0, 1]", s->keep);
-        odn_state_destroy(s);
+    enum enas_status st = odn_state_new(a, "dropout", sizeof(struct dropout_state), state, err);
+    if (st == ENAS_OK)
+        st = opu_keep_read(a, &((struct dropout_state *)*state)->keep, err);
+    if (st != ENAS_OK && *state) {
+        odn_state_destroy(*state);
         *state = NULL;
-    }
-    return st;
-}
-
-static enum enas_status drop_shape_named(const char *op, const struct enas_tensor *const *in, size_t n_in,
-                                         struct enas_tensor *out, struct enas_err *err)
-{
-    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
-    if (st == ENAS_OK && (in[0]->ndim < 1 || in[0]->dims[0] < 1))
-        st = enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: input 0: expected a tensor with N >= 1", op);
-    if (st == ENAS_OK) {
-        *out = *in[0];
-        out->data = NULL;
     }
     return st;
 }
@@ -46,14 +29,14 @@ static enum enas_status dropout_shape(void *state, const struct enas_tensor *con
                                       struct enas_tensor *out, struct enas_err *err)
 {
     (void)state;
-    return drop_shape_named("dropout", in, n_in, out, err);
+    return opu_drop_shape("dropout", in, n_in, out, err);
 }
 
 static enum enas_status drop_path_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                         struct enas_tensor *out, struct enas_err *err)
 {
     (void)state;
-    return drop_shape_named("drop_path", in, n_in, out, err);
+    return opu_drop_shape("drop_path", in, n_in, out, err);
 }
 
 /* Saves n_mask Bernoulli(keep)/keep values, then y = x * mask[i / group]. */

@@ -16,8 +16,7 @@
 
 struct pool_state {
     struct odn_base base;
-    const char *op;
-    int64_t k, stride, pad;
+    struct opu_pool p; /* kernel, stride, padding; p.op names the op */
 };
 
 /* ---- portable kernels ---- */
@@ -90,19 +89,11 @@ void odn_pool_bwd_c(const struct odn_win *g, int max, const float *x, const floa
 static enum enas_status pool_create_named(const struct enas_op_args *a, const char *op, void **state,
                                           struct enas_err *err)
 {
-    struct pool_state *s;
-    enum enas_status st = odn_state_new(a, op, sizeof *s, state, err);
-    if (st != ENAS_OK)
-        return st;
-    s = *state;
-    s->op = op;
-    s->k = a->api->cfg_int(a->attrs, "kernel");
-    s->stride = a->api->cfg_int(a->attrs, "stride");
-    s->pad = opu_padding(a->api->cfg_int(a->attrs, "padding"), s->k);
-    if (s->pad > s->k - 1) {
-        st = enas_err_set(err, ENAS_ERR_CONFIG, "%s: padding %lld is more than kernel-1 = %lld", op,
-                          (long long)s->pad, (long long)(s->k - 1));
-        odn_state_destroy(s);
+    enum enas_status st = odn_state_new(a, op, sizeof(struct pool_state), state, err);
+    if (st == ENAS_OK)
+        st = opu_pool_read(a, op, &((struct pool_state *)*state)->p, err);
+    if (st != ENAS_OK && *state) {
+        odn_state_destroy(*state);
         *state = NULL;
     }
     return st;
@@ -121,29 +112,15 @@ static enum enas_status avg_pool_create(const struct enas_op_args *a, void **sta
 static enum enas_status pool_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                    struct enas_tensor *out, struct enas_err *err)
 {
-    const struct pool_state *s = state;
-    enum enas_status st = opu_want_inputs(s->op, n_in, 1, 1, err);
-    if (st == ENAS_OK)
-        st = opu_want_4d(s->op, 0, in[0], -1, err);
-    if (st != ENAS_OK)
-        return st;
-    int64_t ho = opu_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
-    int64_t wo = opu_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
-    if (ho < 1 || wo < 1)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", s->op,
-                            (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)s->k,
-                            (long long)s->pad);
-    *out = opu_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
-    return ENAS_OK;
+    return opu_pool_shape(&((const struct pool_state *)state)->p, in, n_in, out, err);
 }
 
 static struct odn_win pool_win(const struct pool_state *s, const struct enas_tensor *in)
 {
     struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = in->dims[3],
-                        .ho = opu_out_size(in->dims[1], s->k, s->stride, s->pad),
-                        .wo = opu_out_size(in->dims[2], s->k, s->stride, s->pad),
-                        .k = s->k, .stride = s->stride, .pad = s->pad};
+                        .ho = opu_out_size(in->dims[1], s->p.k, s->p.stride, s->p.pad),
+                        .wo = opu_out_size(in->dims[2], s->p.k, s->p.stride, s->p.pad),
+                        .k = s->p.k, .stride = s->p.stride, .pad = s->p.pad};
     return g;
 }
 
@@ -158,7 +135,7 @@ static enum enas_status pool_run(const struct pool_state *s, struct enas_exec *x
                                  const float *in, const float *dy, float *y_or_dx, int backward,
                                  struct enas_err *err)
 {
-    const int max = s->op[0] == 'm', avx2 = s->base.be->avx2, avx512 = s->base.be->avx512, sep = pool3(g),
+    const int max = s->p.op[0] == 'm', avx2 = s->base.be->avx2, avx512 = s->base.be->avx512, sep = pool3(g),
               bw = s->base.be->avx512bw;
     int nt = odn_threads(s->base.be, g->n * g->h * g->w * g->c);
     nt = (int64_t)nt > g->n ? (int)g->n : nt;
@@ -166,11 +143,11 @@ static enum enas_status pool_run(const struct pool_state *s, struct enas_exec *x
      * routes dy by it (a forward that saved nothing leaves x->saved NULL: the recomputing kernels) */
     const int map_fwd = sep && max && bw && !backward && x->save;
     const uint8_t *map_in = sep && max && backward ? x->saved : NULL;
-    uint8_t *map = map_fwd ? opu_save(x, s->op, odn_maxpool3_map_bytes(g), err) : NULL;
+    uint8_t *map = map_fwd ? opu_save(x, s->p.op, odn_maxpool3_map_bytes(g), err) : NULL;
     if (map_fwd && !map)
         return ENAS_ERR_NOMEM;
     const int64_t per = !sep ? 0 : map_fwd ? ODN_MAXPOOL3_WORK(g) : ODN_POOL3_WORK(g);
-    float *work = sep && !map_in ? opu_scratch(x, s->op, (size_t)(nt * per) * sizeof *work, err) : NULL;
+    float *work = sep && !map_in ? opu_scratch(x, s->p.op, (size_t)(nt * per) * sizeof *work, err) : NULL;
     if (sep && !map_in && !work)
         return ENAS_ERR_NOMEM;
 #pragma omp parallel num_threads(nt)

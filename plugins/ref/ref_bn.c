@@ -13,49 +13,16 @@
 
 struct bn_state {
     struct ref_base base;
-    int64_t c;
-    double eps, momentum;
-    int relu;
-    struct enas_param *gamma, *beta; /* NULL when not affine */
-    struct enas_param *mean, *var;   /* running statistics (buffers) */
+    struct opu_bn d; /* attributes and parameters */
 };
-
-static enum enas_status bn_params(const struct enas_op_args *a, struct bn_state *s, struct enas_err *err)
-{
-    struct enas_tensor cs = opu_shape(1, s->c, 1, 1, 1);
-    enum enas_status st = ENAS_OK;
-    if (a->api->cfg_bool(a->attrs, "affine")) {
-        st = opu_param(a, "batch_norm", "gamma", &cs, ENAS_INIT_ONE, 0.0, 0, &s->gamma, err);
-        if (st == ENAS_OK)
-            st = opu_param(a, "batch_norm", "beta", &cs, ENAS_INIT_ZERO, 0.0, 0, &s->beta, err);
-    }
-    if (st == ENAS_OK)
-        st = opu_param(a, "batch_norm", "running_mean", &cs, ENAS_INIT_ZERO, 0.0, ENAS_PARAM_BUFFER, &s->mean,
-                       err);
-    if (st == ENAS_OK)
-        st = opu_param(a, "batch_norm", "running_var", &cs, ENAS_INIT_ONE, 0.0, ENAS_PARAM_BUFFER, &s->var,
-                       err);
-    return st;
-}
 
 static enum enas_status bn_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct bn_state *s;
-    enum enas_status st = ref_state_new(a, "batch_norm", sizeof *s, state, err);
-    if (st != ENAS_OK)
-        return st;
-    s = *state;
-    s->c = a->api->cfg_int(a->attrs, "channels");
-    s->eps = a->api->cfg_float(a->attrs, "eps");
-    s->momentum = a->api->cfg_float(a->attrs, "momentum");
-    s->relu = a->api->cfg_bool(a->attrs, "relu");
-    if (s->c < 1)
-        st = enas_err_set(err, ENAS_ERR_CONFIG, "batch_norm: channels must be set (>= 1), got %lld",
-                          (long long)s->c);
+    enum enas_status st = ref_state_new(a, "batch_norm", sizeof(struct bn_state), state, err);
     if (st == ENAS_OK)
-        st = bn_params(a, s, err);
-    if (st != ENAS_OK) {
-        ref_state_destroy(s);
+        st = opu_bn_read(a, &((struct bn_state *)*state)->d, err);
+    if (st != ENAS_OK && *state) {
+        ref_state_destroy(*state);
         *state = NULL;
     }
     return st;
@@ -64,19 +31,7 @@ static enum enas_status bn_create(const struct enas_op_args *a, void **state, st
 static enum enas_status bn_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                  struct enas_tensor *out, struct enas_err *err)
 {
-    const struct bn_state *s = state;
-    char got[96];
-    enum enas_status st = opu_want_inputs("batch_norm", n_in, 1, 1, err);
-    if (st != ENAS_OK)
-        return st;
-    const struct enas_tensor *t = in[0];
-    if ((t->ndim != 4 && t->ndim != 2) || t->dims[t->ndim - 1] != s->c || enas_tensor_numel(t) < 1)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "batch_norm: input 0: expected N x H x W x %lld or N x %lld, got %d-D %s",
-                            (long long)s->c, (long long)s->c, t->ndim, opu_fmt_shape(t, got, sizeof got));
-    *out = *t;
-    out->data = NULL;
-    return ENAS_OK;
+    return opu_bn_shape(&((const struct bn_state *)state)->d, in, n_in, out, err);
 }
 
 /* Batch mean and biased variance per channel, in double, over the m rows of c values. */
@@ -100,7 +55,7 @@ static void bn_moments(const float *xd, int64_t m, int64_t c, double *mean, doub
 static enum enas_status bn_batch_stats(struct bn_state *s, const struct enas_tensor *in, double *stats,
                                        struct enas_err *err)
 {
-    const int64_t c = s->c, m = enas_tensor_numel(in) / c;
+    const int64_t c = s->d.c, m = enas_tensor_numel(in) / c;
     if (m < 2) /* the unbiased variance of the running update needs two values, as in PyTorch */
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "batch_norm: input 0: training needs more than one value "
@@ -108,13 +63,13 @@ static enum enas_status bn_batch_stats(struct bn_state *s, const struct enas_ten
                             (long long)m);
     double *mean = stats, *istd = stats + c;
     bn_moments(in->data, m, c, mean, istd);
-    float *rm = s->mean->value.data, *rv = s->var->value.data;
-    const double mo = s->momentum;
+    float *rm = s->d.mean->value.data, *rv = s->d.var->value.data;
+    const double mo = s->d.momentum;
     for (int64_t j = 0; j < c; j++) {
         double var = istd[j];
         rm[j] = (float)((1.0 - mo) * (double)rm[j] + mo * mean[j]);
         rv[j] = (float)((1.0 - mo) * (double)rv[j] + mo * var * (double)m / (double)(m - 1));
-        istd[j] = 1.0 / sqrt(var + s->eps);
+        istd[j] = 1.0 / sqrt(var + s->d.eps);
     }
     return ENAS_OK;
 }
@@ -122,18 +77,18 @@ static enum enas_status bn_batch_stats(struct bn_state *s, const struct enas_ten
 /* Inference: the running statistics as [mean, 1/std]. */
 static void bn_running_stats(const struct bn_state *s, double *stats)
 {
-    for (int64_t j = 0; j < s->c; j++) {
-        stats[j] = (double)s->mean->value.data[j];
-        stats[s->c + j] = 1.0 / sqrt((double)s->var->value.data[j] + s->eps);
+    for (int64_t j = 0; j < s->d.c; j++) {
+        stats[j] = (double)s->d.mean->value.data[j];
+        stats[s->d.c + j] = 1.0 / sqrt((double)s->d.var->value.data[j] + s->d.eps);
     }
 }
 
 /* The normalised, scaled and shifted value of x in channel j: forward's output before the ReLU. */
 static float bn_value(const struct bn_state *s, float x, const double *stats, int64_t j)
 {
-    double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
-    double b = s->beta ? (double)s->beta->value.data[j] : 0.0;
-    return (float)(g * ((double)x - stats[j]) * stats[s->c + j] + b);
+    double g = s->d.gamma ? (double)s->d.gamma->value.data[j] : 1.0;
+    double b = s->d.beta ? (double)s->d.beta->value.data[j] : 0.0;
+    return (float)(g * ((double)x - stats[j]) * stats[s->d.c + j] + b);
 }
 
 static enum enas_status bn_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -141,7 +96,7 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
 {
     (void)n_in;
     struct bn_state *s = state;
-    const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
+    const int64_t c = s->d.c, m = enas_tensor_numel(in[0]) / c;
     const size_t bytes = 2 * (size_t)c * sizeof(double);
     double *stats =
         x->training ? opu_save0(x, "batch_norm", bytes, err) : opu_scratch0(x, "batch_norm", bytes, err);
@@ -158,7 +113,7 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
     for (int64_t r = 0; r < m; r++)
         for (int64_t j = 0; j < c; j++) {
             float y = bn_value(s, xd[r * c + j], stats, j);
-            out->data[r * c + j] = s->relu && !(y > 0.0f) ? 0.0f : y;
+            out->data[r * c + j] = s->d.relu && !(y > 0.0f) ? 0.0f : y;
         }
     return ENAS_OK;
 }
@@ -168,10 +123,10 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
 static void bn_dx(const struct bn_state *s, const float *xd, const float *dy, const double *stats,
                   const double *sums, int batch, int64_t m, float *dx)
 {
-    const int64_t c = s->c;
+    const int64_t c = s->d.c;
     for (int64_t r = 0; r < m; r++)
         for (int64_t j = 0; j < c; j++) {
-            double g = s->gamma ? (double)s->gamma->value.data[j] : 1.0;
+            double g = s->d.gamma ? (double)s->d.gamma->value.data[j] : 1.0;
             double d = (double)dy[r * c + j];
             if (batch) {
                 double xhat = ((double)xd[r * c + j] - stats[j]) * stats[c + j];
@@ -188,7 +143,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
 {
     (void)n_in, (void)out;
     struct bn_state *s = state;
-    const int64_t c = s->c, m = enas_tensor_numel(in[0]) / c;
+    const int64_t c = s->d.c, m = enas_tensor_numel(in[0]) / c;
     const double *stats = x->saved;
     double *sums = opu_scratch0(x, "batch_norm", 2 * (size_t)c * sizeof *sums, err);
     if (!sums)
@@ -201,7 +156,7 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
         stats = rs;
     }
     const float *xd = in[0]->data, *dy = dout->data;
-    if (s->relu) { /* the gradient through the ReLU: zero where the output was cut to 0 */
+    if (s->d.relu) { /* the gradient through the ReLU: zero where the output was cut to 0 */
         float *dm = opu_scratch0(x, "batch_norm", (size_t)(m * c) * sizeof *dm, err);
         if (!dm)
             return ENAS_ERR_NOMEM;
@@ -214,10 +169,10 @@ static enum enas_status bn_backward(void *state, struct enas_exec *x, const stru
             sums[j] += (double)dy[r * c + j];
             sums[c + j] += (double)dy[r * c + j] * ((double)xd[r * c + j] - stats[j]) * stats[c + j];
         }
-    if (s->gamma)
-        ref_grad_add(s->gamma, sums + c);
-    if (s->beta)
-        ref_grad_add(s->beta, sums);
+    if (s->d.gamma)
+        ref_grad_add(s->d.gamma, sums + c);
+    if (s->d.beta)
+        ref_grad_add(s->d.beta, sums);
     if (din[0])
         bn_dx(s, xd, dy, stats, sums, x->saved != NULL, m, din[0]->data);
     return ENAS_OK;

@@ -10,8 +10,7 @@
 
 struct pool_state {
     struct ref_base base;
-    const char *op; /* "max_pool" or "avg_pool", for messages */
-    int64_t k, stride, pad;
+    struct opu_pool p; /* kernel, stride, padding; p.op names the op */
 };
 
 /* One output element's window clipped to the input: rows [h0, h1), columns [w0, w1). */
@@ -22,8 +21,8 @@ struct pool_win {
 static struct pool_win pool_window(const struct pool_state *s, const struct enas_tensor *in, int64_t oh,
                                    int64_t ow)
 {
-    struct pool_win r = {oh * s->stride - s->pad, oh * s->stride - s->pad + s->k, ow * s->stride - s->pad,
-                         ow * s->stride - s->pad + s->k};
+    struct pool_win r = {oh * s->p.stride - s->p.pad, oh * s->p.stride - s->p.pad + s->p.k, ow * s->p.stride - s->p.pad,
+                         ow * s->p.stride - s->p.pad + s->p.k};
     r.h0 = r.h0 < 0 ? 0 : r.h0;
     r.w0 = r.w0 < 0 ? 0 : r.w0;
     r.h1 = r.h1 > in->dims[1] ? in->dims[1] : r.h1;
@@ -34,19 +33,11 @@ static struct pool_win pool_window(const struct pool_state *s, const struct enas
 static enum enas_status pool_create_named(const struct enas_op_args *a, const char *op, void **state,
                                           struct enas_err *err)
 {
-    struct pool_state *s;
-    enum enas_status st = ref_state_new(a, op, sizeof *s, state, err);
-    if (st != ENAS_OK)
-        return st;
-    s = *state;
-    s->op = op;
-    s->k = a->api->cfg_int(a->attrs, "kernel");
-    s->stride = a->api->cfg_int(a->attrs, "stride");
-    s->pad = opu_padding(a->api->cfg_int(a->attrs, "padding"), s->k);
-    if (s->pad > s->k - 1) {
-        st = enas_err_set(err, ENAS_ERR_CONFIG, "%s: padding %lld is more than kernel-1 = %lld", op,
-                          (long long)s->pad, (long long)(s->k - 1));
-        ref_state_destroy(s);
+    enum enas_status st = ref_state_new(a, op, sizeof(struct pool_state), state, err);
+    if (st == ENAS_OK)
+        st = opu_pool_read(a, op, &((struct pool_state *)*state)->p, err);
+    if (st != ENAS_OK && *state) {
+        ref_state_destroy(*state);
         *state = NULL;
     }
     return st;
@@ -65,20 +56,7 @@ static enum enas_status avg_pool_create(const struct enas_op_args *a, void **sta
 static enum enas_status pool_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                    struct enas_tensor *out, struct enas_err *err)
 {
-    const struct pool_state *s = state;
-    enum enas_status st = opu_want_inputs(s->op, n_in, 1, 1, err);
-    if (st == ENAS_OK)
-        st = opu_want_4d(s->op, 0, in[0], -1, err);
-    if (st != ENAS_OK)
-        return st;
-    int64_t ho = opu_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
-    int64_t wo = opu_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
-    if (ho < 1 || wo < 1)
-        return enas_err_set(
-            err, ENAS_ERR_INVALID_ARG, "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld",
-            s->op, (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)s->k, (long long)s->pad);
-    *out = opu_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
-    return ENAS_OK;
+    return opu_pool_shape(&((const struct pool_state *)state)->p, in, n_in, out, err);
 }
 
 /* Offset of element (n, h, w, 0) of an NHWC tensor. */
@@ -127,7 +105,7 @@ static void pool_route(const struct enas_tensor *in, const struct pool_win *r, i
 static void pool_run(const struct pool_state *s, const struct enas_tensor *in, const struct enas_tensor *out,
                      const float *dy, float *dx)
 {
-    const int max = s->op[0] == 'm';
+    const int max = s->p.op[0] == 'm';
     for (int64_t n = 0; n < out->dims[0]; n++)
         for (int64_t oh = 0; oh < out->dims[1]; oh++)
             for (int64_t ow = 0; ow < out->dims[2]; ow++) {
