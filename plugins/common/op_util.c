@@ -215,3 +215,74 @@ enum enas_status opu_bn_shape(const struct opu_bn *b, const struct enas_tensor *
     out->data = NULL;
     return ENAS_OK;
 }
+
+enum enas_status opu_linear_read(const struct enas_op_args *a, struct opu_linear *l, struct enas_err *err)
+{
+    l->in = a->api->cfg_int(a->attrs, "in_features");
+    l->out = a->api->cfg_int(a->attrs, "out_features");
+    if (l->in < 1 || l->out < 1)
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "linear: in_features and out_features must be set (>= 1), got %lld and %lld",
+                            (long long)l->in, (long long)l->out);
+    struct enas_tensor ws = opu_shape(2, l->out, l->in, 1, 1), bs = opu_shape(1, l->out, 1, 1, 1);
+    enum enas_status st = opu_param(a, "linear", "w", &ws, ENAS_INIT_HE_NORMAL, (double)l->in, 0, &l->w, err);
+    if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
+        st = opu_param(a, "linear", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &l->b, err);
+    return st;
+}
+
+enum enas_status opu_linear_shape(const struct opu_linear *l, const struct enas_tensor *const *in, size_t n_in,
+                                  struct enas_tensor *out, struct enas_err *err)
+{
+    char got[96];
+    enum enas_status st = opu_want_inputs("linear", n_in, 1, 1, err);
+    if (st != ENAS_OK)
+        return st;
+    if (in[0]->ndim != 2 || in[0]->dims[0] < 1 || in[0]->dims[1] != l->in)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "linear: input 0: expected N x %lld, got %d-D %s",
+                            (long long)l->in, in[0]->ndim, opu_fmt_shape(in[0], got, sizeof got));
+    *out = opu_shape(2, in[0]->dims[0], l->out, 1, 1);
+    return ENAS_OK;
+}
+
+double opu_linear_madds(const struct opu_linear *l, const struct enas_tensor *const *in, size_t n_in)
+{
+    return n_in == 1 ? (double)in[0]->dims[0] * (double)l->in * (double)l->out : 0.0;
+}
+
+enum enas_status opu_fr_read(const struct enas_op_args *a, struct opu_fr *f, struct enas_err *err)
+{
+    const char *op = "factorized_reduce";
+    f->cin = a->api->cfg_int(a->attrs, "in_channels");
+    f->cout = a->api->cfg_int(a->attrs, "out_channels");
+    if (f->cin < 1 || f->cout < 2 || f->cout % 2)
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "factorized_reduce: in_channels must be >= 1 and out_channels even and >= 2, "
+                            "got %lld and %lld",
+                            (long long)f->cin, (long long)f->cout);
+    struct enas_tensor ws = opu_shape(4, f->cout / 2, 1, 1, f->cin);
+    enum enas_status st = opu_param(a, op, "w1", &ws, ENAS_INIT_HE_NORMAL, (double)f->cin, 0, &f->w1, err);
+    if (st == ENAS_OK)
+        st = opu_param(a, op, "w2", &ws, ENAS_INIT_HE_NORMAL, (double)f->cin, 0, &f->w2, err);
+    return st;
+}
+
+enum enas_status opu_fr_shape(const struct opu_fr *f, const struct enas_tensor *const *in, size_t n_in,
+                              struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = opu_want_inputs("factorized_reduce", n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = opu_want_4d("factorized_reduce", 0, in[0], f->cin, err);
+    if (st == ENAS_OK)
+        *out = opu_shape(4, in[0]->dims[0], (in[0]->dims[1] + 1) / 2, (in[0]->dims[2] + 1) / 2, f->cout);
+    return st;
+}
+
+double opu_fr_madds(const struct opu_fr *f, const struct enas_tensor *const *in, size_t n_in)
+{
+    if (n_in != 1 || in[0]->ndim != 4)
+        return 0.0;
+    const double px =
+        (double)in[0]->dims[0] * (double)((in[0]->dims[1] + 1) / 2) * (double)((in[0]->dims[2] + 1) / 2);
+    return 2.0 * px * (double)f->cin * (double)(f->cout / 2); /* two 1x1 paths of out/2 channels */
+}

@@ -71,4 +71,27 @@ enum enas_status opu_bn_read(const struct enas_op_args *a, struct opu_bn *b, str
 enum enas_status opu_bn_shape(const struct opu_bn *b, const struct enas_tensor *const *in, size_t n_in,
                               struct enas_tensor *out, struct enas_err *err);
 
+/* linear: in_features, out_features; weight "w" [out, in] (He-normal, fan_in = in), bias "b" [out] (ZERO)
+ * with the bias attribute, else NULL. */
+struct opu_linear {
+    int64_t in, out;
+    struct enas_param *w, *b;
+};
+enum enas_status opu_linear_read(const struct enas_op_args *a, struct opu_linear *l, struct enas_err *err);
+/* One N x in input; output N x out. */
+enum enas_status opu_linear_shape(const struct opu_linear *l, const struct enas_tensor *const *in, size_t n_in,
+                                  struct enas_tensor *out, struct enas_err *err);
+double opu_linear_madds(const struct opu_linear *l, const struct enas_tensor *const *in, size_t n_in);
+
+/* factorized_reduce: in_channels, out_channels (even); weights "w1", "w2" [out/2, 1, 1, in] (He-normal). */
+struct opu_fr {
+    int64_t cin, cout;
+    struct enas_param *w1, *w2;
+};
+enum enas_status opu_fr_read(const struct enas_op_args *a, struct opu_fr *f, struct enas_err *err);
+/* One N x H x W x in input; output N x ceil(H/2) x ceil(W/2) x out. */
+enum enas_status opu_fr_shape(const struct opu_fr *f, const struct enas_tensor *const *in, size_t n_in,
+                              struct enas_tensor *out, struct enas_err *err);
+double opu_fr_madds(const struct opu_fr *f, const struct enas_tensor *const *in, size_t n_in);
+
 #endif

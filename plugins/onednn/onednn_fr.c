@@ -10,8 +10,7 @@
 
 struct fr_state {
     struct odn_base base;
-    int64_t cin, cout;
-    struct enas_param *w1, *w2;
+    struct opu_fr d; /* attributes and parameters */
     struct odn_conv path[2];
 };
 
@@ -27,54 +26,31 @@ static void fr_destroy(void *state)
 
 static enum enas_status fr_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct fr_state *s;
-    const char *op = "factorized_reduce";
-    enum enas_status st = odn_state_new(a, op, sizeof *s, state, err);
+    enum enas_status st = odn_state_new(a, "factorized_reduce", sizeof(struct fr_state), state, err);
+    if (st == ENAS_OK)
+        st = opu_fr_read(a, &((struct fr_state *)*state)->d, err);
+    if (st != ENAS_OK && *state) {
+        odn_state_destroy(*state);
+        *state = NULL;
+    }
     if (st != ENAS_OK)
         return st;
-    s = *state;
-    s->cin = a->api->cfg_int(a->attrs, "in_channels");
-    s->cout = a->api->cfg_int(a->attrs, "out_channels");
-    if (s->cin < 1 || s->cout < 2 || s->cout % 2)
-        st = enas_err_set(err, ENAS_ERR_CONFIG,
-                          "factorized_reduce: in_channels must be >= 1 and out_channels even and >= 2, "
-                          "got %lld and %lld",
-                          (long long)s->cin, (long long)s->cout);
-    struct enas_tensor ws = opu_shape(4, s->cout / 2, 1, 1, s->cin);
-    if (st == ENAS_OK)
-        st = opu_param(a, op, "w1", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w1, err);
-    if (st == ENAS_OK)
-        st = opu_param(a, op, "w2", &ws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->w2, err);
-    if (st != ENAS_OK) {
-        odn_state_destroy(s);
-        *state = NULL;
-        return st;
-    }
-    struct odn_conv_cfg c = {.cin = s->cin, .cout = s->cout / 2, .k = 1, .stride = 1, .pad = 0, .groups = 1};
-    odn_conv_init(&s->path[0], &s->base, op, &c);
-    odn_conv_init(&s->path[1], &s->base, op, &c);
+    struct fr_state *s = *state;
+    struct odn_conv_cfg c = {.cin = s->d.cin, .cout = s->d.cout / 2, .k = 1, .stride = 1, .pad = 0, .groups = 1};
+    odn_conv_init(&s->path[0], &s->base, "factorized_reduce", &c);
+    odn_conv_init(&s->path[1], &s->base, "factorized_reduce", &c);
     return ENAS_OK;
 }
 
 static enum enas_status fr_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                  struct enas_tensor *out, struct enas_err *err)
 {
-    const struct fr_state *s = state;
-    enum enas_status st = opu_want_inputs("factorized_reduce", n_in, 1, 1, err);
-    if (st == ENAS_OK)
-        st = opu_want_4d("factorized_reduce", 0, in[0], s->cin, err);
-    if (st == ENAS_OK)
-        *out = opu_shape(4, in[0]->dims[0], (in[0]->dims[1] + 1) / 2, (in[0]->dims[2] + 1) / 2, s->cout);
-    return st;
+    return opu_fr_shape(&((const struct fr_state *)state)->d, in, n_in, out, err);
 }
 
 static double fr_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
 {
-    const struct fr_state *s = state;
-    if (n_in != 1 || in[0]->ndim != 4)
-        return 0.0;
-    double px = (double)in[0]->dims[0] * (double)((in[0]->dims[1] + 1) / 2) * (double)((in[0]->dims[2] + 1) / 2);
-    return 2.0 * px * (double)s->cin * (double)(s->cout / 2);
+    return opu_fr_madds(&((const struct fr_state *)state)->d, in, n_in);
 }
 
 /* Between x (n x h x w x c) and the dense samples sub (n x ho x wo x c) of path `shift` (0 or 1):
@@ -118,15 +94,15 @@ static enum enas_status fr_forward(void *state, struct enas_exec *x, const struc
 {
     (void)n_in;
     struct fr_state *s = state;
-    const int64_t n = out->dims[0], ho = out->dims[1], wo = out->dims[2], m = n * ho * wo, hc = s->cout / 2;
-    float *sub = opu_scratch(x, "factorized_reduce", (size_t)(m * s->cin) * sizeof(float), err);
+    const int64_t n = out->dims[0], ho = out->dims[1], wo = out->dims[2], m = n * ho * wo, hc = s->d.cout / 2;
+    float *sub = opu_scratch(x, "factorized_reduce", (size_t)(m * s->d.cin) * sizeof(float), err);
     float *y = opu_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
     if (!sub || !y)
         return ENAS_ERR_NOMEM;
     enum enas_status st = ENAS_OK;
     for (int p = 0; p < 2 && st == ENAS_OK; p++) {
         fr_move(s, in[0], in[0]->data, sub, p, 1);
-        st = odn_conv_fwd(&s->path[p], x, n, ho, wo, sub, (p ? s->w2 : s->w1)->value.data, NULL, y, err);
+        st = odn_conv_fwd(&s->path[p], x, n, ho, wo, sub, (p ? s->d.w2 : s->d.w1)->value.data, NULL, y, err);
         if (st == ENAS_OK)
             fr_half(s, out->data, y, m, hc, p, 1);
     }
@@ -140,8 +116,8 @@ static enum enas_status fr_backward(void *state, struct enas_exec *x, const stru
 {
     (void)n_in;
     struct fr_state *s = state;
-    const int64_t n = out->dims[0], ho = out->dims[1], wo = out->dims[2], m = n * ho * wo, hc = s->cout / 2;
-    const size_t sb = (size_t)(m * s->cin) * sizeof(float);
+    const int64_t n = out->dims[0], ho = out->dims[1], wo = out->dims[2], m = n * ho * wo, hc = s->d.cout / 2;
+    const size_t sb = (size_t)(m * s->d.cin) * sizeof(float);
     float *sub = opu_scratch(x, "factorized_reduce", sb, err);
     float *dsub = din[0] ? opu_scratch(x, "factorized_reduce", sb, err) : NULL;
     float *dy = opu_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
@@ -151,7 +127,7 @@ static enum enas_status fr_backward(void *state, struct enas_exec *x, const stru
         memset(din[0]->data, 0, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
     enum enas_status st = ENAS_OK;
     for (int p = 0; p < 2 && st == ENAS_OK; p++) {
-        struct enas_param *w = p ? s->w2 : s->w1;
+        struct enas_param *w = p ? s->d.w2 : s->d.w1;
         fr_move(s, in[0], in[0]->data, sub, p, 1);
         fr_half(s, dout->data, dy, m, hc, p, 0);
         st = odn_conv_bwd(&s->path[p], x, n, ho, wo, sub, w->value.data, dy, dsub, w->grad, NULL, err);

@@ -6,8 +6,7 @@
 
 struct linear_state {
     struct odn_base base;
-    int64_t in, out;
-    struct enas_param *w, *b;
+    struct opu_linear d; /* attributes and parameters */
     struct odn_conv ip;
 };
 
@@ -21,29 +20,18 @@ static void linear_destroy(void *state)
 
 static enum enas_status linear_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct linear_state *s;
-    enum enas_status st = odn_state_new(a, "linear", sizeof *s, state, err);
+    enum enas_status st = odn_state_new(a, "linear", sizeof(struct linear_state), state, err);
+    if (st == ENAS_OK)
+        st = opu_linear_read(a, &((struct linear_state *)*state)->d, err);
+    if (st != ENAS_OK && *state) {
+        odn_state_destroy(*state);
+        *state = NULL;
+    }
     if (st != ENAS_OK)
         return st;
-    s = *state;
-    s->in = a->api->cfg_int(a->attrs, "in_features");
-    s->out = a->api->cfg_int(a->attrs, "out_features");
-    if (s->in < 1 || s->out < 1)
-        st = enas_err_set(err, ENAS_ERR_CONFIG,
-                          "linear: in_features and out_features must be set (>= 1), got %lld and %lld",
-                          (long long)s->in, (long long)s->out);
-    struct enas_tensor ws = opu_shape(2, s->out, s->in, 1, 1), bs = opu_shape(1, s->out, 1, 1, 1);
-    if (st == ENAS_OK)
-        st = opu_param(a, "linear", "w", &ws, ENAS_INIT_HE_NORMAL, (double)s->in, 0, &s->w, err);
-    if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
-        st = opu_param(a, "linear", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
-    if (st != ENAS_OK) {
-        odn_state_destroy(s);
-        *state = NULL;
-        return st;
-    }
-    struct odn_conv_cfg c = {.ip = 1, .cin = s->in, .cout = s->out, .k = 1, .stride = 1, .groups = 1,
-                             .bias = s->b != NULL};
+    struct linear_state *s = *state;
+    struct odn_conv_cfg c = {.ip = 1, .cin = s->d.in, .cout = s->d.out, .k = 1, .stride = 1, .groups = 1,
+                             .bias = s->d.b != NULL};
     odn_conv_init(&s->ip, &s->base, "linear", &c);
     return ENAS_OK;
 }
@@ -51,22 +39,12 @@ static enum enas_status linear_create(const struct enas_op_args *a, void **state
 static enum enas_status linear_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                      struct enas_tensor *out, struct enas_err *err)
 {
-    const struct linear_state *s = state;
-    char got[96];
-    enum enas_status st = opu_want_inputs("linear", n_in, 1, 1, err);
-    if (st != ENAS_OK)
-        return st;
-    if (in[0]->ndim != 2 || in[0]->dims[0] < 1 || in[0]->dims[1] != s->in)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "linear: input 0: expected N x %lld, got %d-D %s",
-                            (long long)s->in, in[0]->ndim, opu_fmt_shape(in[0], got, sizeof got));
-    *out = opu_shape(2, in[0]->dims[0], s->out, 1, 1);
-    return ENAS_OK;
+    return opu_linear_shape(&((const struct linear_state *)state)->d, in, n_in, out, err);
 }
 
 static double linear_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
 {
-    const struct linear_state *s = state;
-    return n_in == 1 ? (double)in[0]->dims[0] * (double)s->in * (double)s->out : 0.0;
+    return opu_linear_madds(&((const struct linear_state *)state)->d, in, n_in);
 }
 
 static enum enas_status linear_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -74,8 +52,8 @@ static enum enas_status linear_forward(void *state, struct enas_exec *x, const s
 {
     (void)n_in;
     struct linear_state *s = state;
-    return odn_conv_fwd(&s->ip, x, in[0]->dims[0], 1, 1, in[0]->data, s->w->value.data,
-                        s->b ? s->b->value.data : NULL, out->data, err);
+    return odn_conv_fwd(&s->ip, x, in[0]->dims[0], 1, 1, in[0]->data, s->d.w->value.data,
+                        s->d.b ? s->d.b->value.data : NULL, out->data, err);
 }
 
 static enum enas_status linear_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -85,8 +63,8 @@ static enum enas_status linear_backward(void *state, struct enas_exec *x, const 
 {
     (void)n_in, (void)out;
     struct linear_state *s = state;
-    return odn_conv_bwd(&s->ip, x, in[0]->dims[0], 1, 1, in[0]->data, s->w->value.data, dout->data,
-                        din[0] ? din[0]->data : NULL, s->w->grad, s->b ? s->b->grad : NULL, err);
+    return odn_conv_bwd(&s->ip, x, in[0]->dims[0], 1, 1, in[0]->data, s->d.w->value.data, dout->data,
+                        din[0] ? din[0]->data : NULL, s->d.w->grad, s->d.b ? s->d.b->grad : NULL, err);
 }
 
 const struct enas_op_desc odn_linear_desc = {
