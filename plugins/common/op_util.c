@@ -162,8 +162,8 @@ enum enas_status opu_keep_read(const struct enas_op_args *a, double *keep, struc
     return ENAS_OK;
 }
 
-enum enas_status opu_drop_shape(const char *op, const struct enas_tensor *const *in, size_t n_in,
-                                struct enas_tensor *out, struct enas_err *err)
+static enum enas_status drop_shape(const char *op, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err)
 {
     enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
     if (st == ENAS_OK && (in[0]->ndim < 1 || in[0]->dims[0] < 1))
@@ -285,4 +285,94 @@ double opu_fr_madds(const struct opu_fr *f, const struct enas_tensor *const *in,
     const double px =
         (double)in[0]->dims[0] * (double)((in[0]->dims[1] + 1) / 2) * (double)((in[0]->dims[2] + 1) / 2);
     return 2.0 * px * (double)f->cin * (double)(f->cout / 2); /* two 1x1 paths of out/2 channels */
+}
+
+enum enas_status opu_dropout_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    return drop_shape("dropout", in, n_in, out, err);
+}
+
+enum enas_status opu_drop_path_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                     struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    return drop_shape("drop_path", in, n_in, out, err);
+}
+
+static enum enas_status same_shape(const char *op, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
+    if (st == ENAS_OK) {
+        *out = *in[0];
+        out->data = NULL;
+    }
+    return st;
+}
+
+enum enas_status opu_relu_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    return same_shape("relu", in, n_in, out, err);
+}
+
+enum enas_status opu_identity_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                    struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    return same_shape("identity", in, n_in, out, err);
+}
+
+enum enas_status opu_sum_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                               struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    char want[96], got[96];
+    enum enas_status st = opu_want_inputs("sum", n_in, 1, OPU_MAX_INPUTS, err);
+    for (size_t i = 1; st == ENAS_OK && i < n_in; i++)
+        if (!enas_tensor_same_shape(in[i], in[0]))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "sum: input %zu: expected %s (the shape of input 0), got %s", i,
+                                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
+    if (st == ENAS_OK) {
+        *out = *in[0];
+        out->data = NULL;
+    }
+    return st;
+}
+
+enum enas_status opu_concat_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                  struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    char want[96], got[96];
+    enum enas_status st = opu_want_inputs("concat", n_in, 1, OPU_MAX_INPUTS, err);
+    int64_t c = 0;
+    for (size_t i = 0; st == ENAS_OK && i < n_in; i++) {
+        st = opu_want_4d("concat", i, in[i], -1, err);
+        if (st == ENAS_OK && (in[i]->dims[0] != in[0]->dims[0] || in[i]->dims[1] != in[0]->dims[1] ||
+                              in[i]->dims[2] != in[0]->dims[2]))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "concat: input %zu: expected N, H, W of input 0 (%s), got %s", i,
+                                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
+        c += st == ENAS_OK ? in[i]->dims[3] : 0;
+    }
+    if (st == ENAS_OK)
+        *out = opu_shape(4, in[0]->dims[0], in[0]->dims[1], in[0]->dims[2], c);
+    return st;
+}
+
+enum enas_status opu_gap_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                               struct enas_tensor *out, struct enas_err *err)
+{
+    (void)state;
+    enum enas_status st = opu_want_inputs("global_avg_pool", n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = opu_want_4d("global_avg_pool", 0, in[0], -1, err);
+    if (st == ENAS_OK)
+        *out = opu_shape(2, in[0]->dims[0], in[0]->dims[3], 1, 1);
+    return st;
 }

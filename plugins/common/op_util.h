@@ -54,9 +54,6 @@ enum enas_status opu_pool_shape(const struct opu_pool *p, const struct enas_tens
 
 /* dropout's keep_prob, in (0, 1]. */
 enum enas_status opu_keep_read(const struct enas_op_args *a, double *keep, struct enas_err *err);
-/* dropout / drop_path (op): one input of any shape with N >= 1, kept. */
-enum enas_status opu_drop_shape(const char *op, const struct enas_tensor *const *in, size_t n_in,
-                                struct enas_tensor *out, struct enas_err *err);
 
 /* batch_norm: channels, eps, momentum, relu (a fused ReLU after it), and its parameters: "gamma" (ONE) and
  * "beta" (ZERO) when affine (else NULL), buffers "running_mean" (ZERO) and "running_var" (ONE). */
@@ -93,5 +90,26 @@ enum enas_status opu_fr_read(const struct enas_op_args *a, struct opu_fr *f, str
 enum enas_status opu_fr_shape(const struct opu_fr *f, const struct enas_tensor *const *in, size_t n_in,
                               struct enas_tensor *out, struct enas_err *err);
 double opu_fr_madds(const struct opu_fr *f, const struct enas_tensor *const *in, size_t n_in);
+
+/* sum and concat take at most this many inputs */
+#define OPU_MAX_INPUTS 16
+/* The shape functions of the weightless ops, as their descriptors' .shape (state unused): relu and identity
+ * (one input, kept), sum (1..OPU_MAX_INPUTS inputs of one shape), concat (1..OPU_MAX_INPUTS 4-D inputs of
+ * one N, H, W, joined along C), global_avg_pool (one 4-D input to N x C), dropout and drop_path (one input
+ * of any shape with N >= 1, kept). */
+enum enas_status opu_relu_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                struct enas_tensor *out, struct enas_err *err);
+enum enas_status opu_identity_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                    struct enas_tensor *out, struct enas_err *err);
+enum enas_status opu_sum_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                               struct enas_tensor *out, struct enas_err *err);
+enum enas_status opu_concat_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                  struct enas_tensor *out, struct enas_err *err);
+enum enas_status opu_gap_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                               struct enas_tensor *out, struct enas_err *err);
+enum enas_status opu_dropout_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                   struct enas_tensor *out, struct enas_err *err);
+enum enas_status opu_drop_path_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
+                                     struct enas_tensor *out, struct enas_err *err);
 
 #endif

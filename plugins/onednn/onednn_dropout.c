@@ -25,20 +25,6 @@ static enum enas_status dropout_create(const struct enas_op_args *a, void **stat
     return st;
 }
 
-static enum enas_status dropout_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                      struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    return opu_drop_shape("dropout", in, n_in, out, err);
-}
-
-static enum enas_status drop_path_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                        struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    return opu_drop_shape("drop_path", in, n_in, out, err);
-}
-
 /* Saves n_mask Bernoulli(keep)/keep values, then y = x * mask[i / group]. */
 static enum enas_status drop_apply(const char *op, struct enas_exec *x, double keep, int64_t group,
                                    const struct enas_tensor *in, struct enas_tensor *out, struct enas_err *err)
@@ -127,7 +113,7 @@ const struct enas_op_desc odn_dropout_desc = {
     .min_inputs = 1,
     .max_inputs = 1,
     .create = dropout_create,
-    .shape = dropout_shape,
+    .shape = opu_dropout_shape,
     .madds = NULL,
     .forward = dropout_forward,
     .backward = dropout_backward,
@@ -141,7 +127,7 @@ const struct enas_op_desc odn_drop_path_desc = {
     .min_inputs = 1,
     .max_inputs = 1,
     .create = odn_create_plain,
-    .shape = drop_path_shape,
+    .shape = opu_drop_path_shape,
     .madds = NULL,
     .forward = drop_path_forward,
     .backward = drop_path_backward,

@@ -26,20 +26,6 @@ static enum enas_status dropout_create(const struct enas_op_args *a, void **stat
     return st;
 }
 
-static enum enas_status dropout_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                      struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    return opu_drop_shape("dropout", in, n_in, out, err);
-}
-
-static enum enas_status drop_path_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                        struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    return opu_drop_shape("drop_path", in, n_in, out, err);
-}
-
 /* Draws n_mask Bernoulli(keep) values scaled by 1/keep into saved memory, then y = x * mask, one mask
  * value per `group` consecutive elements (1 for dropout, H*W*C for drop path). keep < 1 here. */
 static enum enas_status drop_apply(const char *op, struct enas_exec *x, double keep, int64_t group,
@@ -131,7 +117,7 @@ const struct enas_op_desc ref_dropout_desc = {
     .min_inputs = 1,
     .max_inputs = 1,
     .create = dropout_create,
-    .shape = dropout_shape,
+    .shape = opu_dropout_shape,
     .madds = NULL,
     .forward = dropout_forward,
     .backward = dropout_backward,
@@ -145,7 +131,7 @@ const struct enas_op_desc ref_drop_path_desc = {
     .min_inputs = 1,
     .max_inputs = 1,
     .create = ref_create_plain,
-    .shape = drop_path_shape,
+    .shape = opu_drop_path_shape,
     .madds = NULL,
     .forward = drop_path_forward,
     .backward = drop_path_backward,

@@ -5,31 +5,6 @@
 #include <string.h>
 
 /* relu and identity: one input of any shape, output of the same shape. */
-static enum enas_status same_shape_named(const char *op, const struct enas_tensor *const *in, size_t n_in,
-                                         struct enas_tensor *out, struct enas_err *err)
-{
-    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
-    if (st != ENAS_OK)
-        return st;
-    *out = *in[0];
-    out->data = NULL;
-    return ENAS_OK;
-}
-
-static enum enas_status relu_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                   struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    return same_shape_named("relu", in, n_in, out, err);
-}
-
-static enum enas_status identity_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                       struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    return same_shape_named("identity", in, n_in, out, err);
-}
-
 static enum enas_status relu_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
                                      size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
@@ -71,24 +46,6 @@ static enum enas_status identity_backward(void *state, struct enas_exec *x,
     return ENAS_OK;
 }
 
-static enum enas_status sum_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                  struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    char want[96], got[96];
-    enum enas_status st = opu_want_inputs("sum", n_in, 1, REF_MAX_INPUTS, err);
-    for (size_t i = 1; st == ENAS_OK && i < n_in; i++)
-        if (!enas_tensor_same_shape(in[i], in[0]))
-            return enas_err_set(
-                err, ENAS_ERR_INVALID_ARG, "sum: input %zu: expected %s (the shape of input 0), got %s", i,
-                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
-    if (st == ENAS_OK) {
-        *out = *in[0];
-        out->data = NULL;
-    }
-    return st;
-}
-
 static enum enas_status sum_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
                                     size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
@@ -112,27 +69,6 @@ static enum enas_status sum_backward(void *state, struct enas_exec *x, const str
         if (din[i])
             memcpy(din[i]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
     return ENAS_OK;
-}
-
-static enum enas_status concat_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                     struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    char want[96], got[96];
-    enum enas_status st = opu_want_inputs("concat", n_in, 1, REF_MAX_INPUTS, err);
-    int64_t c = 0;
-    for (size_t i = 0; st == ENAS_OK && i < n_in; i++) {
-        st = opu_want_4d("concat", i, in[i], -1, err);
-        if (st == ENAS_OK && (in[i]->dims[0] != in[0]->dims[0] || in[i]->dims[1] != in[0]->dims[1] ||
-                              in[i]->dims[2] != in[0]->dims[2]))
-            return enas_err_set(
-                err, ENAS_ERR_INVALID_ARG, "concat: input %zu: expected N, H, W of input 0 (%s), got %s", i,
-                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
-        c += st == ENAS_OK ? in[i]->dims[3] : 0;
-    }
-    if (st == ENAS_OK)
-        *out = opu_shape(4, in[0]->dims[0], in[0]->dims[1], in[0]->dims[2], c);
-    return st;
 }
 
 /* Copies between the inputs and their channel slices of the output: to_out 1 is forward, 0 backward. */
@@ -185,7 +121,7 @@ static enum enas_status concat_backward(void *state, struct enas_exec *x, const 
         .min_inputs = 1,                                                                                     \
         .max_inputs = (max_in_),                                                                             \
         .create = ref_create_plain,                                                                          \
-        .shape = prefix_##_shape,                                                                            \
+        .shape = opu_##prefix_##_shape,                                                                      \
         .madds = NULL,                                                                                       \
         .forward = prefix_##_forward,                                                                        \
         .backward = prefix_##_backward,                                                                      \

@@ -143,18 +143,6 @@ static enum enas_status pool_backward(void *state, struct enas_exec *x, const st
     return ENAS_OK;
 }
 
-static enum enas_status gap_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
-                                  struct enas_tensor *out, struct enas_err *err)
-{
-    (void)state;
-    enum enas_status st = opu_want_inputs("global_avg_pool", n_in, 1, 1, err);
-    if (st == ENAS_OK)
-        st = opu_want_4d("global_avg_pool", 0, in[0], -1, err);
-    if (st == ENAS_OK)
-        *out = opu_shape(2, in[0]->dims[0], in[0]->dims[3], 1, 1);
-    return st;
-}
-
 static enum enas_status gap_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
                                     size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
@@ -217,7 +205,7 @@ const struct enas_op_desc ref_global_avg_pool_desc = {
     .min_inputs = 1,
     .max_inputs = 1,
     .create = ref_create_plain,
-    .shape = gap_shape,
+    .shape = opu_gap_shape,
     .madds = NULL,
     .forward = gap_forward,
     .backward = gap_backward,
