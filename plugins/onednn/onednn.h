@@ -92,17 +92,37 @@ struct odn_win {
     ((size_t)(threads) * ((size_t)((g)->k * (g)->k * (g)->c) * (sizeof(double) + sizeof(float)) +             \
                           ODN_DW_WORK(g) * sizeof(float)) +                                                   \
      64u)
-void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, const float *x, const float *dy,
+/* relu: the sums are of dy * ReLU(x) (relu_input), the ReLU applied as x is read. */
+void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *dy,
                 float *grad, double *part);
 /* acc ([kh][kw][c], fp32) = the sums over images [n0, n1); any k, stride, padding. */
-void odn_dw_wei_c(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
+void odn_dw_wei_c(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
                   float *acc);
 /* sum ([kh][kw][c], double) += each image's fp32 sums, images [n0, n1); k 3, 5 or 7, stride 1 or 2 only;
  * work: ODN_DW_WORK(g) floats, 64-byte aligned. */
-void odn_dw_wei_avx512(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
+void odn_dw_wei_avx512(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
                        double *sum, float *work);
-void odn_dw_wei_avx2(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
+void odn_dw_wei_avx2(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
                      double *sum, float *work);
+/* Depthwise k x k forward (y = conv(relu ? ReLU(x) : x, w)) and backward-data (dx OVERWRITTEN with the
+ * transposed conv of dy, zeroed where mask <= 0 when mask, the op's input, is not NULL) by the AVX-512
+ * kernels (onednn_dwf_avx512.c); w the parameter's [c][kh][kw]. They return 0, touching nothing, when the
+ * shape is not theirs (odn_dw_covers: no AVX-512; k other than 3, 5, 7, or 3 without relu_input; stride other
+ * than 1, 2; backward-data: stride 2).
+ * scratch: ODN_DWF_SCRATCH(threads, g) bytes. */
+size_t odn_dwf_work(const struct odn_win *g); /* floats a thread (onednn_dwf_avx512.c) */
+#define ODN_DWF_SCRATCH(threads, g)                                                                          \
+    (((size_t)((g)->k * (g)->k * (g)->c) + (size_t)(threads) * odn_dwf_work(g)) * sizeof(float) + 128u)
+int odn_dw_covers(const struct odn_backend *be, const struct odn_win *g, int bwd_data, int relu);
+int odn_dw_fwd(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *w,
+               float *y, void *scratch);
+int odn_dw_bwd_data(const struct odn_backend *be, const struct odn_win *g, const float *mask, const float *w,
+                    const float *dy, float *dx, void *scratch);
+/* Images [n0, n1); wt: [kh][kw][c] (the backward-data's flipped); work: odn_dwf_work(g) floats, aligned. */
+void odn_dw_fwd_avx512(const struct odn_win *g, int relu, const float *x, const float *wt, float *y, int64_t n0,
+                       int64_t n1, float *work);
+void odn_dw_bwd_data_avx512(const struct odn_win *g, const float *mask, const float *wt, const float *dy,
+                            float *dx, int64_t n0, int64_t n1, float *work);
 /* Pooling over images [n0, n1): max (max = 1, first maximum in window order) or average excluding padding.
  * bwd OVERWRITES dx of those images. */
 void odn_pool_fwd_c(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1);

@@ -1,9 +1,12 @@
 /* onednn_conv.c - `conv` (grouped k x k convolution, optional bias) and `sep_conv` (depthwise k x k, then
  * pointwise 1x1) on oneDNN primitives (onednn_prim.c), with ref's attributes, parameters and layouts:
  * conv "w" [out, k, k, in/groups], "b" [out]; sep_conv "dw" [in, k, k, 1], "pw" [out, 1, 1, in].
- * Depthwise weight gradients come from the hand kernel (onednn_dw.c): oneDNN 2.6 has no fast path for them.
- * relu_input (as ref): the op convolves ReLU(input), rectified into scratch at forward and again at backward,
- * so that the tape keeps one tensor for a ReLU-conv pair. */
+ * Depthwise weight gradients come from the hand kernel (onednn_dw.c): oneDNN 2.6 has no fast path for them;
+ * on AVX-512 the depthwise forward and backward-data too (onednn_dwf_avx512.c: oneDNN's run at 8-20% of peak
+ * on NHWC), where odn_dw_fwd / odn_dw_bwd_data cover the shape, oneDNN's primitives elsewhere.
+ * relu_input (as ref): the op convolves ReLU(input), so that the tape keeps one tensor for a ReLU-conv pair.
+ * The hand kernels rectify the input as they load it and zero dx where input <= 0 as they store it; on the
+ * oneDNN path the input is rectified into scratch at forward and again at backward, and dx masked after. */
 #include "onednn.h"
 
 #include "op_attrs.h"
@@ -46,9 +49,17 @@ static struct odn_conv_cfg conv_cfg(const struct conv_state *s, int depthwise)
     struct odn_conv_cfg c = {.cin = s->cin, .cout = depthwise ? s->cin : s->cout, .k = s->k,
                              .stride = s->stride, .pad = s->pad, .groups = depthwise ? s->cin : s->groups,
                              .bias = !depthwise && s->b};
-    /* only k >= 5: oneDNN 2.6 has a JIT depthwise 3x3 backward-weights, but none for 5x5 (measured) */
-    c.hand_dw_wei = c.groups == c.cin && c.cout == c.cin && c.cin > 1 && c.k >= 5;
+    /* k >= 5: oneDNN 2.6 has a JIT depthwise 3x3 backward-weights, but none for 5x5 (measured); 3x3 too with
+     * relu_input on AVX-512, where the hand forward and backward-data leave no rectified copy for oneDNN's */
+    const int relu3 = s->relu_in && s->base.be && s->base.be->avx512 && c.k == 3 && !c.bias;
+    c.hand_dw_wei = c.groups == c.cin && c.cout == c.cin && c.cin > 1 && (c.k >= 5 || relu3);
     return c;
+}
+
+/* The k x k stage is depthwise without bias: the hand forward / backward-data may take it (odn_dw_fwd). */
+static int conv_dw(const struct odn_conv *u)
+{
+    return u->cfg.groups == u->cfg.cin && u->cfg.cout == u->cfg.cin && !u->cfg.bias;
 }
 
 static void conv_destroy(void *state)
@@ -172,17 +183,16 @@ static double sep_conv_madds(void *state, const struct enas_tensor *const *in, s
     return px * (double)s->cin * (double)(s->k * s->k) + px * (double)s->cin * (double)s->cout;
 }
 
-/* Weight gradient of a depthwise stage by the hand kernel (+= into grad). */
+/* Weight gradient of a depthwise stage by the hand kernel (+= into grad), of ReLU(input) with relu_input. */
 static enum enas_status dw_grad(struct conv_state *s, struct enas_exec *x, const char *op,
-                                const struct enas_tensor *in, const float *src, const float *dy, float *grad,
-                                struct enas_err *err)
+                                const struct enas_tensor *in, const float *dy, float *grad, struct enas_err *err)
 {
     struct odn_win g = conv_win(s, in);
     size_t bytes = ODN_DW_PART(s->base.be->threads, &g);
     double *part = opu_scratch(x, op, bytes, err);
     if (!part)
         return ENAS_ERR_NOMEM;
-    odn_dw_wei(s->base.be, &g, src, dy, grad, part);
+    odn_dw_wei(s->base.be, &g, s->relu_in, in->data, dy, grad, part);
     return ENAS_OK;
 }
 
@@ -216,17 +226,76 @@ static void conv_mask_dx(const struct conv_state *s, const struct enas_tensor *i
         d[i] = src[i] > 0.0f ? d[i] : 0.0f;
 }
 
+/* bgrad[c] += the sum of dy over the images and pixels (in double, in order: deterministic). */
+static void bias_grad(const struct odn_win *g, const float *dy, float *bgrad)
+{
+    const int64_t rows = g->n * g->ho * g->wo, c = g->c;
+    for (int64_t j = 0; j < c; j++) {
+        double sum = 0.0;
+        for (int64_t r = 0; r < rows; r++)
+            sum += (double)dy[r * c + j];
+        bgrad[j] += (float)sum;
+    }
+}
+
+/* The k x k stage's forward: dst = conv(input or ReLU(input), wei); the hand kernel where it covers the shape. */
+static enum enas_status stage_fwd(struct conv_state *s, struct enas_exec *x, const char *op,
+                                  const struct enas_tensor *in, const float *wei, const float *bias, float *dst,
+                                  struct enas_err *err)
+{
+    struct odn_win g = conv_win(s, in);
+    if (conv_dw(&s->main) && odn_dw_covers(s->base.be, &g, 0, s->relu_in)) {
+        void *work = opu_scratch(x, op, ODN_DWF_SCRATCH(s->base.be->threads, &g), err);
+        if (!work)
+            return ENAS_ERR_NOMEM;
+        if (odn_dw_fwd(s->base.be, &g, s->relu_in, in->data, wei, dst, work))
+            return ENAS_OK;
+    }
+    const float *src = conv_src(s, x, op, in, err);
+    if (!src)
+        return ENAS_ERR_NOMEM;
+    return odn_conv_fwd(&s->main, x, g.n, g.h, g.w, src, wei, bias, dst, err);
+}
+
+/* The k x k stage's backward: din = (masked) bwd_data (skipped when NULL), wgrad += dW, bgrad += db (each
+ * skipped when NULL). The hand backward-data where it covers the shape (then with relu_input no mask pass);
+ * the rectified copy only when oneDNN computes the weight gradient. */
+static enum enas_status stage_bwd(struct conv_state *s, struct enas_exec *x, const char *op,
+                                  const struct enas_tensor *in, const float *wei, const float *dy,
+                                  struct enas_tensor *din, float *wgrad, float *bgrad, struct enas_err *err)
+{
+    struct odn_win g = conv_win(s, in);
+    const int hand_wei = s->main.cfg.hand_dw_wei;
+    int dx_done = 0;
+    if (din && conv_dw(&s->main) && odn_dw_covers(s->base.be, &g, 1, s->relu_in)) {
+        void *work = opu_scratch(x, op, ODN_DWF_SCRATCH(s->base.be->threads, &g), err);
+        if (!work)
+            return ENAS_ERR_NOMEM;
+        dx_done = odn_dw_bwd_data(s->base.be, &g, s->relu_in ? in->data : NULL, wei, dy, din->data, work);
+    }
+    float *dsrc = din && !dx_done ? din->data : NULL, *wg = hand_wei ? NULL : wgrad;
+    enum enas_status st = ENAS_OK;
+    if (dsrc || wg || bgrad) {
+        const float *src = wg || bgrad ? conv_src(s, x, op, in, err) : in->data; /* bwd_data reads no src */
+        if (!src)
+            return ENAS_ERR_NOMEM;
+        st = odn_conv_bwd(&s->main, x, g.n, g.h, g.w, src, wei, dy, dsrc, wg, bgrad, err);
+    }
+    if (st == ENAS_OK && hand_wei && wgrad) /* a frozen weight (no grad) gets no gradient */
+        st = dw_grad(s, x, op, in, dy, wgrad, err);
+    if (st == ENAS_OK && hand_wei && bgrad) /* oneDNN's weights pass, which would sum it, did not run */
+        bias_grad(&g, dy, bgrad);
+    if (st == ENAS_OK && dsrc)
+        conv_mask_dx(s, in, din);
+    return st;
+}
+
 static enum enas_status conv_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
                                      size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
     (void)n_in;
     struct conv_state *s = state;
-    const struct enas_tensor *t = in[0];
-    const float *src = conv_src(s, x, "conv", t, err);
-    if (!src)
-        return ENAS_ERR_NOMEM;
-    return odn_conv_fwd(&s->main, x, t->dims[0], t->dims[1], t->dims[2], src, s->w->value.data,
-                        s->b ? s->b->value.data : NULL, out->data, err);
+    return stage_fwd(s, x, "conv", in[0], s->w->value.data, s->b ? s->b->value.data : NULL, out->data, err);
 }
 
 static enum enas_status conv_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -236,19 +305,8 @@ static enum enas_status conv_backward(void *state, struct enas_exec *x, const st
 {
     (void)n_in, (void)out;
     struct conv_state *s = state;
-    const struct enas_tensor *t = in[0];
-    const int hand = s->main.cfg.hand_dw_wei;
-    const float *src = conv_src(s, x, "conv", t, err);
-    if (!src)
-        return ENAS_ERR_NOMEM;
-    enum enas_status st = odn_conv_bwd(&s->main, x, t->dims[0], t->dims[1], t->dims[2], src,
-                                       s->w->value.data, dout->data, din[0] ? din[0]->data : NULL,
-                                       hand ? NULL : s->w->grad, s->b ? s->b->grad : NULL, err);
-    if (st == ENAS_OK && hand && s->w->grad) /* a frozen weight (no grad) gets no gradient */
-        st = dw_grad(s, x, "conv", t, src, dout->data, s->w->grad, err);
-    if (st == ENAS_OK)
-        conv_mask_dx(s, t, din[0]);
-    return st;
+    return stage_bwd(s, x, "conv", in[0], s->w->value.data, dout->data, din[0], s->w->grad,
+                     s->b ? s->b->grad : NULL, err);
 }
 
 static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
@@ -259,10 +317,9 @@ static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
     struct conv_state *s = state;
     struct odn_win g = conv_win(s, in[0]);
     float *t = opu_scratch(x, "sep_conv", (size_t)(g.n * g.ho * g.wo * g.c) * sizeof *t, err);
-    const float *src = conv_src(s, x, "sep_conv", in[0], err);
-    if (!t || !src)
+    if (!t)
         return ENAS_ERR_NOMEM;
-    enum enas_status st = odn_conv_fwd(&s->main, x, g.n, g.h, g.w, src, s->dw->value.data, NULL, t, err);
+    enum enas_status st = stage_fwd(s, x, "sep_conv", in[0], s->dw->value.data, NULL, t, err);
     if (st == ENAS_OK)
         st = odn_conv_fwd(&s->point, x, g.n, g.ho, g.wo, t, s->pw->value.data, NULL, out->data, err);
     return st;
@@ -279,21 +336,14 @@ static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
     struct odn_win g = conv_win(s, in[0]);
     const size_t nt = (size_t)(g.n * g.ho * g.wo * g.c) * sizeof(float);
     float *t = opu_scratch(x, "sep_conv", nt, err), *dt = opu_scratch(x, "sep_conv", nt, err);
-    const float *src = conv_src(s, x, "sep_conv", in[0], err);
-    if (!t || !dt || !src)
+    if (!t || !dt)
         return ENAS_ERR_NOMEM;
-    enum enas_status st = odn_conv_fwd(&s->main, x, g.n, g.h, g.w, src, s->dw->value.data, NULL, t, err);
+    enum enas_status st = stage_fwd(s, x, "sep_conv", in[0], s->dw->value.data, NULL, t, err);
     if (st == ENAS_OK)
         st = odn_conv_bwd(&s->point, x, g.n, g.ho, g.wo, t, s->pw->value.data, dout->data, dt, s->pw->grad,
                           NULL, err);
-    const int hand = s->main.cfg.hand_dw_wei;
     if (st == ENAS_OK)
-        st = odn_conv_bwd(&s->main, x, g.n, g.h, g.w, src, s->dw->value.data, dt,
-                          din[0] ? din[0]->data : NULL, hand ? NULL : s->dw->grad, NULL, err);
-    if (st == ENAS_OK && hand && s->dw->grad)
-        st = dw_grad(s, x, "sep_conv", in[0], src, dt, s->dw->grad, err);
-    if (st == ENAS_OK)
-        conv_mask_dx(s, in[0], din[0]);
+        st = stage_bwd(s, x, "sep_conv", in[0], s->dw->value.data, dt, din[0], s->dw->grad, NULL, err);
     return st;
 }
 

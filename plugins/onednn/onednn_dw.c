@@ -4,14 +4,16 @@
  * the partials are added in thread order, so that the result is deterministic for a given thread count.
  * Portable C here (any k, stride, padding; one image at a time through a float buffer); the AVX2 and
  * AVX-512 kernels (onednn_dw_avx2.c, onednn_dw_avx512.c: k 3, 5, 7 at stride 1 or 2) take the thread's
- * images at once and add each image's sums into the partial themselves. */
+ * images at once and add each image's sums into the partial themselves. relu (relu_input): x is rectified as
+ * it is read. Below, the dispatchers of the AVX-512 depthwise forward and backward-data (onednn_dwf_avx512.c). */
 #include "onednn.h"
 
 #include <omp.h>
 #include <stdint.h>
 #include <string.h>
 
-void odn_dw_wei_c(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1, float *acc)
+void odn_dw_wei_c(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
+                  float *acc)
 {
     const int64_t k = g->k, c = g->c;
     memset(acc, 0, (size_t)(k * k * c) * sizeof *acc);
@@ -29,14 +31,18 @@ void odn_dw_wei_c(const struct odn_win *g, const float *x, const float *dy, int6
                             continue;
                         const float *xp = x + ((n * g->h + ih) * g->w + iw) * c;
                         float *a = acc + (kh * k + kw) * c;
-                        for (int64_t j = 0; j < c; j++)
-                            a[j] += d[j] * xp[j];
+                        if (relu)
+                            for (int64_t j = 0; j < c; j++)
+                                a[j] += d[j] * (xp[j] > 0.0f ? xp[j] : 0.0f);
+                        else
+                            for (int64_t j = 0; j < c; j++)
+                                a[j] += d[j] * xp[j];
                     }
                 }
             }
 }
 
-void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, const float *x, const float *dy,
+void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *dy,
                 float *grad, double *part)
 {
     const int64_t kkc = g->k * g->k * g->c;
@@ -57,12 +63,12 @@ void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, const flo
         if (t == 0)
             used = nt;
         if (fast && be->avx512) {
-            odn_dw_wei_avx512(g, x, dy, n0, n1, p, wk);
+            odn_dw_wei_avx512(g, relu, x, dy, n0, n1, p, wk);
         } else if (fast && be->avx2) {
-            odn_dw_wei_avx2(g, x, dy, n0, n1, p, wk);
+            odn_dw_wei_avx2(g, relu, x, dy, n0, n1, p, wk);
         } else {
             for (int64_t n = n0; n < n1; n++) {
-                odn_dw_wei_c(g, x, dy, n, n + 1, acc);
+                odn_dw_wei_c(g, relu, x, dy, n, n + 1, acc);
                 for (int64_t i = 0; i < kkc; i++)
                     p[i] += (double)acc[i];
             }
@@ -76,4 +82,71 @@ void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, const flo
         const int64_t kk = i / c, j = i % c; /* internal [kh][kw][c] -> the parameter's [c][kh][kw] */
         grad[j * k * k + kk] += (float)sum;
     }
+}
+
+/* The depthwise forward and backward-data by the AVX-512 kernels (onednn_dwf_avx512.c): the weights
+ * transposed to [kh][kw][c] (flipped for the backward-data) at the front of scratch, then each thread's
+ * work; images split statically over the threads. */
+int odn_dw_covers(const struct odn_backend *be, const struct odn_win *g, int bwd_data, int relu)
+{
+    /* Backward-data at stride 2 (a transposed convolution with holes) stays on oneDNN: not written yet.
+     * 3x3 without relu_input stays on oneDNN too: bound by memory there, and oneDNN's loses less to it
+     * (bench_ops, one thread, N=128, ms hand / oneDNN, two runs: fwd C36 32x32 5.6 / 4.7, 5.5 / 4.8, C72 16x16
+     * 2.4 / 1.7, 2.0 / 1.5, C144 8x8 0.67 / 0.58 twice, C40 16x16 1.06 / 0.90, 0.67 / 0.63; only C20 32x32
+     * wins, 2.2 / 2.5, 2.2 / 2.3; bwd_data within 0.9-1.2x). With relu_input the hand kernels win at 3x3
+     * as well: they save the rectified copy and the mask pass (fwd C20 32x32 2.6 against 4.3 for the copy and
+     * oneDNN, C36 5.5 against 11.2). */
+    return be->avx512 && (g->k == 5 || g->k == 7 || (g->k == 3 && relu)) &&
+           (g->stride == 1 || (g->stride == 2 && !bwd_data)) && g->pad >= 0 && g->pad <= g->k / 2 && g->ho >= 1 &&
+           g->wo >= 1 && g->c >= 1 && g->n >= 1;
+}
+
+static float *dwf_weights(const struct odn_win *g, const float *w, int flip, void *scratch)
+{
+    float *wt = (float *)(((uintptr_t)scratch + 63u) & ~(uintptr_t)63u);
+    const int64_t k = g->k, kk = k * k, c = g->c;
+    for (int64_t i = 0; i < kk; i++) {
+        const int64_t src = flip ? kk - 1 - i : i; /* flipped: (k-1-kh, k-1-kw) */
+        for (int64_t j = 0; j < c; j++)
+            wt[i * c + j] = w[j * kk + src];
+    }
+    return wt;
+}
+
+static float *dwf_work(const struct odn_win *g, float *wt)
+{
+    return (float *)(((uintptr_t)(wt + g->k * g->k * g->c) + 63u) & ~(uintptr_t)63u);
+}
+
+int odn_dw_fwd(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *w,
+               float *y, void *scratch)
+{
+    if (!odn_dw_covers(be, g, 0, relu))
+        return 0;
+    float *wt = dwf_weights(g, w, 0, scratch), *work = dwf_work(g, wt);
+    int want = be->threads < 1 ? 1 : be->threads;
+    want = (int64_t)want > g->n ? (int)g->n : want;
+#pragma omp parallel num_threads(want)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        odn_dw_fwd_avx512(g, relu, x, wt, y, g->n * t / nt, g->n * (t + 1) / nt, work + (size_t)t * odn_dwf_work(g));
+    }
+    return 1;
+}
+
+int odn_dw_bwd_data(const struct odn_backend *be, const struct odn_win *g, const float *mask, const float *w,
+                    const float *dy, float *dx, void *scratch)
+{
+    if (!odn_dw_covers(be, g, 1, mask != NULL))
+        return 0;
+    float *wt = dwf_weights(g, w, 1, scratch), *work = dwf_work(g, wt);
+    int want = be->threads < 1 ? 1 : be->threads;
+    want = (int64_t)want > g->n ? (int)g->n : want;
+#pragma omp parallel num_threads(want)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        odn_dw_bwd_data_avx512(g, mask, wt, dy, dx, g->n * t / nt, g->n * (t + 1) / nt,
+                               work + (size_t)t * odn_dwf_work(g));
+    }
+    return 1;
 }

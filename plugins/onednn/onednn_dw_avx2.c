@@ -121,15 +121,17 @@ AI void dw_rows(const int K, const int R, const int S, const int MODE, const str
 }
 
 /* One block of one image: x into the padded buffer xb (its border is zero already), then the row groups. */
-AI void dw_block(const int K, const int S, const struct odn_win *g, const float *xn, const float *dyn,
+AI void dw_block(const int K, const int S, const struct odn_win *g, int relu, const float *xn, const float *dyn,
                  const int full, __m256i mask, int64_t cb, float *xb, double *sum, struct pf *f)
 {
     const int64_t c = g->c, w = g->w, p = g->pad, wp = w + 2 * p, lanes = full ? 8 : c - cb;
     for (int64_t ih = 0; ih < g->h; ih++) {
         const float *src = xn + ih * w * c + cb;
         float *dst = xb + ((ih + p) * wp + p) * 8;
-        for (int64_t iw = 0; iw < w; iw++)
-            _mm256_store_ps(dst + iw * 8, ld(src + iw * c, full, mask));
+        for (int64_t iw = 0; iw < w; iw++) { /* relu_input: rectified here, no copy of the tensor */
+            const __m256 v = ld(src + iw * c, full, mask);
+            _mm256_store_ps(dst + iw * 8, relu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v);
+        }
     }
     const float *d = dyn + cb;
     if (K == 3) {
@@ -145,7 +147,7 @@ AI void dw_block(const int K, const int S, const struct odn_win *g, const float 
     }
 }
 
-AI void dw_images(const int K, const int S, const struct odn_win *g, const float *x, const float *dy,
+AI void dw_images(const int K, const int S, const struct odn_win *g, int relu, const float *x, const float *dy,
                   int64_t n0, int64_t n1, double *sum, float *work)
 {
     const int64_t c = g->c, h = g->h, w = g->w, p = g->pad, wp = w + 2 * p;
@@ -166,27 +168,27 @@ AI void dw_images(const int K, const int S, const struct odn_win *g, const float
         f.per[1] = (dsz * 4 / 64 + rows) / rows;
         int64_t cb = 0;
         for (; cb + 8 <= c; cb += 8) /* full blocks, then the tail: literal, no branch per load */
-            dw_block(K, S, g, xn, dyn, 1, tail, cb, work, sum, &f);
+            dw_block(K, S, g, relu, xn, dyn, 1, tail, cb, work, sum, &f);
         if (cb < c)
-            dw_block(K, S, g, xn, dyn, 0, tail, cb, work, sum, &f);
+            dw_block(K, S, g, relu, xn, dyn, 0, tail, cb, work, sum, &f);
     }
 }
 
 /* Images [n0, n1): sum += each image's sums; work: ODN_DW_WORK(g) floats, 64-byte aligned. */
-void odn_dw_wei_avx2(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
+void odn_dw_wei_avx2(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
                      double *sum, float *work)
 {
     const int64_t k = g->k, s = g->stride;
     if (k == 3 && s == 1)
-        dw_images(3, 1, g, x, dy, n0, n1, sum, work);
+        dw_images(3, 1, g, relu, x, dy, n0, n1, sum, work);
     else if (k == 3)
-        dw_images(3, 2, g, x, dy, n0, n1, sum, work);
+        dw_images(3, 2, g, relu, x, dy, n0, n1, sum, work);
     else if (k == 5 && s == 1)
-        dw_images(5, 1, g, x, dy, n0, n1, sum, work);
+        dw_images(5, 1, g, relu, x, dy, n0, n1, sum, work);
     else if (k == 5)
-        dw_images(5, 2, g, x, dy, n0, n1, sum, work);
+        dw_images(5, 2, g, relu, x, dy, n0, n1, sum, work);
     else if (s == 1)
-        dw_images(7, 1, g, x, dy, n0, n1, sum, work);
+        dw_images(7, 1, g, relu, x, dy, n0, n1, sum, work);
     else
-        dw_images(7, 2, g, x, dy, n0, n1, sum, work);
+        dw_images(7, 2, g, relu, x, dy, n0, n1, sum, work);
 }

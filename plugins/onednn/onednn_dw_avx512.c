@@ -7,7 +7,8 @@
  * zero-padded rows, so the inner loop has no boundary tests; dy is read in place. The channel tail of several
  * images shares one vector (C = 20, 36: 4 channels, 4 images). While an image is summed, the next one's x
  * and dy are prefetched into L2 (without: 15-45% slower, bound by memory). Each image's fp32 sums are added
- * into the caller's double partial, images in order (deterministic, as onednn_dw.c needs). */
+ * into the caller's double partial, images in order (deterministic, as onednn_dw.c needs). relu_input: x is
+ * rectified as it is copied into the ring (no rectified copy of the tensor). */
 #include "onednn.h"
 
 #include <immintrin.h>
@@ -63,6 +64,7 @@ struct blk {
     const float *x[16], *dy[16];
     __mmask16 m[16];
     int gi;
+    int relu; /* relu_input: x rectified as it is copied into the ring */
     int64_t cb, t;
 };
 
@@ -131,8 +133,10 @@ AI void dw_rows(const int K, const int R, const int S, const struct odn_win *g, 
             if (ih < 0 || ih >= h)
                 continue;
             float *dst = ring + ((next % R) * wp + p) * 16;
-            for (int64_t iw = 0; iw < w; iw++)
-                _mm512_store_ps(dst + iw * 16, gather(k, k->x, (ih * w + iw) * c));
+            for (int64_t iw = 0; iw < w; iw++) {
+                __m512 v = gather(k, k->x, (ih * w + iw) * c);
+                _mm512_store_ps(dst + iw * 16, k->relu ? _mm512_max_ps(v, _mm512_setzero_ps()) : v);
+            }
         }
         const float *xr[7];
 #pragma GCC unroll 7
@@ -201,7 +205,7 @@ AI void dw_pass(const int K, const int S, const struct odn_win *g, const struct 
 /* Images [n0, n1): each image's full blocks of 16 channels, then the channel tail (t = c % 16) of up to 16/t
  * images at once (one image when t > 8): a tail of 4 channels costs a quarter of a block an image, not a
  * whole block (C = 20, 36: a third less arithmetic; measured 2-11% faster, the rest is memory). */
-AI void dw_images(const int K, const int S, const struct odn_win *g, const float *x, const float *dy,
+AI void dw_images(const int K, const int S, const struct odn_win *g, int relu, const float *x, const float *dy,
                   int64_t n0, int64_t n1, double *sum, float *work)
 {
     const int64_t c = g->c, wp = g->w + 2 * g->pad, xsz = g->h * g->w * c, dsz = g->ho * g->wo * c;
@@ -214,7 +218,7 @@ AI void dw_images(const int K, const int S, const struct odn_win *g, const float
     struct pf f = {{NULL, NULL}, {NULL, NULL}, {0, 0}};
     for (int64_t n = n0; n < n1; n += G) {
         const int gn = (int)(n1 - n < G ? n1 - n : G);
-        struct blk k = {.gi = 1, .t = 16, .m = {0xFFFF}};
+        struct blk k = {.gi = 1, .t = 16, .m = {0xFFFF}, .relu = relu};
         for (int i = 0; i < gn; i++) {
             /* the next image into L2 while this one (and the group's tail) is summed */
             const float *xn = x + (n + i) * xsz, *dyn = dy + (n + i) * dsz;
@@ -240,11 +244,11 @@ AI void dw_images(const int K, const int S, const struct odn_win *g, const float
 
 /* One function per (k, stride): GCC allocates the registers of each on its own (all in one, some spill). */
 #define DW_IMAGES(K, S)                                                                                      \
-    static __attribute__((noinline)) void dw_images_##K##_##S(const struct odn_win *g, const float *x,       \
-                                                              const float *dy, int64_t n0, int64_t n1,       \
-                                                              double *sum, float *work)                      \
+    static __attribute__((noinline)) void dw_images_##K##_##S(const struct odn_win *g, int relu,             \
+                                                              const float *x, const float *dy, int64_t n0,   \
+                                                              int64_t n1, double *sum, float *work)          \
     {                                                                                                        \
-        dw_images(K, S, g, x, dy, n0, n1, sum, work);                                                        \
+        dw_images(K, S, g, relu, x, dy, n0, n1, sum, work);                                                  \
     }
 DW_IMAGES(3, 1)
 DW_IMAGES(3, 2)
@@ -254,20 +258,20 @@ DW_IMAGES(7, 1)
 DW_IMAGES(7, 2)
 
 /* Images [n0, n1): sum += each image's sums; work: ODN_DW_WORK(g) floats, 64-byte aligned. */
-void odn_dw_wei_avx512(const struct odn_win *g, const float *x, const float *dy, int64_t n0, int64_t n1,
+void odn_dw_wei_avx512(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
                        double *sum, float *work)
 {
     const int64_t k = g->k, s = g->stride;
     if (k == 3 && s == 1)
-        dw_images_3_1(g, x, dy, n0, n1, sum, work);
+        dw_images_3_1(g, relu, x, dy, n0, n1, sum, work);
     else if (k == 3)
-        dw_images_3_2(g, x, dy, n0, n1, sum, work);
+        dw_images_3_2(g, relu, x, dy, n0, n1, sum, work);
     else if (k == 5 && s == 1)
-        dw_images_5_1(g, x, dy, n0, n1, sum, work);
+        dw_images_5_1(g, relu, x, dy, n0, n1, sum, work);
     else if (k == 5)
-        dw_images_5_2(g, x, dy, n0, n1, sum, work);
+        dw_images_5_2(g, relu, x, dy, n0, n1, sum, work);
     else if (s == 1)
-        dw_images_7_1(g, x, dy, n0, n1, sum, work);
+        dw_images_7_1(g, relu, x, dy, n0, n1, sum, work);
     else
-        dw_images_7_2(g, x, dy, n0, n1, sum, work);
+        dw_images_7_2(g, relu, x, dy, n0, n1, sum, work);
 }
