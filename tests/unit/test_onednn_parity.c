@@ -21,14 +21,15 @@
 static struct enas_host *ref, *odn;
 static int n_compared; /* tensors compared, printed at the end so that a silent skip shows */
 
-/* max|a - b| / (max|b| + 1e-6); prints and counts a failure above REL. */
+/* max|a - b| / (max|b| + 1e-6), equal infinities counting as equal and NaN as a failure; prints and counts a
+ * failure above REL. */
 static void near(const float *a, const float *b, int64_t n, const char *what, const char *label)
 {
     double err = 0.0, mag = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)a[i] - (double)b[i]);
+        double d = a[i] == b[i] ? 0.0 : fabs((double)a[i] - (double)b[i]);
         err = d > err || isnan(d) ? d : err;
-        mag = fabs((double)b[i]) > mag ? fabs((double)b[i]) : mag;
+        mag = isfinite(b[i]) && fabs((double)b[i]) > mag ? fabs((double)b[i]) : mag;
     }
     double rel = err / (mag + 1e-6);
     n_compared++;
@@ -115,8 +116,10 @@ static void run_both(struct pair *p, const struct oh_run *mode, struct enas_tens
     oh_run_fini(&ro);
 }
 
-/* FILL_TIES: a ReLU's output in steps of 0.5, so that max-pool windows hold equal maxima (many zeros) */
-enum fill_kind { FILL_UNIFORM, FILL_DISTINCT, FILL_TIES };
+/* FILL_TIES: a ReLU's output in steps of 0.5, so that max-pool windows hold equal maxima (many zeros);
+ * FILL_NONFINITE: uniform with every 5th element NaN and, in the first image, the even channels of the first
+ * four rows -inf (whole windows of -inf and NaN, whose gradient goes to their first cell inside the image) */
+enum fill_kind { FILL_UNIFORM, FILL_DISTINCT, FILL_TIES, FILL_NONFINITE };
 
 static struct enas_tensor input(const struct enas_tensor *shape, int64_t n, enum fill_kind fill, uint64_t *seed)
 {
@@ -127,6 +130,9 @@ static struct enas_tensor input(const struct enas_tensor *shape, int64_t n, enum
         oh_fill(&t, -1.0, 1.0, seed);
     for (int64_t i = 0; fill == FILL_TIES && i < enas_tensor_numel(&t); i++)
         t.data[i] = t.data[i] > 0.0f ? floorf(t.data[i] * 4.0f) * 0.5f : 0.0f;
+    const int64_t c = t.dims[3], rows = t.dims[2] * c * (t.dims[1] < 4 ? t.dims[1] : 4);
+    for (int64_t i = 0; fill == FILL_NONFINITE && i < enas_tensor_numel(&t); i++)
+        t.data[i] = i % 5 == 0 ? NAN : i < rows && (i % c) % 2 == 0 ? -INFINITY : t.data[i];
     return t;
 }
 
@@ -160,6 +166,45 @@ static struct enas_tensor shp(int ndim, int64_t d0, int64_t d1, int64_t d2, int6
 }
 
 static const struct oh_run TRAIN = {.training = 1, .arg = NAN, .seed = 5};
+
+/* The hand depthwise forward and backward-data (AVX-512: onednn_dwf_avx512.c; elsewhere these run on oneDNN),
+ * with and without relu_input (inputs in [-1, 1]: a dropped ReLU or dx mask fails): k 3/5/7, stride 1 and 2,
+ * padding 0 and below SAME, channel tails packed over images (C = 4, 20, 36, 40) or not (9-15), batch 1 and
+ * odd, H != W, images smaller than the kernel, rows of 16/8/4/2/1 output columns (W = 37, 40). */
+static void test_dw_hand(void)
+{
+    static const struct {
+        const char *op;
+        int64_t c, cout, k, stride, pad, relu, n, h, w;
+    } cs[] = {
+        {"conv", 20, 20, 3, 1, -1, 1, 1, 6, 9},   {"conv", 36, 36, 5, 2, -1, 1, 3, 9, 7},
+        {"conv", 4, 4, 7, 1, -1, 1, 2, 5, 4},     {"conv", 13, 13, 3, 2, 0, 1, 1, 7, 8},
+        {"conv", 9, 9, 5, 1, 0, 0, 3, 6, 7},      {"conv", 15, 15, 7, 2, -1, 1, 1, 3, 2},
+        {"conv", 11, 11, 5, 1, 1, 1, 2, 4, 9},    {"conv", 20, 20, 7, 1, -1, 0, 1, 10, 3},
+        {"conv", 36, 36, 3, 1, -1, 1, 5, 4, 4},   {"conv", 40, 40, 3, 2, 0, 1, 3, 8, 9},
+        {"conv", 20, 20, 3, 1, -1, 1, 1, 5, 37},  {"conv", 12, 12, 5, 2, -1, 1, 2, 4, 40},
+        {"conv", 10, 10, 7, 2, 2, 0, 1, 9, 10},   {"conv", 14, 14, 3, 1, -1, 0, 1, 2, 1},
+        {"sep_conv", 20, 36, 3, 1, -1, 1, 3, 7, 5}, {"sep_conv", 36, 20, 5, 2, -1, 1, 1, 6, 8},
+        {"sep_conv", 12, 8, 7, 1, -1, 1, 2, 9, 11}, {"sep_conv", 4, 6, 5, 1, 0, 1, 3, 5, 6},
+        {"sep_conv", 20, 20, 3, 2, 0, 1, 1, 5, 5},  {"sep_conv", 9, 9, 7, 2, -1, 0, 3, 4, 3},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        char attrs[160];
+        int len = snprintf(attrs, sizeof attrs,
+                           "in_channels=%lld out_channels=%lld kernel=%lld stride=%lld padding=%lld%s",
+                           (long long)cs[i].c, (long long)cs[i].cout, (long long)cs[i].k, (long long)cs[i].stride,
+                           (long long)cs[i].pad, cs[i].relu ? " relu_input=true" : "");
+        if (strcmp(cs[i].op, "conv") == 0)
+            snprintf(attrs + len, sizeof attrs - (size_t)len, " groups=%lld", (long long)cs[i].c);
+        parity(cs[i].op, attrs, &TRAIN, FILL_UNIFORM, shp(4, cs[i].n, cs[i].h, cs[i].w, cs[i].c));
+    }
+    /* a bias on a depthwise conv whose weight gradient is the hand kernel's: its gradient too (this once
+     * went missing with oneDNN's weights pass) */
+    parity("conv", "in_channels=20 out_channels=20 kernel=5 groups=20 bias=true", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 6, 7, 20));
+    parity("conv", "in_channels=9 out_channels=9 kernel=3 groups=9 bias=true relu_input=true", &TRAIN,
+           FILL_UNIFORM, shp(4, 3, 5, 4, 9));
+}
 
 static void test_conv(void)
 {
@@ -195,6 +240,7 @@ static void test_conv(void)
            shp(4, 2, 10, 11, 12));
     parity("sep_conv", "in_channels=25 out_channels=8 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 3, 6, 9, 25));
     parity("sep_conv", "in_channels=30 out_channels=30 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 2, 3, 3, 30));
+    test_dw_hand();
     parity("factorized_reduce", "in_channels=20 out_channels=40", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
     parity("factorized_reduce", "in_channels=3 out_channels=4", &TRAIN, FILL_UNIFORM, shp(4, 1, 6, 6, 3));
     parity("linear", "in_features=36 out_features=10 bias=true", &TRAIN, FILL_UNIFORM, shp(2, 5, 36, 1, 1));
@@ -221,6 +267,10 @@ static void test_bn_pool(void)
     for (int i = 0; i < 2; i++)
         for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++)
             parity(pools[i], "", &TRAIN, i == 0 ? FILL_DISTINCT : FILL_UNIFORM, edge[e]);
+    /* windows of -inf and NaN (outputs -inf), NaN beside finite values: on every max-pool path */
+    parity("max_pool", "", &TRAIN, FILL_NONFINITE, shp(4, 2, 7, 9, 20));
+    parity("max_pool", "", &TRAIN, FILL_NONFINITE, shp(4, 1, 5, 1, 6));
+    parity("max_pool", "kernel=3 stride=2", &TRAIN, FILL_NONFINITE, shp(4, 2, 7, 6, 3));
     /* ties: the gradient goes to the first maximum in window order, on both paths */
     parity("max_pool", "", &TRAIN, FILL_TIES, shp(4, 2, 8, 8, 20));
     parity("max_pool", "kernel=3 stride=2", &TRAIN, FILL_TIES, shp(4, 2, 8, 7, 20));
