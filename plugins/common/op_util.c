@@ -376,3 +376,70 @@ enum enas_status opu_gap_shape(void *state, const struct enas_tensor *const *in,
         *out = opu_shape(2, in[0]->dims[0], in[0]->dims[3], 1, 1);
     return st;
 }
+
+enum enas_status opu_conv_read(const struct enas_op_args *a, const char *op, struct opu_conv *c,
+                               struct enas_err *err)
+{
+    const struct enas_host_api *api = a->api;
+    const int conv = op[0] == 'c';
+    c->op = op;
+    c->cin = api->cfg_int(a->attrs, "in_channels");
+    c->cout = api->cfg_int(a->attrs, "out_channels");
+    c->k = api->cfg_int(a->attrs, "kernel");
+    c->stride = api->cfg_int(a->attrs, "stride");
+    c->pad = opu_padding(api->cfg_int(a->attrs, "padding"), c->k);
+    c->groups = conv ? api->cfg_int(a->attrs, "groups") : 1;
+    c->relu_in = api->cfg_bool(a->attrs, "relu_input");
+    if (c->cin < 1 || c->cout < 1 || c->k < 1)
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "%s: in_channels, out_channels and kernel must be set (>= 1), got %lld, %lld, %lld",
+                            op, (long long)c->cin, (long long)c->cout, (long long)c->k);
+    if (c->groups < 1 || c->cin % c->groups || c->cout % c->groups)
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "%s: groups %lld must divide in_channels %lld and out_channels %lld", op,
+                            (long long)c->groups, (long long)c->cin, (long long)c->cout);
+    enum enas_status st;
+    if (conv) {
+        const int64_t ipg = c->cin / c->groups;
+        struct enas_tensor ws = opu_shape(4, c->cout, c->k, c->k, ipg), bs = opu_shape(1, c->cout, 1, 1, 1);
+        st = opu_param(a, op, "w", &ws, ENAS_INIT_HE_NORMAL, (double)(c->k * c->k * ipg), 0, &c->w, err);
+        if (st == ENAS_OK && api->cfg_bool(a->attrs, "bias"))
+            st = opu_param(a, op, "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &c->b, err);
+    } else {
+        struct enas_tensor dws = opu_shape(4, c->cin, c->k, c->k, 1), pws = opu_shape(4, c->cout, 1, 1, c->cin);
+        st = opu_param(a, op, "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(c->k * c->k), 0, &c->dw, err);
+        if (st == ENAS_OK)
+            st = opu_param(a, op, "pw", &pws, ENAS_INIT_HE_NORMAL, (double)c->cin, 0, &c->pw, err);
+    }
+    return st;
+}
+
+enum enas_status opu_conv_shape(const struct opu_conv *c, const struct enas_tensor *const *in, size_t n_in,
+                                struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = opu_want_inputs(c->op, n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = opu_want_4d(c->op, 0, in[0], c->cin, err);
+    if (st != ENAS_OK)
+        return st;
+    int64_t ho = opu_out_size(in[0]->dims[1], c->k, c->stride, c->pad);
+    int64_t wo = opu_out_size(in[0]->dims[2], c->k, c->stride, c->pad);
+    if (ho < 1 || wo < 1)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", c->op,
+                            (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)c->k,
+                            (long long)c->pad);
+    *out = opu_shape(4, in[0]->dims[0], ho, wo, c->cout);
+    return ENAS_OK;
+}
+
+double opu_conv_madds(const struct opu_conv *c, const struct enas_tensor *const *in, size_t n_in)
+{
+    if (n_in != 1 || in[0]->ndim != 4)
+        return 0.0;
+    const double px = (double)in[0]->dims[0] * (double)opu_out_size(in[0]->dims[1], c->k, c->stride, c->pad) *
+                      (double)opu_out_size(in[0]->dims[2], c->k, c->stride, c->pad);
+    if (c->op[0] == 'c')
+        return px * (double)c->cout * (double)(c->k * c->k) * (double)(c->cin / c->groups);
+    return px * (double)c->cin * (double)(c->k * c->k) + px * (double)c->cin * (double)c->cout;
+}

@@ -112,4 +112,22 @@ enum enas_status opu_dropout_shape(void *state, const struct enas_tensor *const 
 enum enas_status opu_drop_path_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                      struct enas_tensor *out, struct enas_err *err);
 
+/* conv (grouped k x k, optional bias) and sep_conv (depthwise k x k, then pointwise 1x1): in_channels,
+ * out_channels, kernel, stride, padding (resolved), groups (conv only; else 1), relu_input (the op convolves
+ * ReLU(input)), and the parameters: conv "w" [out, k, k, in/groups] (He-normal), "b" [out] (ZERO) with the
+ * bias attribute; sep_conv "dw" [in, k, k, 1] and "pw" [out, 1, 1, in] (He-normal). */
+struct opu_conv {
+    const char *op; /* "conv" or "sep_conv" */
+    int64_t cin, cout, k, stride, pad, groups;
+    int relu_in;
+    struct enas_param *w, *b;   /* conv: weights, bias (NULL without) */
+    struct enas_param *dw, *pw; /* sep_conv: depthwise and pointwise weights */
+};
+enum enas_status opu_conv_read(const struct enas_op_args *a, const char *op, struct opu_conv *c,
+                               struct enas_err *err);
+/* One N x H x W x in input into which a window fits; output N x Ho x Wo x out. */
+enum enas_status opu_conv_shape(const struct opu_conv *c, const struct enas_tensor *const *in, size_t n_in,
+                                struct enas_tensor *out, struct enas_err *err);
+double opu_conv_madds(const struct opu_conv *c, const struct enas_tensor *const *in, size_t n_in);
+
 #endif

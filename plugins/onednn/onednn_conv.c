@@ -13,45 +13,20 @@
 
 struct conv_state {
     struct odn_base base;
-    int64_t cin, cout, k, stride, pad, groups;
-    int relu_in;                /* relu_input */
-    struct enas_param *w, *b;   /* conv */
-    struct enas_param *dw, *pw; /* sep_conv */
+    struct opu_conv d; /* attributes and parameters */
     struct odn_conv main;       /* conv: the conv; sep_conv: the depthwise stage */
     struct odn_conv point;      /* sep_conv: the pointwise stage */
 };
 
-static enum enas_status conv_read(const struct enas_op_args *a, const char *op, int has_groups,
-                                  struct conv_state *s, struct enas_err *err)
-{
-    const struct enas_host_api *api = a->api;
-    s->cin = api->cfg_int(a->attrs, "in_channels");
-    s->cout = api->cfg_int(a->attrs, "out_channels");
-    s->k = api->cfg_int(a->attrs, "kernel");
-    s->stride = api->cfg_int(a->attrs, "stride");
-    s->pad = opu_padding(api->cfg_int(a->attrs, "padding"), s->k);
-    s->groups = has_groups ? api->cfg_int(a->attrs, "groups") : 1;
-    s->relu_in = api->cfg_bool(a->attrs, "relu_input");
-    if (s->cin < 1 || s->cout < 1 || s->k < 1)
-        return enas_err_set(err, ENAS_ERR_CONFIG,
-                            "%s: in_channels, out_channels and kernel must be set (>= 1), got %lld, %lld, %lld",
-                            op, (long long)s->cin, (long long)s->cout, (long long)s->k);
-    if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
-        return enas_err_set(err, ENAS_ERR_CONFIG,
-                            "%s: groups %lld must divide in_channels %lld and out_channels %lld", op,
-                            (long long)s->groups, (long long)s->cin, (long long)s->cout);
-    return ENAS_OK;
-}
-
 /* The k x k stage: conv's whole op, or sep_conv's depthwise part (cout = groups = cin). */
 static struct odn_conv_cfg conv_cfg(const struct conv_state *s, int depthwise)
 {
-    struct odn_conv_cfg c = {.cin = s->cin, .cout = depthwise ? s->cin : s->cout, .k = s->k,
-                             .stride = s->stride, .pad = s->pad, .groups = depthwise ? s->cin : s->groups,
-                             .bias = !depthwise && s->b};
+    struct odn_conv_cfg c = {.cin = s->d.cin, .cout = depthwise ? s->d.cin : s->d.cout, .k = s->d.k,
+                             .stride = s->d.stride, .pad = s->d.pad, .groups = depthwise ? s->d.cin : s->d.groups,
+                             .bias = !depthwise && s->d.b};
     /* k >= 5: oneDNN 2.6 has a JIT depthwise 3x3 backward-weights, but none for 5x5 (measured); 3x3 too with
      * relu_input on AVX-512, where the hand forward and backward-data leave no rectified copy for oneDNN's */
-    const int relu3 = s->relu_in && s->base.be && s->base.be->avx512 && c.k == 3 && !c.bias;
+    const int relu3 = s->d.relu_in && s->base.be && s->base.be->avx512 && c.k == 3 && !c.bias;
     c.hand_dw_wei = c.groups == c.cin && c.cout == c.cin && c.cin > 1 && (c.k >= 5 || relu3);
     return c;
 }
@@ -74,23 +49,16 @@ static void conv_destroy(void *state)
 
 static enum enas_status conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct conv_state *s;
-    enum enas_status st = odn_state_new(a, "conv", sizeof *s, state, err);
+    enum enas_status st = odn_state_new(a, "conv", sizeof(struct conv_state), state, err);
+    if (st == ENAS_OK)
+        st = opu_conv_read(a, "conv", &((struct conv_state *)*state)->d, err);
+    if (st != ENAS_OK && *state) {
+        odn_state_destroy(*state);
+        *state = NULL;
+    }
     if (st != ENAS_OK)
         return st;
-    s = *state;
-    st = conv_read(a, "conv", 1, s, err);
-    const int64_t ipg = s->cin / (s->groups ? s->groups : 1);
-    struct enas_tensor ws = opu_shape(4, s->cout, s->k, s->k, ipg), bs = opu_shape(1, s->cout, 1, 1, 1);
-    if (st == ENAS_OK)
-        st = opu_param(a, "conv", "w", &ws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k * ipg), 0, &s->w, err);
-    if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
-        st = opu_param(a, "conv", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
-    if (st != ENAS_OK) {
-        odn_state_destroy(s);
-        *state = NULL;
-        return st;
-    }
+    struct conv_state *s = *state;
     struct odn_conv_cfg c = conv_cfg(s, 0);
     odn_conv_init(&s->main, &s->base, "conv", &c);
     return ENAS_OK;
@@ -98,89 +66,53 @@ static enum enas_status conv_create(const struct enas_op_args *a, void **state, 
 
 static enum enas_status sep_conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct conv_state *s;
-    enum enas_status st = odn_state_new(a, "sep_conv", sizeof *s, state, err);
+    enum enas_status st = odn_state_new(a, "sep_conv", sizeof(struct conv_state), state, err);
+    if (st == ENAS_OK)
+        st = opu_conv_read(a, "sep_conv", &((struct conv_state *)*state)->d, err);
+    if (st != ENAS_OK && *state) {
+        odn_state_destroy(*state);
+        *state = NULL;
+    }
     if (st != ENAS_OK)
         return st;
-    s = *state;
-    st = conv_read(a, "sep_conv", 0, s, err);
-    struct enas_tensor dws = opu_shape(4, s->cin, s->k, s->k, 1), pws = opu_shape(4, s->cout, 1, 1, s->cin);
-    if (st == ENAS_OK)
-        st = opu_param(a, "sep_conv", "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k), 0, &s->dw, err);
-    if (st == ENAS_OK)
-        st = opu_param(a, "sep_conv", "pw", &pws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->pw, err);
-    if (st != ENAS_OK) {
-        odn_state_destroy(s);
-        *state = NULL;
-        return st;
-    }
+    struct conv_state *s = *state;
     struct odn_conv_cfg dc = conv_cfg(s, 1);
-    struct odn_conv_cfg pc = {.cin = s->cin, .cout = s->cout, .k = 1, .stride = 1, .pad = 0, .groups = 1};
+    struct odn_conv_cfg pc = {.cin = s->d.cin, .cout = s->d.cout, .k = 1, .stride = 1, .pad = 0, .groups = 1};
     odn_conv_init(&s->main, &s->base, "sep_conv", &dc);
     odn_conv_init(&s->point, &s->base, "sep_conv", &pc);
-    return ENAS_OK;
-}
-
-static enum enas_status conv_shape_named(const char *op, const struct conv_state *s,
-                                         const struct enas_tensor *const *in, size_t n_in,
-                                         struct enas_tensor *out, struct enas_err *err)
-{
-    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
-    if (st == ENAS_OK)
-        st = opu_want_4d(op, 0, in[0], s->cin, err);
-    if (st != ENAS_OK)
-        return st;
-    int64_t ho = opu_out_size(in[0]->dims[1], s->k, s->stride, s->pad);
-    int64_t wo = opu_out_size(in[0]->dims[2], s->k, s->stride, s->pad);
-    if (ho < 1 || wo < 1)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", op,
-                            (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)s->k,
-                            (long long)s->pad);
-    *out = opu_shape(4, in[0]->dims[0], ho, wo, s->cout);
     return ENAS_OK;
 }
 
 static enum enas_status conv_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                    struct enas_tensor *out, struct enas_err *err)
 {
-    return conv_shape_named("conv", state, in, n_in, out, err);
+    return opu_conv_shape(&((const struct conv_state *)state)->d, in, n_in, out, err);
 }
 
 static enum enas_status sep_conv_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                        struct enas_tensor *out, struct enas_err *err)
 {
-    return conv_shape_named("sep_conv", state, in, n_in, out, err);
+    return opu_conv_shape(&((const struct conv_state *)state)->d, in, n_in, out, err);
 }
 
 /* The depthwise stage's window (also the geometry of the hand weight-gradient kernel). */
 static struct odn_win conv_win(const struct conv_state *s, const struct enas_tensor *in)
 {
-    struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = s->cin,
-                        .ho = opu_out_size(in->dims[1], s->k, s->stride, s->pad),
-                        .wo = opu_out_size(in->dims[2], s->k, s->stride, s->pad),
-                        .k = s->k, .stride = s->stride, .pad = s->pad};
+    struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = s->d.cin,
+                        .ho = opu_out_size(in->dims[1], s->d.k, s->d.stride, s->d.pad),
+                        .wo = opu_out_size(in->dims[2], s->d.k, s->d.stride, s->d.pad),
+                        .k = s->d.k, .stride = s->d.stride, .pad = s->d.pad};
     return g;
 }
 
 static double conv_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
 {
-    const struct conv_state *s = state;
-    if (n_in != 1 || in[0]->ndim != 4)
-        return 0.0;
-    struct odn_win g = conv_win(s, in[0]);
-    double px = (double)g.n * (double)g.ho * (double)g.wo;
-    return px * (double)s->cout * (double)(s->k * s->k) * (double)(s->cin / s->groups);
+    return opu_conv_madds(&((const struct conv_state *)state)->d, in, n_in);
 }
 
 static double sep_conv_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
 {
-    const struct conv_state *s = state;
-    if (n_in != 1 || in[0]->ndim != 4)
-        return 0.0;
-    struct odn_win g = conv_win(s, in[0]);
-    double px = (double)g.n * (double)g.ho * (double)g.wo;
-    return px * (double)s->cin * (double)(s->k * s->k) + px * (double)s->cin * (double)s->cout;
+    return opu_conv_madds(&((const struct conv_state *)state)->d, in, n_in);
 }
 
 /* Weight gradient of a depthwise stage by the hand kernel (+= into grad), of ReLU(input) with relu_input. */
@@ -192,7 +124,7 @@ static enum enas_status dw_grad(struct conv_state *s, struct enas_exec *x, const
     double *part = opu_scratch(x, op, bytes, err);
     if (!part)
         return ENAS_ERR_NOMEM;
-    odn_dw_wei(s->base.be, &g, s->relu_in, in->data, dy, grad, part);
+    odn_dw_wei(s->base.be, &g, s->d.relu_in, in->data, dy, grad, part);
     return ENAS_OK;
 }
 
@@ -200,7 +132,7 @@ static enum enas_status dw_grad(struct conv_state *s, struct enas_exec *x, const
 static const float *conv_src(const struct conv_state *s, struct enas_exec *x, const char *op,
                              const struct enas_tensor *in, struct enas_err *err)
 {
-    if (!s->relu_in)
+    if (!s->d.relu_in)
         return in->data;
     const int64_t n = enas_tensor_numel(in);
     float *r = opu_scratch(x, op, (size_t)n * sizeof *r, err);
@@ -216,7 +148,7 @@ static const float *conv_src(const struct conv_state *s, struct enas_exec *x, co
 /* relu_input: the input gradient is zero where ReLU cut the input off. */
 static void conv_mask_dx(const struct conv_state *s, const struct enas_tensor *in, struct enas_tensor *din)
 {
-    if (!s->relu_in || !din)
+    if (!s->d.relu_in || !din)
         return;
     const int64_t n = enas_tensor_numel(in);
     const float *restrict src = in->data;
@@ -244,11 +176,11 @@ static enum enas_status stage_fwd(struct conv_state *s, struct enas_exec *x, con
                                   struct enas_err *err)
 {
     struct odn_win g = conv_win(s, in);
-    if (conv_dw(&s->main) && odn_dw_covers(s->base.be, &g, 0, s->relu_in)) {
+    if (conv_dw(&s->main) && odn_dw_covers(s->base.be, &g, 0, s->d.relu_in)) {
         void *work = opu_scratch(x, op, ODN_DWF_SCRATCH(s->base.be->threads, &g), err);
         if (!work)
             return ENAS_ERR_NOMEM;
-        if (odn_dw_fwd(s->base.be, &g, s->relu_in, in->data, wei, dst, work))
+        if (odn_dw_fwd(s->base.be, &g, s->d.relu_in, in->data, wei, dst, work))
             return ENAS_OK;
     }
     const float *src = conv_src(s, x, op, in, err);
@@ -267,11 +199,11 @@ static enum enas_status stage_bwd(struct conv_state *s, struct enas_exec *x, con
     struct odn_win g = conv_win(s, in);
     const int hand_wei = s->main.cfg.hand_dw_wei;
     int dx_done = 0;
-    if (din && conv_dw(&s->main) && odn_dw_covers(s->base.be, &g, 1, s->relu_in)) {
+    if (din && conv_dw(&s->main) && odn_dw_covers(s->base.be, &g, 1, s->d.relu_in)) {
         void *work = opu_scratch(x, op, ODN_DWF_SCRATCH(s->base.be->threads, &g), err);
         if (!work)
             return ENAS_ERR_NOMEM;
-        dx_done = odn_dw_bwd_data(s->base.be, &g, s->relu_in ? in->data : NULL, wei, dy, din->data, work);
+        dx_done = odn_dw_bwd_data(s->base.be, &g, s->d.relu_in ? in->data : NULL, wei, dy, din->data, work);
     }
     float *dsrc = din && !dx_done ? din->data : NULL, *wg = hand_wei ? NULL : wgrad;
     enum enas_status st = ENAS_OK;
@@ -295,7 +227,7 @@ static enum enas_status conv_forward(void *state, struct enas_exec *x, const str
 {
     (void)n_in;
     struct conv_state *s = state;
-    return stage_fwd(s, x, "conv", in[0], s->w->value.data, s->b ? s->b->value.data : NULL, out->data, err);
+    return stage_fwd(s, x, "conv", in[0], s->d.w->value.data, s->d.b ? s->d.b->value.data : NULL, out->data, err);
 }
 
 static enum enas_status conv_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -305,8 +237,8 @@ static enum enas_status conv_backward(void *state, struct enas_exec *x, const st
 {
     (void)n_in, (void)out;
     struct conv_state *s = state;
-    return stage_bwd(s, x, "conv", in[0], s->w->value.data, dout->data, din[0], s->w->grad,
-                     s->b ? s->b->grad : NULL, err);
+    return stage_bwd(s, x, "conv", in[0], s->d.w->value.data, dout->data, din[0], s->d.w->grad,
+                     s->d.b ? s->d.b->grad : NULL, err);
 }
 
 static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
@@ -319,9 +251,9 @@ static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
     float *t = opu_scratch(x, "sep_conv", (size_t)(g.n * g.ho * g.wo * g.c) * sizeof *t, err);
     if (!t)
         return ENAS_ERR_NOMEM;
-    enum enas_status st = stage_fwd(s, x, "sep_conv", in[0], s->dw->value.data, NULL, t, err);
+    enum enas_status st = stage_fwd(s, x, "sep_conv", in[0], s->d.dw->value.data, NULL, t, err);
     if (st == ENAS_OK)
-        st = odn_conv_fwd(&s->point, x, g.n, g.ho, g.wo, t, s->pw->value.data, NULL, out->data, err);
+        st = odn_conv_fwd(&s->point, x, g.n, g.ho, g.wo, t, s->d.pw->value.data, NULL, out->data, err);
     return st;
 }
 
@@ -338,12 +270,12 @@ static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
     float *t = opu_scratch(x, "sep_conv", nt, err), *dt = opu_scratch(x, "sep_conv", nt, err);
     if (!t || !dt)
         return ENAS_ERR_NOMEM;
-    enum enas_status st = stage_fwd(s, x, "sep_conv", in[0], s->dw->value.data, NULL, t, err);
+    enum enas_status st = stage_fwd(s, x, "sep_conv", in[0], s->d.dw->value.data, NULL, t, err);
     if (st == ENAS_OK)
-        st = odn_conv_bwd(&s->point, x, g.n, g.ho, g.wo, t, s->pw->value.data, dout->data, dt, s->pw->grad,
+        st = odn_conv_bwd(&s->point, x, g.n, g.ho, g.wo, t, s->d.pw->value.data, dout->data, dt, s->d.pw->grad,
                           NULL, err);
     if (st == ENAS_OK)
-        st = stage_bwd(s, x, "sep_conv", in[0], s->dw->value.data, dt, din[0], s->dw->grad, NULL, err);
+        st = stage_bwd(s, x, "sep_conv", in[0], s->d.dw->value.data, dt, din[0], s->d.dw->grad, NULL, err);
     return st;
 }
 

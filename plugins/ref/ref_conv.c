@@ -9,52 +9,16 @@
 
 struct conv_state {
     struct ref_base base;
-    int64_t cin, cout, k, stride, pad, groups;
-    int relu_in;                /* relu_input */
-    struct enas_param *w, *b;   /* conv: weights, bias (NULL without) */
-    struct enas_param *dw, *pw; /* sep_conv: depthwise and pointwise weights */
+    struct opu_conv d; /* attributes and parameters */
 };
-
-/* Reads and checks the attributes both ops share; groups only exists for conv. */
-static enum enas_status conv_read(const struct enas_op_args *a, const char *op, int has_groups,
-                                  struct conv_state *s, struct enas_err *err)
-{
-    const struct enas_host_api *api = a->api;
-    s->cin = api->cfg_int(a->attrs, "in_channels");
-    s->cout = api->cfg_int(a->attrs, "out_channels");
-    s->k = api->cfg_int(a->attrs, "kernel");
-    s->stride = api->cfg_int(a->attrs, "stride");
-    s->pad = opu_padding(api->cfg_int(a->attrs, "padding"), s->k);
-    s->groups = has_groups ? api->cfg_int(a->attrs, "groups") : 1;
-    s->relu_in = api->cfg_bool(a->attrs, "relu_input");
-    if (s->cin < 1 || s->cout < 1 || s->k < 1)
-        return enas_err_set(err, ENAS_ERR_CONFIG,
-                            "%s: in_channels, out_channels and kernel must be set (>= 1), "
-                            "got %lld, %lld, %lld",
-                            op, (long long)s->cin, (long long)s->cout, (long long)s->k);
-    if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
-        return enas_err_set(err, ENAS_ERR_CONFIG,
-                            "%s: groups %lld must divide in_channels %lld and out_channels %lld", op,
-                            (long long)s->groups, (long long)s->cin, (long long)s->cout);
-    return ENAS_OK;
-}
 
 static enum enas_status conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct conv_state *s;
-    enum enas_status st = ref_state_new(a, "conv", sizeof *s, state, err);
-    if (st != ENAS_OK)
-        return st;
-    s = *state;
-    st = conv_read(a, "conv", 1, s, err);
-    const int64_t ipg = s->cin / (s->groups ? s->groups : 1);
-    struct enas_tensor ws = opu_shape(4, s->cout, s->k, s->k, ipg), bs = opu_shape(1, s->cout, 1, 1, 1);
+    enum enas_status st = ref_state_new(a, "conv", sizeof(struct conv_state), state, err);
     if (st == ENAS_OK)
-        st = opu_param(a, "conv", "w", &ws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k * ipg), 0, &s->w, err);
-    if (st == ENAS_OK && a->api->cfg_bool(a->attrs, "bias"))
-        st = opu_param(a, "conv", "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &s->b, err);
-    if (st != ENAS_OK) {
-        ref_state_destroy(s);
+        st = opu_conv_read(a, "conv", &((struct conv_state *)*state)->d, err);
+    if (st != ENAS_OK && *state) {
+        ref_state_destroy(*state);
         *state = NULL;
     }
     return st;
@@ -62,19 +26,11 @@ static enum enas_status conv_create(const struct enas_op_args *a, void **state, 
 
 static enum enas_status sep_conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    struct conv_state *s;
-    enum enas_status st = ref_state_new(a, "sep_conv", sizeof *s, state, err);
-    if (st != ENAS_OK)
-        return st;
-    s = *state;
-    st = conv_read(a, "sep_conv", 0, s, err);
-    struct enas_tensor dws = opu_shape(4, s->cin, s->k, s->k, 1), pws = opu_shape(4, s->cout, 1, 1, s->cin);
+    enum enas_status st = ref_state_new(a, "sep_conv", sizeof(struct conv_state), state, err);
     if (st == ENAS_OK)
-        st = opu_param(a, "sep_conv", "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(s->k * s->k), 0, &s->dw, err);
-    if (st == ENAS_OK)
-        st = opu_param(a, "sep_conv", "pw", &pws, ENAS_INIT_HE_NORMAL, (double)s->cin, 0, &s->pw, err);
-    if (st != ENAS_OK) {
-        ref_state_destroy(s);
+        st = opu_conv_read(a, "sep_conv", &((struct conv_state *)*state)->d, err);
+    if (st != ENAS_OK && *state) {
+        ref_state_destroy(*state);
         *state = NULL;
     }
     return st;
@@ -86,14 +42,14 @@ static struct ref_conv_geom conv_geom(const struct conv_state *s, const struct e
     struct ref_conv_geom g = {.n = in->dims[0],
                               .h = in->dims[1],
                               .w = in->dims[2],
-                              .cin = s->cin,
-                              .ho = opu_out_size(in->dims[1], s->k, s->stride, s->pad),
-                              .wo = opu_out_size(in->dims[2], s->k, s->stride, s->pad),
-                              .cout = depthwise ? s->cin : s->cout,
-                              .k = s->k,
-                              .stride = s->stride,
-                              .pad = s->pad,
-                              .groups = depthwise ? s->cin : s->groups};
+                              .cin = s->d.cin,
+                              .ho = opu_out_size(in->dims[1], s->d.k, s->d.stride, s->d.pad),
+                              .wo = opu_out_size(in->dims[2], s->d.k, s->d.stride, s->d.pad),
+                              .cout = depthwise ? s->d.cin : s->d.cout,
+                              .k = s->d.k,
+                              .stride = s->d.stride,
+                              .pad = s->d.pad,
+                              .groups = depthwise ? s->d.cin : s->d.groups};
     g.ldy = g.cout;
     return g;
 }
@@ -104,11 +60,11 @@ static struct ref_conv_geom conv_pointwise(const struct conv_state *s, const str
     struct ref_conv_geom g = {.n = dw->n,
                               .h = dw->ho,
                               .w = dw->wo,
-                              .cin = s->cin,
+                              .cin = s->d.cin,
                               .ho = dw->ho,
                               .wo = dw->wo,
-                              .cout = s->cout,
-                              .ldy = s->cout,
+                              .cout = s->d.cout,
+                              .ldy = s->d.cout,
                               .k = 1,
                               .stride = 1,
                               .pad = 0,
@@ -116,52 +72,26 @@ static struct ref_conv_geom conv_pointwise(const struct conv_state *s, const str
     return g;
 }
 
-static enum enas_status conv_shape_named(const char *op, const struct conv_state *s,
-                                         const struct enas_tensor *const *in, size_t n_in,
-                                         struct enas_tensor *out, struct enas_err *err)
-{
-    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
-    if (st == ENAS_OK)
-        st = opu_want_4d(op, 0, in[0], s->cin, err);
-    if (st != ENAS_OK)
-        return st;
-    struct ref_conv_geom g = conv_geom(s, in[0], 0);
-    if (g.ho < 1 || g.wo < 1)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", op,
-                            (long long)g.h, (long long)g.w, (long long)s->k, (long long)s->pad);
-    *out = opu_shape(4, g.n, g.ho, g.wo, s->cout);
-    return ENAS_OK;
-}
-
 static enum enas_status conv_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                    struct enas_tensor *out, struct enas_err *err)
 {
-    return conv_shape_named("conv", state, in, n_in, out, err);
+    return opu_conv_shape(&((const struct conv_state *)state)->d, in, n_in, out, err);
 }
 
 static enum enas_status sep_conv_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
                                        struct enas_tensor *out, struct enas_err *err)
 {
-    return conv_shape_named("sep_conv", state, in, n_in, out, err);
+    return opu_conv_shape(&((const struct conv_state *)state)->d, in, n_in, out, err);
 }
 
 static double conv_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
 {
-    struct conv_state *s = state;
-    if (n_in != 1 || in[0]->ndim != 4)
-        return 0.0;
-    struct ref_conv_geom g = conv_geom(s, in[0], 0);
-    return ref_conv_madds(&g);
+    return opu_conv_madds(&((const struct conv_state *)state)->d, in, n_in);
 }
 
 static double sep_conv_madds(void *state, const struct enas_tensor *const *in, size_t n_in)
 {
-    struct conv_state *s = state;
-    if (n_in != 1 || in[0]->ndim != 4)
-        return 0.0;
-    struct ref_conv_geom dw = conv_geom(s, in[0], 1), pw = conv_pointwise(s, &dw);
-    return ref_conv_madds(&dw) + ref_conv_madds(&pw);
+    return opu_conv_madds(&((const struct conv_state *)state)->d, in, n_in);
 }
 
 /* What the op convolves: the input itself, or with relu_input ReLU(input) in scratch; NULL when out of
@@ -169,7 +99,7 @@ static double sep_conv_madds(void *state, const struct enas_tensor *const *in, s
 static const float *conv_src(const struct conv_state *s, struct enas_exec *x, const char *op,
                              const struct enas_tensor *in, struct enas_err *err)
 {
-    if (!s->relu_in)
+    if (!s->d.relu_in)
         return in->data;
     const int64_t n = enas_tensor_numel(in);
     float *r = opu_scratch0(x, op, (size_t)n * sizeof *r, err);
@@ -183,7 +113,7 @@ static void conv_store_dx(const struct conv_state *s, const struct enas_tensor *
 {
     const int64_t n = enas_tensor_numel(in);
     ref_store(din, dx, n);
-    for (int64_t i = 0; s->relu_in && i < n; i++)
+    for (int64_t i = 0; s->d.relu_in && i < n; i++)
         if (!(in->data[i] > 0.0f))
             din[i] = 0.0f;
 }
@@ -197,7 +127,7 @@ static enum enas_status conv_forward(void *state, struct enas_exec *x, const str
     const float *src = conv_src(s, x, "conv", in[0], err);
     if (!src)
         return ENAS_ERR_NOMEM;
-    ref_conv_fwd(&g, src, s->w->value.data, s->b ? s->b->value.data : NULL, out->data);
+    ref_conv_fwd(&g, src, s->d.w->value.data, s->d.b ? s->d.b->value.data : NULL, out->data);
     return ENAS_OK;
 }
 
@@ -209,18 +139,18 @@ static enum enas_status conv_backward(void *state, struct enas_exec *x, const st
     (void)n_in, (void)out;
     struct conv_state *s = state;
     struct ref_conv_geom g = conv_geom(s, in[0], 0);
-    const int64_t nx = enas_tensor_numel(in[0]), nw = enas_tensor_numel(&s->w->value);
+    const int64_t nx = enas_tensor_numel(in[0]), nw = enas_tensor_numel(&s->d.w->value);
     double *dx = din[0] ? opu_scratch0(x, "conv", (size_t)nx * sizeof *dx, err) : NULL;
     double *dw = opu_scratch0(x, "conv", (size_t)nw * sizeof *dw, err);
-    double *db = s->b ? opu_scratch0(x, "conv", (size_t)s->cout * sizeof *db, err) : NULL;
+    double *db = s->d.b ? opu_scratch0(x, "conv", (size_t)s->d.cout * sizeof *db, err) : NULL;
     const float *src = conv_src(s, x, "conv", in[0], err);
-    if ((din[0] && !dx) || !dw || (s->b && !db) || !src)
+    if ((din[0] && !dx) || !dw || (s->d.b && !db) || !src)
         return ENAS_ERR_NOMEM;
-    ref_conv_bwd(&g, src, s->w->value.data, dout->data, dx, dw, db);
+    ref_conv_bwd(&g, src, s->d.w->value.data, dout->data, dx, dw, db);
     if (dx)
         conv_store_dx(s, in[0], din[0]->data, dx);
-    ref_grad_add(s->w, dw);
-    ref_grad_add(s->b, db);
+    ref_grad_add(s->d.w, dw);
+    ref_grad_add(s->d.b, db);
     return ENAS_OK;
 }
 
@@ -235,8 +165,8 @@ static enum enas_status sep_conv_forward(void *state, struct enas_exec *x,
     const float *src = conv_src(s, x, "sep_conv", in[0], err);
     if (!t || !src)
         return ENAS_ERR_NOMEM;
-    ref_conv_fwd(&dw, src, s->dw->value.data, NULL, t);
-    ref_conv_fwd(&pw, t, s->pw->value.data, NULL, out->data);
+    ref_conv_fwd(&dw, src, s->d.dw->value.data, NULL, t);
+    ref_conv_fwd(&pw, t, s->d.pw->value.data, NULL, out->data);
     return ENAS_OK;
 }
 
@@ -253,19 +183,19 @@ static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
     float *t = opu_scratch0(x, "sep_conv", (size_t)nt * sizeof *t, err);
     double *dtd = opu_scratch0(x, "sep_conv", (size_t)nt * sizeof *dtd, err);
     double *dx = din[0] ? opu_scratch0(x, "sep_conv", (size_t)nx * sizeof *dx, err) : NULL;
-    double *ddw = opu_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->dw->value) * sizeof *ddw, err);
-    double *dpw = opu_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->pw->value) * sizeof *dpw, err);
+    double *ddw = opu_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->d.dw->value) * sizeof *ddw, err);
+    double *dpw = opu_scratch0(x, "sep_conv", (size_t)enas_tensor_numel(&s->d.pw->value) * sizeof *dpw, err);
     const float *src = conv_src(s, x, "sep_conv", in[0], err);
     if (!t || !dtd || (din[0] && !dx) || !ddw || !dpw || !src)
         return ENAS_ERR_NOMEM;
-    ref_conv_fwd(&dw, src, s->dw->value.data, NULL, t);
-    ref_conv_bwd(&pw, t, s->pw->value.data, dout->data, dtd, dpw, NULL);
+    ref_conv_fwd(&dw, src, s->d.dw->value.data, NULL, t);
+    ref_conv_bwd(&pw, t, s->d.pw->value.data, dout->data, dtd, dpw, NULL);
     ref_store(t, dtd, nt); /* t now holds the gradient of the depthwise output */
-    ref_conv_bwd(&dw, src, s->dw->value.data, t, dx, ddw, NULL);
+    ref_conv_bwd(&dw, src, s->d.dw->value.data, t, dx, ddw, NULL);
     if (dx)
         conv_store_dx(s, in[0], din[0]->data, dx);
-    ref_grad_add(s->dw, ddw);
-    ref_grad_add(s->pw, dpw);
+    ref_grad_add(s->d.dw, ddw);
+    ref_grad_add(s->d.pw, dpw);
     return ENAS_OK;
 }
 
