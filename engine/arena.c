@@ -1,14 +1,10 @@
 /* arena.c - chunked bump allocator. Chunks are never freed before fini: a step of the same child
  * network needs the same memory again, and returning it to the system only makes the next step fault
  * it back in page by page. */
-#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */ /* NOLINT(bugprone-reserved-identifier) */
 #include "arena.h"
 
 #include <stdint.h>
 #include <stdlib.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 #define ARENA_ALIGN 64
 
@@ -41,22 +37,12 @@ static struct enas_arena_chunk *chunk_new(size_t size)
     struct enas_arena_chunk *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    /* A chunk of 2 MB or more is 2 MB-aligned and asks for transparent huge pages where the system grants
-     * them on request (Debian's default, THP "madvise"): a fresh chunk then faults in 2 MB at a time rather
-     * than 4 KB, and the kernels that stream activations miss the TLB 512 times less often. */
-    const size_t huge = (size_t)2 << 20;
-    const int big = size >= huge;
-    const size_t bytes = big ? (size + huge - 1) / huge * huge : size;
-    c->data = aligned_alloc(big ? huge : ARENA_ALIGN, bytes);
+    c->data = aligned_alloc(ARENA_ALIGN, size);
     if (!c->data) {
         free(c);
         return NULL;
     }
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (big && getenv("ENAS_NO_HUGEPAGE") == NULL)
-        (void)madvise(c->data, bytes, MADV_HUGEPAGE); /* a hint: refused or unsupported changes nothing */
-#endif
-    c->size = bytes;
+    c->size = size;
     return c;
 }
 
