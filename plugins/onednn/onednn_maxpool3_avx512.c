@@ -166,6 +166,8 @@ AI __m512 gather3(__m512 acc, const uint8_t *r, const float *d, int64_t i, int64
     const __mmask16 e[3] = {e0, t, e2};
     for (int b = 0; b < 3; b++) {
         const int64_t off = (1 - b) * c;
+        if (!e[b]) /* the first (b = 2) or last (b = 0) pixel: no output there */
+            continue;
         const __mmask16 hit = _mm_mask_cmpeq_epi8_mask(e[b], _mm_maskz_loadu_epi8(e[b], r + i + off),
                                                        _mm_set1_epi8((char)(3 * a + b)));
         acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(hit, d + i + off));
@@ -188,11 +190,24 @@ AI void bwd16(const uint8_t *const *r, const float *const *d, int64_t i, int64_t
         _mm512_mask_storeu_ps(o + i, t, acc);
 }
 
+/* One input row: the edge vectors (the first and last pixel's, and a partial last vector) with their
+ * masks, the rest with none. */
+AI void bwd_row(const uint8_t *const *r, const float *const *d, int64_t wc, int64_t c, float *o)
+{
+    const __mmask16 all = 0xFFFF;
+    int64_t i = 0;
+    for (; i < wc && (i < c || i + 16 + c > wc); i += 16)
+        bwd16(r, d, i, c, lanes(wc - c - i), lanes(wc - i), (__mmask16)(~lanes(c - i) & lanes(wc - i)), o);
+    for (; i + 16 + c <= wc; i += 16)
+        bwd16(r, d, i, c, all, all, all, o);
+    for (; i < wc; i += 16)
+        bwd16(r, d, i, c, lanes(wc - c - i), lanes(wc - i), lanes(wc - i), o);
+}
+
 void odn_maxpool3_bwd_avx512(const struct odn_win *g, const uint8_t *map, const float *dy, float *dx,
                              int64_t n0, int64_t n1)
 {
     const int64_t c = g->c, wc = g->w * c, img = g->h * wc;
-    const __mmask16 all = 0xFFFF;
     for (int64_t n = n0; n < n1; n++)
         for (int64_t h = 0; h < g->h; h++) {
             const uint8_t *r[3];
@@ -214,20 +229,12 @@ void odn_maxpool3_bwd_avx512(const struct odn_win *g, const uint8_t *map, const 
                 for (int64_t b = 0; b < wc; b += 64)
                     _mm_prefetch(pm + b, _MM_HINT_T0);
             }
-            int64_t i = 0;
-            for (; i < wc && (i < c || i + 16 + c > wc); i += 16)
-                bwd16(r, d, i, c, lanes(wc - c - i), lanes(wc - i), (__mmask16)(~lanes(c - i) & lanes(wc - i)),
-                      o);
-            if (r[0] && r[1] && r[2]) {
+            if (r[0] && r[1] && r[2]) { /* an inner row: every row's pointers known to be there */
                 const uint8_t *const rr[3] = {r[0], r[1], r[2]};
                 const float *const dd[3] = {d[0], d[1], d[2]};
-                for (; i + 16 + c <= wc; i += 16)
-                    bwd16(rr, dd, i, c, all, all, all, o);
+                bwd_row(rr, dd, wc, c, o);
             } else {
-                for (; i + 16 + c <= wc; i += 16)
-                    bwd16(r, d, i, c, all, all, all, o);
+                bwd_row(r, d, wc, c, o);
             }
-            for (; i < wc; i += 16)
-                bwd16(r, d, i, c, lanes(wc - c - i), lanes(wc - i), lanes(wc - i), o);
         }
 }
