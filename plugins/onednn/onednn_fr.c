@@ -1,7 +1,9 @@
 /* onednn_fr.c - `factorized_reduce` as in ref (ENAS.md §2.4): path 1 samples pixels (2i, 2j), path 2 the
  * shifted (2i+1, 2j+1) (zero beyond the border), each through a 1x1 convolution to out/2 channels, joined
- * along C. The sampled pixels are gathered into a dense tensor first, so that both paths are the same
- * plain 1x1 stride-1 oneDNN convolution (oneDNN has no negative padding for the shifted path). */
+ * along C. Path 1 is a 1x1 stride-2 oneDNN convolution on x itself; path 2's pixels are gathered into a
+ * dense tensor first and go through a plain 1x1 stride-1 one (oneDNN has no negative padding for the
+ * shift). In backward, path 1's data gradient overwrites all of dx (zeros off its pixels), and path 2's is
+ * scattered onto its own pixels after it. */
 #include "onednn.h"
 
 #include "op_attrs.h"
@@ -36,8 +38,9 @@ static enum enas_status fr_create(const struct enas_op_args *a, void **state, st
     if (st != ENAS_OK)
         return st;
     struct fr_state *s = *state;
-    struct odn_conv_cfg c = {.cin = s->d.cin, .cout = s->d.cout / 2, .k = 1, .stride = 1, .pad = 0, .groups = 1};
+    struct odn_conv_cfg c = {.cin = s->d.cin, .cout = s->d.cout / 2, .k = 1, .stride = 2, .pad = 0, .groups = 1};
     odn_conv_init(&s->path[0], &s->base, "factorized_reduce", &c);
+    c.stride = 1;
     odn_conv_init(&s->path[1], &s->base, "factorized_reduce", &c);
     return ENAS_OK;
 }
@@ -54,7 +57,7 @@ static double fr_madds(void *state, const struct enas_tensor *const *in, size_t 
 }
 
 /* Between x (n x h x w x c) and the dense samples sub (n x ho x wo x c) of path `shift` (0 or 1):
- * gather (to_sub) copies x into sub, zeros beyond the border; scatter copies sub into x (caller zeroed x). */
+ * gather (to_sub) copies x into sub, zeros beyond the border; scatter copies sub onto those pixels of x. */
 static void fr_move(const struct fr_state *s, const struct enas_tensor *t, float *xd, float *sub, int shift,
                     int to_sub)
 {
@@ -100,9 +103,15 @@ static enum enas_status fr_forward(void *state, struct enas_exec *x, const struc
     if (!sub || !y)
         return ENAS_ERR_NOMEM;
     enum enas_status st = ENAS_OK;
+    const struct enas_tensor *t = in[0];
     for (int p = 0; p < 2 && st == ENAS_OK; p++) {
-        fr_move(s, in[0], in[0]->data, sub, p, 1);
-        st = odn_conv_fwd(&s->path[p], x, n, ho, wo, sub, (p ? s->d.w2 : s->d.w1)->value.data, NULL, y, err);
+        const float *w = (p ? s->d.w2 : s->d.w1)->value.data;
+        if (p == 0) {
+            st = odn_conv_fwd(&s->path[0], x, n, t->dims[1], t->dims[2], t->data, w, NULL, y, err);
+        } else {
+            fr_move(s, t, t->data, sub, 1, 1);
+            st = odn_conv_fwd(&s->path[1], x, n, ho, wo, sub, w, NULL, y, err);
+        }
         if (st == ENAS_OK)
             fr_half(s, out->data, y, m, hc, p, 1);
     }
@@ -123,16 +132,20 @@ static enum enas_status fr_backward(void *state, struct enas_exec *x, const stru
     float *dy = opu_scratch(x, "factorized_reduce", (size_t)(m * hc) * sizeof(float), err);
     if (!sub || !dy || (din[0] && !dsub))
         return ENAS_ERR_NOMEM;
-    if (din[0])
-        memset(din[0]->data, 0, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    const struct enas_tensor *t = in[0];
     enum enas_status st = ENAS_OK;
     for (int p = 0; p < 2 && st == ENAS_OK; p++) {
         struct enas_param *w = p ? s->d.w2 : s->d.w1;
-        fr_move(s, in[0], in[0]->data, sub, p, 1);
         fr_half(s, dout->data, dy, m, hc, p, 0);
-        st = odn_conv_bwd(&s->path[p], x, n, ho, wo, sub, w->value.data, dy, dsub, w->grad, NULL, err);
+        if (p == 0) { /* dx: all of it, zero where path 1 samples nothing (path 2's pixels among them) */
+            st = odn_conv_bwd(&s->path[0], x, n, t->dims[1], t->dims[2], t->data, w->value.data, dy,
+                              din[0] ? din[0]->data : NULL, w->grad, NULL, err);
+            continue;
+        }
+        fr_move(s, t, t->data, sub, 1, 1);
+        st = odn_conv_bwd(&s->path[1], x, n, ho, wo, sub, w->value.data, dy, dsub, w->grad, NULL, err);
         if (st == ENAS_OK && din[0])
-            fr_move(s, in[0], din[0]->data, dsub, p, 0);
+            fr_move(s, t, din[0]->data, dsub, 1, 0);
     }
     return st;
 }
