@@ -264,7 +264,7 @@ static void direct_layer(const struct layer *l, dnnl_engine_t eng, struct direct
         dnnl_batch_normalization_backward_desc_init(&b, dnnl_backward, &src, &src, 1e-5f, fl);
         if (direct_make(&d[0], eng, &f, NULL, &fpd) == 0)
             direct_make(&d[1], eng, &b, fpd, NULL);
-    } else {
+    } else if (strcmp(l->op, "relu") == 0) { /* factorized_reduce: no single primitive to compare with */
         dnnl_eltwise_desc_t f, b;
         dnnl_eltwise_forward_desc_init(&f, dnnl_forward_training, dnnl_eltwise_relu, &src, 0.0f, 0.0f);
         dnnl_eltwise_backward_desc_init(&b, dnnl_eltwise_relu, &src, &src, 0.0f, 0.0f);
@@ -285,8 +285,14 @@ static int ours_make(struct ours *o, struct enas_host *plug, const struct layer 
         return -1;
     }
     o->x = oh_tensor(4, 128, l->hw, l->hw, l->c);
-    o->y = oh_tensor(4, 128, l->hw, l->hw, l->c);
-    o->dy = oh_tensor(4, 128, l->hw, l->hw, l->c);
+    const struct enas_tensor *ins[1] = {&o->x};
+    struct enas_tensor ys;
+    if (o->op.d->shape(o->op.state, ins, 1, &ys, &err) != ENAS_OK) { /* the output's shape: FR halves H, W */
+        fprintf(stderr, "bench: %s: %s\n", l->name, err.msg);
+        return -1;
+    }
+    o->y = oh_tensor(4, ys.dims[0], ys.dims[1], ys.dims[2], ys.dims[3]);
+    o->dy = oh_tensor(4, ys.dims[0], ys.dims[1], ys.dims[2], ys.dims[3]);
     o->dx = oh_tensor(4, 128, l->hw, l->hw, l->c);
     oh_fill(&o->x, -1.0, 1.0, &seed);
     oh_fill(&o->dy, -1.0, 1.0, &seed);
@@ -330,6 +336,13 @@ static int n_layers(struct layer *ls)
                      (long long)c, (long long)c, (long long)ks[j], (long long)gs[j]);
             l->name = kinds[j];
         }
+    }
+    /* the factorized reductions at the two stride-2 points of each space (C -> C, H and W halved) */
+    for (int i = 0; i < 4; i++) {
+        const int64_t c = i < 2 ? macro_c[i] : micro_c[i - 2], hw = hws[i % 2];
+        struct layer *l = &ls[n++];
+        l->op = "factorized_reduce", l->name = "fact_red", l->c = c, l->hw = hw, l->k = 0, l->groups = 1;
+        snprintf(l->attrs, sizeof l->attrs, "in_channels=%lld out_channels=%lld", (long long)c, (long long)c);
     }
     for (int i = 0; i < 3; i++) {
         const int64_t c = micro_c[i], hw = hws[i];
@@ -439,7 +452,8 @@ static void bench_layer(const struct layer *l, struct enas_host *plug, dnnl_engi
             break;
         if (p != FWD && ours_call(&o, FWD) != 0) /* backward needs this forward's saved data */
             break;
-        const int n_read = l->k ? 0 : p == FWD || strcmp(l->op, "avg_pool") == 0 ? 1 : 2;
+        const int fr = strcmp(l->op, "factorized_reduce") == 0; /* no floor: it moves a quarter of x */
+        const int n_read = l->k || fr ? 0 : p == FWD || strcmp(l->op, "avg_pool") == 0 ? 1 : 2;
         double t, td, tf;
         time_pass(&o, (enum pass)p, &d[p], s, &f, n_read, &t, &td, &tf);
         row(l, !l->k && p == BWD_DATA ? "bwd" : passes[p], t, td, tf, flops, peak);
