@@ -42,12 +42,18 @@ void odn_dw_wei_c(const struct odn_win *g, int relu, const float *x, const float
             }
 }
 
+/* The backend's threads, but no more than there are images (the kernels split images). */
+static int dw_threads(const struct odn_backend *be, const struct odn_win *g)
+{
+    const int want = be->threads < 1 ? 1 : be->threads;
+    return (int64_t)want > g->n ? (int)g->n : want;
+}
+
 void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *dy,
                 float *grad, double *part)
 {
     const int64_t kkc = g->k * g->k * g->c;
-    int want = be->threads < 1 ? 1 : be->threads;
-    want = (int64_t)want > g->n ? (int)g->n : want;
+    const int want = dw_threads(be, g);
     const int fast = (g->k == 3 || g->k == 5 || g->k == 7) && (g->stride == 1 || g->stride == 2);
     int used = 1;
     memset(part, 0, (size_t)want * (size_t)kkc * sizeof *part);
@@ -118,35 +124,35 @@ static float *dwf_work(const struct odn_win *g, float *wt)
     return (float *)(((uintptr_t)(wt + g->k * g->k * g->c) + 63u) & ~(uintptr_t)63u);
 }
 
+/* The forward (bwd 0: in = x, ReLU of it with relu) or the backward-data (bwd 1: in = dy, the flipped
+ * kernel, dx zeroed where mask <= 0 when mask is not NULL) over the images, split over the threads. */
+static int dwf_run(const struct odn_backend *be, const struct odn_win *g, int bwd, int relu, const float *mask,
+                   const float *in, const float *w, float *out, void *scratch)
+{
+    if (!odn_dw_covers(be, g, bwd, bwd ? mask != NULL : relu))
+        return 0;
+    float *wt = dwf_weights(g, w, bwd, scratch), *work = dwf_work(g, wt);
+#pragma omp parallel num_threads(dw_threads(be, g))
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t n0 = g->n * t / nt, n1 = g->n * (t + 1) / nt;
+        float *wk = work + (size_t)t * odn_dwf_work(g);
+        if (bwd)
+            odn_dw_bwd_data_avx512(g, mask, wt, in, out, n0, n1, wk);
+        else
+            odn_dw_fwd_avx512(g, relu, in, wt, out, n0, n1, wk);
+    }
+    return 1;
+}
+
 int odn_dw_fwd(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *w,
                float *y, void *scratch)
 {
-    if (!odn_dw_covers(be, g, 0, relu))
-        return 0;
-    float *wt = dwf_weights(g, w, 0, scratch), *work = dwf_work(g, wt);
-    int want = be->threads < 1 ? 1 : be->threads;
-    want = (int64_t)want > g->n ? (int)g->n : want;
-#pragma omp parallel num_threads(want)
-    {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        odn_dw_fwd_avx512(g, relu, x, wt, y, g->n * t / nt, g->n * (t + 1) / nt, work + (size_t)t * odn_dwf_work(g));
-    }
-    return 1;
+    return dwf_run(be, g, 0, relu, NULL, x, w, y, scratch);
 }
 
 int odn_dw_bwd_data(const struct odn_backend *be, const struct odn_win *g, const float *mask, const float *w,
                     const float *dy, float *dx, void *scratch)
 {
-    if (!odn_dw_covers(be, g, 1, mask != NULL))
-        return 0;
-    float *wt = dwf_weights(g, w, 1, scratch), *work = dwf_work(g, wt);
-    int want = be->threads < 1 ? 1 : be->threads;
-    want = (int64_t)want > g->n ? (int)g->n : want;
-#pragma omp parallel num_threads(want)
-    {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        odn_dw_bwd_data_avx512(g, mask, wt, dy, dx, g->n * t / nt, g->n * (t + 1) / nt,
-                               work + (size_t)t * odn_dwf_work(g));
-    }
-    return 1;
+    return dwf_run(be, g, 1, 0, mask, dy, w, dx, scratch);
 }
