@@ -12,7 +12,6 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
-#define ODN_MAX_INPUTS OPU_MAX_INPUTS /* sum and concat (op_util.h) */
 #define ODN_CACHE 4       /* primitive sets per op instance: train batch, last partial batch, eval, spare */
 
 extern const struct enas_op_desc odn_conv_desc, odn_sep_conv_desc, odn_factorized_reduce_desc;

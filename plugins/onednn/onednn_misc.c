@@ -198,6 +198,6 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
 
 MISC_DESC(odn_relu_desc, "relu", 1, relu, 0);
 MISC_DESC(odn_identity_desc, "identity", 1, identity, BWD_SHAPES_ONLY);
-MISC_DESC(odn_sum_desc, "sum", ODN_MAX_INPUTS, sum, BWD_SHAPES_ONLY);
-MISC_DESC(odn_concat_desc, "concat", ODN_MAX_INPUTS, concat, BWD_SHAPES_ONLY);
+MISC_DESC(odn_sum_desc, "sum", OPU_MAX_INPUTS, sum, BWD_SHAPES_ONLY);
+MISC_DESC(odn_concat_desc, "concat", OPU_MAX_INPUTS, concat, BWD_SHAPES_ONLY);
 MISC_DESC(odn_global_avg_pool_desc, "global_avg_pool", 1, gap, BWD_SHAPES_ONLY);

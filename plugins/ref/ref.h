@@ -11,7 +11,6 @@
 #include "op_util.h"
 
 /* The most inputs sum and concat take (the micro space's cell output concatenates at most 7). */
-#define REF_MAX_INPUTS OPU_MAX_INPUTS /* sum and concat (op_util.h) */
 
 extern const struct enas_op_desc ref_conv_desc, ref_sep_conv_desc, ref_factorized_reduce_desc;
 extern const struct enas_op_desc ref_batch_norm_desc;

@@ -131,5 +131,5 @@ static enum enas_status concat_backward(void *state, struct enas_exec *x, const 
 
 MISC_DESC(ref_relu_desc, "relu", 1, relu, 0);
 MISC_DESC(ref_identity_desc, "identity", 1, identity, BWD_SHAPES_ONLY);
-MISC_DESC(ref_sum_desc, "sum", REF_MAX_INPUTS, sum, BWD_SHAPES_ONLY);
-MISC_DESC(ref_concat_desc, "concat", REF_MAX_INPUTS, concat, BWD_SHAPES_ONLY);
+MISC_DESC(ref_sum_desc, "sum", OPU_MAX_INPUTS, sum, BWD_SHAPES_ONLY);
+MISC_DESC(ref_concat_desc, "concat", OPU_MAX_INPUTS, concat, BWD_SHAPES_ONLY);
