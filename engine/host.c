@@ -378,6 +378,7 @@ static const struct enas_host_api host_api = {
     .op_destroy = api_op_destroy,
     .op_call = enas__step_op_call,
     .release = enas__step_release,
+    .grad_accumulates = enas__step_grad_accumulates,
     .op_madds = api_op_madds,
     .op_param_count = api_op_param_count,
     .rng_u64 = api_rng_u64,

@@ -73,6 +73,8 @@ struct enas_step {
     struct pool pool;  /* stretches of acts this pass no longer uses */
     size_t pooled;     /* bytes in pool */
     size_t live_peak;  /* most bytes of acts in use and not pooled (all passes) */
+    const unsigned char *accumulate; /* the running backward's grad_accumulates answers, per input */
+    size_t n_accumulate;
 };
 
 /* Below this a free stretch is not split: the rest goes with the buffer. */
@@ -574,22 +576,41 @@ static void grad_release(struct enas_step *s, struct node *n)
     n->grad = NULL;
 }
 
-static void add_into(struct enas_tensor *dst, const struct enas_tensor *src)
+/* dst += src, split across the run's threads when there is enough of it. */
+static void add_into(const struct enas_step *s, struct enas_tensor *dst, const struct enas_tensor *src)
 {
-    int64_t n = enas_tensor_numel(dst);
-    for (int64_t i = 0; i < n; i++)
-        dst->data[i] += src->data[i];
+    const int64_t n = enas_tensor_numel(dst), blk = 16384;
+    float *restrict d = dst->data;
+    const float *restrict a = src->data;
+    const int threads = s->x.threads > 1 && n >= 2 * blk ? s->x.threads : 1;
+    (void)threads; /* without OpenMP */
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t i0 = 0; i0 < n; i0 += blk) {
+        const int64_t e = i0 + blk < n ? i0 + blk : n;
+        for (int64_t i = i0; i < e; i++)
+            d[i] += a[i];
+    }
+}
+
+int enas__step_grad_accumulates(const struct enas_exec *x, size_t i)
+{
+    const struct enas_step *s = (const struct enas_step *)(const void *)x;
+    return x && s->accumulate && i < s->n_accumulate && s->accumulate[i];
 }
 
 #define MAX_CALL_INPUTS 64
 
-/* Runs one record's backward: fresh buffers for inputs without a gradient yet, scratch ones (added
- * after the call) for inputs that have one or appear twice in this call. */
+/* Runs one record's backward: fresh buffers for inputs without a gradient yet; for inputs that have one,
+ * the gradient itself when the op accumulates (ENAS_OP_BWD_ACCUMULATE), else scratch added after the
+ * call; scratch too for an input that appears twice in this call. */
 static enum enas_status replay(struct enas_step *s, const struct record *r, struct enas_err *err)
 {
     struct enas_tensor *din[MAX_CALL_INPUTS], *acc[MAX_CALL_INPUTS];
     struct node *nodes[MAX_CALL_INPUTS];
+    unsigned char adds[MAX_CALL_INPUTS];
     const struct enas_op_desc *d = r->op->desc;
+    const int can_add = (bwd_flags(d) & ENAS_OP_BWD_ACCUMULATE) != 0;
+    int any_add = 0;
     if (r->n_in > MAX_CALL_INPUTS)
         return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "op '%s': more than %d inputs", d->name, MAX_CALL_INPUTS);
     const size_t m = s->n_held;
@@ -597,11 +618,19 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
         struct node *n = node_of(s, r->in[i]);
         nodes[i] = n && n->needs_grad ? n : NULL;
         din[i] = acc[i] = NULL;
+        adds[i] = 0;
         if (!nodes[i])
             continue;
-        int fresh = !n->grad;
-        for (size_t j = 0; j < i && fresh; j++)
-            fresh = nodes[j] != n;
+        int again = 0;
+        for (size_t j = 0; j < i && !again; j++)
+            again = nodes[j] == n;
+        if (n->grad && !again && can_add) { /* the op adds into the gradient itself */
+            din[i] = n->grad;
+            adds[i] = 1;
+            any_add = 1;
+            continue;
+        }
+        const int fresh = !n->grad && !again;
         size_t cap = 0;
         din[i] = grad_new(s, fresh, &n->t, &cap);
         if (!din[i])
@@ -614,10 +643,14 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     s->x.arg = r->arg;
     s->x.saved = r->saved;
     s->x.backend = r->op->backend;
+    s->accumulate = any_add ? adds : NULL;
+    s->n_accumulate = any_add ? r->n_in : 0;
     enum enas_status st = d->backward(r->op->state, &s->x, r->in, r->n_in, &r->out->t, r->out->grad, din, err);
+    s->accumulate = NULL;
+    s->n_accumulate = 0;
     for (size_t i = 0; i < r->n_in && st == ENAS_OK; i++)
         if (acc[i])
-            add_into(nodes[i]->grad, acc[i]);
+            add_into(s, nodes[i]->grad, acc[i]);
     scratch_release(s, m);
     return st;
 }

@@ -67,6 +67,9 @@ struct enas_tensor *enas__step_record_output(struct enas_step *s, size_t k, cons
 /* The host API's release: t goes to no further op of this pass (see plugin.h). */
 void enas__step_release(struct enas_exec *x, const struct enas_tensor *t);
 
+/* The host API's grad_accumulates (see plugin.h). */
+int enas__step_grad_accumulates(const struct enas_exec *x, size_t i);
+
 /* The host API's op_call: x must come from a step. */
 enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, const struct enas_tensor *const *in,
                                     size_t n_in, double arg, struct enas_tensor **out, struct enas_err *err);

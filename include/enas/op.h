@@ -57,13 +57,17 @@ struct enas_op_desc {
     /* Added after the first release (an older plugin's descriptor reads as 0). What backward does NOT
      * read, so that the engine can reuse that memory once a space releases the tensor (api->release):
      * ENAS_OP_BWD_NO_INPUT_DATA: no in[i]->data (shapes only); ENAS_OP_BWD_NO_OUTPUT_DATA: no out->data.
-     * 0 (the safe default): backward may read both. */
+     * 0 (the safe default): backward may read both.
+     * ENAS_OP_BWD_ACCUMULATE: backward can add into a din[i] that already holds gradient, where the engine
+     * asks through api->grad_accumulates (plugin.h); saves a buffer and a pass where a tensor is read by
+     * several ops. Without the flag every din[i] is fresh and overwritten. */
     unsigned bwd_flags;
 };
 
 enum {
     ENAS_OP_BWD_NO_INPUT_DATA = 1u << 0,
     ENAS_OP_BWD_NO_OUTPUT_DATA = 1u << 1,
+    ENAS_OP_BWD_ACCUMULATE = 1u << 2,
 };
 
 /* An op instance as the engine hands it to a space: opaque; made by api->op_create. */

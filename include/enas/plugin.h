@@ -84,6 +84,12 @@ struct enas_host_api {
      * else at the end of the pass; its data pointer becomes NULL when freed. Releasing is optional,
      * only saves memory, and does nothing for a tensor the step did not make. */
     void (*release)(struct enas_exec *x, const struct enas_tensor *t);
+
+    /* Added after the first release; check ENAS_API_HAS(api, grad_accumulates) before calling.
+     * Inside the backward of an op whose descriptor sets ENAS_OP_BWD_ACCUMULATE: 1 when din[i] already
+     * holds gradient from other readers of in[i], so that backward must ADD (+=) its gradient into it;
+     * 0 when din[i] is to be overwritten as usual. Always 0 for other ops and outside backward. */
+    int (*grad_accumulates)(const struct enas_exec *x, size_t i);
 };
 
 /* Whether the engine's API table has `member` (members are only ever added at the end). */

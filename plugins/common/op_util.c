@@ -89,6 +89,11 @@ void *opu_scratch(struct enas_exec *x, const char *op, size_t bytes, struct enas
     return p;
 }
 
+int opu_adds(const struct enas_exec *x, size_t i)
+{
+    return x->api && ENAS_API_HAS(x->api, grad_accumulates) && x->api->grad_accumulates(x, i);
+}
+
 void *opu_scratch0(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err)
 {
     void *p = opu_scratch(x, op, bytes, err);

@@ -36,6 +36,9 @@ void *opu_scratch0(struct enas_exec *x, const char *op, size_t bytes, struct ena
  * no backward will come); opu_save0: zeroed. NULL (err set) when out of memory. */
 void *opu_save(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
 void *opu_save0(struct enas_exec *x, const char *op, size_t bytes, struct enas_err *err);
+/* In the backward of an op with ENAS_OP_BWD_ACCUMULATE: 1 when din[i] holds gradient to add to (+=), 0 when
+ * it is to be overwritten (always 0 on an engine without api->grad_accumulates). */
+int opu_adds(const struct enas_exec *x, size_t i);
 /* A uniform double in [0, 1) from the call's random stream. */
 double opu_uniform(struct enas_exec *x);
 

@@ -49,14 +49,31 @@ static enum enas_status identity_forward(void *state, struct enas_exec *x,
     return ENAS_OK;
 }
 
+/* dst = src, or dst += src (add): the pass-through gradients of identity, sum and concat. */
+static void pass_grad(float *restrict dst, const float *restrict src, int64_t n, int add)
+{
+    if (!add) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+        return;
+    }
+    for (int64_t i = 0; i < n; i++)
+        dst[i] += src[i];
+}
+
 static enum enas_status identity_backward(void *state, struct enas_exec *x,
                                           const struct enas_tensor *const *in, size_t n_in,
                                           const struct enas_tensor *out, const struct enas_tensor *dout,
                                           struct enas_tensor *const *din, struct enas_err *err)
 {
-    (void)state, (void)x, (void)n_in, (void)out, (void)err;
-    if (din[0])
-        memcpy(din[0]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+    (void)n_in, (void)out, (void)err;
+    if (!din[0])
+        return ENAS_OK;
+    const struct odn_base *b = state;
+    const int64_t n = enas_tensor_numel(in[0]), blk = 16384;
+    const int add = opu_adds(x, 0);
+#pragma omp parallel for num_threads(odn_threads(b->be, n)) schedule(static)
+    for (int64_t i0 = 0; i0 < n; i0 += blk)
+        pass_grad(din[0]->data + i0, dout->data + i0, i0 + blk < n ? blk : n - i0, add);
     return ENAS_OK;
 }
 
@@ -86,22 +103,27 @@ static enum enas_status sum_backward(void *state, struct enas_exec *x, const str
                                      const struct enas_tensor *dout, struct enas_tensor *const *din,
                                      struct enas_err *err)
 {
-    (void)x, (void)out, (void)err;
+    (void)out, (void)err;
     const struct odn_base *b = state;
     const int64_t n = enas_tensor_numel(in[0]), blk = 16384;
+    unsigned char add[OPU_MAX_INPUTS];
+    for (size_t i = 0; i < n_in; i++)
+        add[i] = din[i] && opu_adds(x, i);
 #pragma omp parallel for num_threads(odn_threads(b->be, n)) schedule(static)
-    for (int64_t i0 = 0; i0 < n; i0 += blk) {
+    for (int64_t i0 = 0; i0 < n; i0 += blk) { /* dout's block stays in cache for every input */
         const int64_t m = i0 + blk < n ? blk : n - i0;
         for (size_t i = 0; i < n_in; i++)
             if (din[i])
-                memcpy(din[i]->data + i0, dout->data + i0, (size_t)m * sizeof(float));
+                pass_grad(din[i]->data + i0, dout->data + i0, m, add[i]);
     }
     return ENAS_OK;
 }
 
-/* Copies between the inputs and their channel slices of the output: to_out 1 is forward, 0 backward. */
+/* Copies between the inputs and their channel slices of the output: to_out 1 is forward, 0 backward (add[i]:
+ * din[i] += its slice). */
 static void concat_copy(const struct odn_base *b, const struct enas_tensor *const *in,
-                        struct enas_tensor *const *din, size_t n_in, float *whole, int64_t c_total, int to_out)
+                        struct enas_tensor *const *din, const unsigned char *add, size_t n_in, float *whole,
+                        int64_t c_total, int to_out)
 {
     const int64_t pixels = in[0]->dims[0] * in[0]->dims[1] * in[0]->dims[2];
 #pragma omp parallel for num_threads(odn_threads(b->be, pixels * c_total)) schedule(static)
@@ -113,7 +135,7 @@ static void concat_copy(const struct odn_base *b, const struct enas_tensor *cons
             if (to_out)
                 memcpy(slice, in[i]->data + p * c, (size_t)c * sizeof(float));
             else if (din[i])
-                memcpy(din[i]->data + p * c, slice, (size_t)c * sizeof(float));
+                pass_grad(din[i]->data + p * c, slice, c, add[i]);
             off += c;
         }
     }
@@ -123,7 +145,7 @@ static enum enas_status concat_forward(void *state, struct enas_exec *x, const s
                                        size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
     (void)x, (void)err;
-    concat_copy(state, in, NULL, n_in, out->data, out->dims[3], 1);
+    concat_copy(state, in, NULL, NULL, n_in, out->data, out->dims[3], 1);
     return ENAS_OK;
 }
 
@@ -132,8 +154,11 @@ static enum enas_status concat_backward(void *state, struct enas_exec *x, const 
                                         const struct enas_tensor *dout, struct enas_tensor *const *din,
                                         struct enas_err *err)
 {
-    (void)x, (void)out, (void)err;
-    concat_copy(state, in, din, n_in, dout->data, dout->dims[3], 0);
+    (void)out, (void)err;
+    unsigned char add[OPU_MAX_INPUTS];
+    for (size_t i = 0; i < n_in; i++)
+        add[i] = din[i] && opu_adds(x, i);
+    concat_copy(state, in, din, add, n_in, dout->data, dout->dims[3], 0);
     return ENAS_OK;
 }
 
@@ -179,6 +204,8 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
 
 /* backward reads only the shapes of its input and output */
 #define BWD_SHAPES_ONLY (ENAS_OP_BWD_NO_INPUT_DATA | ENAS_OP_BWD_NO_OUTPUT_DATA)
+/* ... and passes dout through, adding into gradients that other readers left (grad_accumulates) */
+#define BWD_PASS_THROUGH (BWD_SHAPES_ONLY | ENAS_OP_BWD_ACCUMULATE)
 
 #define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                       \
     const struct enas_op_desc var_ = {                                                                       \
@@ -197,7 +224,7 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
     }
 
 MISC_DESC(odn_relu_desc, "relu", 1, relu, 0);
-MISC_DESC(odn_identity_desc, "identity", 1, identity, BWD_SHAPES_ONLY);
-MISC_DESC(odn_sum_desc, "sum", OPU_MAX_INPUTS, sum, BWD_SHAPES_ONLY);
-MISC_DESC(odn_concat_desc, "concat", OPU_MAX_INPUTS, concat, BWD_SHAPES_ONLY);
+MISC_DESC(odn_identity_desc, "identity", 1, identity, BWD_PASS_THROUGH);
+MISC_DESC(odn_sum_desc, "sum", OPU_MAX_INPUTS, sum, BWD_PASS_THROUGH);
+MISC_DESC(odn_concat_desc, "concat", OPU_MAX_INPUTS, concat, BWD_PASS_THROUGH);
 MISC_DESC(odn_global_avg_pool_desc, "global_avg_pool", 1, gap, BWD_SHAPES_ONLY);

@@ -35,14 +35,21 @@ static enum enas_status identity_forward(void *state, struct enas_exec *x,
     return ENAS_OK;
 }
 
+/* dst = src, or dst += src (add): the pass-through gradients of identity, sum and concat. */
+static void pass_grad(float *dst, const float *src, int64_t n, int add)
+{
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = add ? dst[i] + src[i] : src[i];
+}
+
 static enum enas_status identity_backward(void *state, struct enas_exec *x,
                                           const struct enas_tensor *const *in, size_t n_in,
                                           const struct enas_tensor *out, const struct enas_tensor *dout,
                                           struct enas_tensor *const *din, struct enas_err *err)
 {
-    (void)state, (void)x, (void)n_in, (void)out, (void)err;
+    (void)state, (void)n_in, (void)out, (void)err;
     if (din[0])
-        memcpy(din[0]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+        pass_grad(din[0]->data, dout->data, enas_tensor_numel(in[0]), opu_adds(x, 0));
     return ENAS_OK;
 }
 
@@ -64,28 +71,30 @@ static enum enas_status sum_backward(void *state, struct enas_exec *x, const str
                                      const struct enas_tensor *dout, struct enas_tensor *const *din,
                                      struct enas_err *err)
 {
-    (void)state, (void)x, (void)out, (void)err;
+    (void)state, (void)out, (void)err;
     for (size_t i = 0; i < n_in; i++)
         if (din[i])
-            memcpy(din[i]->data, dout->data, (size_t)enas_tensor_numel(in[0]) * sizeof(float));
+            pass_grad(din[i]->data, dout->data, enas_tensor_numel(in[0]), opu_adds(x, i));
     return ENAS_OK;
 }
 
-/* Copies between the inputs and their channel slices of the output: to_out 1 is forward, 0 backward. */
-static void concat_copy(const struct enas_tensor *const *in, struct enas_tensor *const *din, size_t n_in,
-                        float *whole, int64_t c_total, int to_out)
+/* Copies between the inputs and their channel slices of the output: x NULL is forward, else backward (din[i]
+ * overwritten, or added to where the engine asks). */
+static void concat_copy(struct enas_exec *x, const struct enas_tensor *const *in, struct enas_tensor *const *din,
+                        size_t n_in, float *whole, int64_t c_total)
 {
     const int64_t pixels = in[0]->dims[0] * in[0]->dims[1] * in[0]->dims[2];
     int64_t off = 0;
     for (size_t i = 0; i < n_in; i++) {
         const int64_t c = in[i]->dims[3];
-        const int skip = !to_out && !din[i]; /* no gradient wanted for this input */
+        const int skip = x && !din[i]; /* no gradient wanted for this input */
+        const int add = x && !skip && opu_adds(x, i);
         for (int64_t p = 0; !skip && p < pixels; p++) {
             float *slice = whole + p * c_total + off;
-            if (to_out)
+            if (!x)
                 memcpy(slice, in[i]->data + p * c, (size_t)c * sizeof(float));
             else
-                memcpy(din[i]->data + p * c, slice, (size_t)c * sizeof(float));
+                pass_grad(din[i]->data + p * c, slice, c, add);
         }
         off += c;
     }
@@ -95,7 +104,7 @@ static enum enas_status concat_forward(void *state, struct enas_exec *x, const s
                                        size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
     (void)state, (void)x, (void)err;
-    concat_copy(in, NULL, n_in, out->data, out->dims[3], 1);
+    concat_copy(NULL, in, NULL, n_in, out->data, out->dims[3]);
     return ENAS_OK;
 }
 
@@ -104,14 +113,16 @@ static enum enas_status concat_backward(void *state, struct enas_exec *x, const 
                                         const struct enas_tensor *dout, struct enas_tensor *const *din,
                                         struct enas_err *err)
 {
-    (void)state, (void)x, (void)out, (void)err;
-    concat_copy(in, din, n_in, dout->data, dout->dims[3], 0);
+    (void)state, (void)out, (void)err;
+    concat_copy(x, in, din, n_in, dout->data, dout->dims[3]);
     return ENAS_OK;
 }
 
 /* None of these has weights: madds is NULL (0), the convention of ref_plugin.c. */
 /* backward reads only the shapes of its input and output */
 #define BWD_SHAPES_ONLY (ENAS_OP_BWD_NO_INPUT_DATA | ENAS_OP_BWD_NO_OUTPUT_DATA)
+/* ... and passes dout through, adding into gradients that other readers left (grad_accumulates) */
+#define BWD_PASS_THROUGH (BWD_SHAPES_ONLY | ENAS_OP_BWD_ACCUMULATE)
 
 #define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                       \
     const struct enas_op_desc var_ = {                                                                       \
@@ -130,6 +141,6 @@ static enum enas_status concat_backward(void *state, struct enas_exec *x, const 
     }
 
 MISC_DESC(ref_relu_desc, "relu", 1, relu, 0);
-MISC_DESC(ref_identity_desc, "identity", 1, identity, BWD_SHAPES_ONLY);
-MISC_DESC(ref_sum_desc, "sum", OPU_MAX_INPUTS, sum, BWD_SHAPES_ONLY);
-MISC_DESC(ref_concat_desc, "concat", OPU_MAX_INPUTS, concat, BWD_SHAPES_ONLY);
+MISC_DESC(ref_identity_desc, "identity", 1, identity, BWD_PASS_THROUGH);
+MISC_DESC(ref_sum_desc, "sum", OPU_MAX_INPUTS, sum, BWD_PASS_THROUGH);
+MISC_DESC(ref_concat_desc, "concat", OPU_MAX_INPUTS, concat, BWD_PASS_THROUGH);

@@ -1,6 +1,7 @@
 /* test_step.c - reverse-mode execution through the engine: `test_step PLUGIN_DIR BACKEND`.
- * - a network with fan-out and a tensor fed twice into one op: the tape's input and parameter
- *   gradients match central finite differences of the whole network;
+ * - a network with fan-out, a tensor fed twice into one op, and identity/concat/sum reading tensors whose
+ *   gradient later readers already started (the ops that add into it, ENAS_OP_BWD_ACCUMULATE): the tape's
+ *   input and parameter gradients match central finite differences of the whole network;
  * - inference passes record nothing, and a repeated pass reuses the step's memory;
  * - conv-BN-ReLU-pool-linear trained with SGD on a generated, separable problem exceeds 95%
  *   accuracy on held-out examples. */
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 
 struct net {
-    struct enas_op *conv, *bn, *relu, *conv1, *sum, *pool, *gap, *fc;
+    struct enas_op *conv, *bn, *relu, *conv1, *sum, *id, *cat, *pool, *gap, *fc;
 };
 
 static struct enas_host *h;
@@ -45,9 +46,11 @@ static void net_make(struct net *n, int cin, int classes)
     n->relu = mk("relu", "", "relu");
     n->conv1 = mk("conv", "in_channels=8 out_channels=8 kernel=1", "conv1");
     n->sum = mk("sum", "", "sum");
+    n->id = mk("identity", "", "id");
+    n->cat = mk("concat", "", "cat");
     n->pool = mk("max_pool", "kernel=3 stride=2", "pool");
     n->gap = mk("global_avg_pool", "", "gap");
-    snprintf(a, sizeof a, "in_features=8 out_features=%d bias=true", classes);
+    snprintf(a, sizeof a, "in_features=16 out_features=%d bias=true", classes);
     n->fc = mk("linear", a, "fc");
 }
 
@@ -65,18 +68,25 @@ static void net_free(struct net *n)
             st = api->op_call(x, (op), in_, sizeof in_ / sizeof in_[0], NAN, &(out), &err);            \
     } while (0)
 
-/* images -> logits; a = relu(bn(conv(x))); b = a + a + conv1(a) (fan-out and a doubled input) */
+/* images -> logits; a = relu(bn(conv(x))); s = a + a + conv1(a) (fan-out and a doubled input), then
+ * concat(s, a) + concat(identity(a), s): replayed backward, the first concat and the sum add into the
+ * gradients of a and s that the later ops began. */
 static struct enas_tensor *net_forward(const struct net *n, struct enas_exec *x, const struct enas_tensor *img)
 {
     struct enas_err err;
     enum enas_status st = ENAS_OK;
     struct enas_tensor *c = NULL, *b = NULL, *a = NULL, *p = NULL, *s = NULL, *q = NULL, *g = NULL, *o = NULL;
+    struct enas_tensor *k = NULL, *i = NULL, *m = NULL, *t = NULL;
     CALL(n->conv, c, img);
     CALL(n->bn, b, c);
     CALL(n->relu, a, b);
     CALL(n->conv1, p, a);
     CALL(n->sum, s, a, a, p);
-    CALL(n->pool, q, s);
+    CALL(n->cat, k, s, a);
+    CALL(n->id, i, a);
+    CALL(n->cat, m, i, s);
+    CALL(n->sum, t, k, m);
+    CALL(n->pool, q, t);
     CALL(n->gap, g, q);
     CALL(n->fc, o, g);
     if (st != ENAS_OK)
@@ -127,7 +137,7 @@ static void test_gradients(void)
     struct enas_tensor *t = enas__step_tensor(st, 4, dims, 1);
     memcpy(t->data, img, sizeof img);
     struct enas_tensor *out = net_forward(&n, enas__step_exec(st), t);
-    CHECK(enas__step_n_records(st) == 8);
+    CHECK(enas__step_n_records(st) == 12);
     struct enas_tensor dout = {r, 2, {2, 4, 1, 1}};
     CHECK(enas__step_backward(st, out, &dout, &err) == ENAS_OK);
     const struct enas_tensor *gx = enas__step_grad(st, t);
@@ -183,11 +193,16 @@ static struct enas_tensor *net_forward_nobn(const struct net *n, struct enas_exe
     struct enas_err err;
     enum enas_status st = ENAS_OK;
     struct enas_tensor *c = NULL, *a = NULL, *p = NULL, *s = NULL, *q = NULL, *g = NULL, *o = NULL;
+    struct enas_tensor *k = NULL, *i = NULL, *m = NULL, *t = NULL;
     CALL(n->conv, c, img);
     CALL(n->relu, a, c);
     CALL(n->conv1, p, a);
     CALL(n->sum, s, a, a, p);
-    CALL(n->pool, q, s);
+    CALL(n->cat, k, s, a);
+    CALL(n->id, i, a);
+    CALL(n->cat, m, i, s);
+    CALL(n->sum, t, k, m);
+    CALL(n->pool, q, t);
     CALL(n->gap, g, q);
     CALL(n->fc, o, g);
     CHECK(st == ENAS_OK);
@@ -211,7 +226,7 @@ static size_t grads_of(struct enas_step *st, struct enas_step *at, const float *
     memcpy(t->data, img, sizeof(float) * 2 * 5 * 6 * 3);
     struct enas_tensor *logits = net_forward_nobn(n, enas__step_exec(st), t);
     const size_t nr = enas__step_n_records(st);
-    CHECK(nr == 7 && enas__step_record_output(st, nr, NULL) == NULL);
+    CHECK(nr == 11 && enas__step_record_output(st, nr, NULL) == NULL);
     for (size_t i = 0; at && i < nr; i++) {
         const char *mine = NULL, *theirs = NULL;
         struct enas_tensor *y = enas__step_record_output(st, i, &mine);
