@@ -600,7 +600,8 @@ int enas__step_grad_accumulates(const struct enas_exec *x, size_t i)
 
 #define MAX_CALL_INPUTS 64
 
-/* Runs one record's backward: fresh buffers for inputs without a gradient yet; for inputs that have one,
+/* Runs one record's backward: fresh buffers for inputs without a gradient yet (for the first of them,
+ * dout's own buffer when the op passes dout through, ENAS_OP_BWD_PASS_THROUGH); for inputs that have one,
  * the gradient itself when the op accumulates (ENAS_OP_BWD_ACCUMULATE), else scratch added after the
  * call; scratch too for an input that appears twice in this call. */
 static enum enas_status replay(struct enas_step *s, const struct record *r, struct enas_err *err)
@@ -610,6 +611,8 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     unsigned char adds[MAX_CALL_INPUTS];
     const struct enas_op_desc *d = r->op->desc;
     const int can_add = (bwd_flags(d) & ENAS_OP_BWD_ACCUMULATE) != 0;
+    const int can_take = (bwd_flags(d) & ENAS_OP_BWD_PASS_THROUGH) != 0 && r->out->grad;
+    struct node *taker = NULL; /* gets dout's buffer as its gradient once the call returns */
     int any_add = 0;
     if (r->n_in > MAX_CALL_INPUTS)
         return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "op '%s': more than %d inputs", d->name, MAX_CALL_INPUTS);
@@ -631,6 +634,10 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
             continue;
         }
         const int fresh = !n->grad && !again;
+        if (fresh && can_take && !taker && enas_tensor_same_shape(&n->t, &r->out->t)) {
+            taker = n; /* din[i] stays NULL: the op leaves it alone */
+            continue;
+        }
         size_t cap = 0;
         din[i] = grad_new(s, fresh, &n->t, &cap);
         if (!din[i])
@@ -648,6 +655,10 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     enum enas_status st = d->backward(r->op->state, &s->x, r->in, r->n_in, &r->out->t, r->out->grad, din, err);
     s->accumulate = NULL;
     s->n_accumulate = 0;
+    if (taker && st == ENAS_OK) { /* dout becomes the input's gradient: the output's is not released */
+        taker->grad = r->out->grad, taker->gcap = r->out->gcap;
+        r->out->grad = NULL;
+    }
     for (size_t i = 0; i < r->n_in && st == ENAS_OK; i++)
         if (acc[i])
             add_into(s, nodes[i]->grad, acc[i]);

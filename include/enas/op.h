@@ -60,7 +60,9 @@ struct enas_op_desc {
      * 0 (the safe default): backward may read both.
      * ENAS_OP_BWD_ACCUMULATE: backward can add into a din[i] that already holds gradient, where the engine
      * asks through api->grad_accumulates (plugin.h); saves a buffer and a pass where a tensor is read by
-     * several ops. Without the flag every din[i] is fresh and overwritten. */
+     * several ops. Without the flag every din[i] is fresh and overwritten.
+     * ENAS_OP_BWD_PASS_THROUGH: each din[i] equals dout (identity, sum): the engine may hand one input
+     * dout's own buffer as its gradient, passing din[i] = NULL for it, so that nothing is copied. */
     unsigned bwd_flags;
 };
 
@@ -68,6 +70,7 @@ enum {
     ENAS_OP_BWD_NO_INPUT_DATA = 1u << 0,
     ENAS_OP_BWD_NO_OUTPUT_DATA = 1u << 1,
     ENAS_OP_BWD_ACCUMULATE = 1u << 2,
+    ENAS_OP_BWD_PASS_THROUGH = 1u << 3,
 };
 
 /* An op instance as the engine hands it to a space: opaque; made by api->op_create. */

@@ -204,8 +204,10 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
 
 /* backward reads only the shapes of its input and output */
 #define BWD_SHAPES_ONLY (ENAS_OP_BWD_NO_INPUT_DATA | ENAS_OP_BWD_NO_OUTPUT_DATA)
-/* ... and passes dout through, adding into gradients that other readers left (grad_accumulates) */
-#define BWD_PASS_THROUGH (BWD_SHAPES_ONLY | ENAS_OP_BWD_ACCUMULATE)
+/* ... and adds into gradients that other readers began (grad_accumulates) */
+#define BWD_ADDS (BWD_SHAPES_ONLY | ENAS_OP_BWD_ACCUMULATE)
+/* ... and din[i] = dout: one input may take dout's buffer (its din[i] is then NULL) */
+#define BWD_PASS_THROUGH (BWD_ADDS | ENAS_OP_BWD_PASS_THROUGH)
 
 #define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                       \
     const struct enas_op_desc var_ = {                                                                       \
@@ -226,5 +228,5 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
 MISC_DESC(odn_relu_desc, "relu", 1, relu, 0);
 MISC_DESC(odn_identity_desc, "identity", 1, identity, BWD_PASS_THROUGH);
 MISC_DESC(odn_sum_desc, "sum", OPU_MAX_INPUTS, sum, BWD_PASS_THROUGH);
-MISC_DESC(odn_concat_desc, "concat", OPU_MAX_INPUTS, concat, BWD_PASS_THROUGH);
+MISC_DESC(odn_concat_desc, "concat", OPU_MAX_INPUTS, concat, BWD_ADDS);
 MISC_DESC(odn_global_avg_pool_desc, "global_avg_pool", 1, gap, BWD_SHAPES_ONLY);

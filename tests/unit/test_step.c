@@ -1,6 +1,7 @@
 /* test_step.c - reverse-mode execution through the engine: `test_step PLUGIN_DIR BACKEND`.
  * - a network with fan-out, a tensor fed twice into one op, and identity/concat/sum reading tensors whose
- *   gradient later readers already started (the ops that add into it, ENAS_OP_BWD_ACCUMULATE): the tape's
+ *   gradient later readers already started (the ops that add into it, ENAS_OP_BWD_ACCUMULATE) or that
+ *   take dout's buffer as a fresh gradient (ENAS_OP_BWD_PASS_THROUGH): the tape's
  *   input and parameter gradients match central finite differences of the whole network;
  * - inference passes record nothing, and a repeated pass reuses the step's memory;
  * - conv-BN-ReLU-pool-linear trained with SGD on a generated, separable problem exceeds 95%
