@@ -447,12 +447,12 @@ static void bench_layer(const struct layer *l, struct enas_host *plug, dnnl_engi
                               : 0.0;
     /* the memory floor of the passes without flops: pools, BN, ReLU (backward: dy and x, avg pool: dy) */
     struct floor_buf f = {o.x.data, o.dy.data, o.dx.data, 128 * l->hw * l->hw * l->c};
+    const int fr = strcmp(l->op, "factorized_reduce") == 0; /* no floor: it moves a quarter of x */
     for (int p = 0; p < 3; p++) {
-        if (p == BWD_WEI && !l->k)
+        if (p == BWD_WEI && !l->k && !fr) /* fact_red: "bwd" without its weights, then bwd_wei */
             break;
         if (p != FWD && ours_call(&o, FWD) != 0) /* backward needs this forward's saved data */
             break;
-        const int fr = strcmp(l->op, "factorized_reduce") == 0; /* no floor: it moves a quarter of x */
         const int n_read = l->k || fr ? 0 : p == FWD || strcmp(l->op, "avg_pool") == 0 ? 1 : 2;
         double t, td, tf;
         time_pass(&o, (enum pass)p, &d[p], s, &f, n_read, &t, &td, &tf);

@@ -154,6 +154,19 @@ void odn_maxpool3_fwd_avx512(const struct odn_win *g, const float *x, float *y, 
                              int64_t n1, float *work);
 void odn_maxpool3_bwd_avx512(const struct odn_win *g, const uint8_t *map, const float *dy, float *dx,
                              int64_t n0, int64_t n1);
+/* factorized_reduce by the AVX-512 kernels (onednn_fr_avx512.c, AVX-512F), over output rows [r0, r1) of the
+ * n*ho: x n x h x w x cin, y and dy n x ho x wo x 2hc. wt: [2][cin][ODN_FR_PAD(hc)], W1^T then W2^T; wp:
+ * [2][hc][ODN_FR_PAD(cin)], W1 then W2; both zero-padded and 64-byte aligned. The backward OVERWRITES the
+ * rows 2i and 2i+1 of dx (skipped when NULL) and adds the weight gradients into acc ([2][hc][ODN_FR_PAD(cin)]
+ * fp32, 64-byte aligned; skipped when NULL). */
+#define ODN_FR_PAD(c) (((c) + 15) / 16 * 16)
+struct odn_fr_geom {
+    int64_t n, h, w, ho, wo, cin, hc;
+};
+void odn_fr_fwd_avx512(const struct odn_fr_geom *g, const float *x, const float *wt, float *y, int64_t r0,
+                       int64_t r1);
+void odn_fr_bwd_avx512(const struct odn_fr_geom *g, const float *x, const float *dy, const float *wp,
+                       float *dx, float *acc, int64_t r0, int64_t r1);
 /* Batch norm over rows [r0, r1) of c channels (see onednn_bn_kern.c); fwd / relu: a fused ReLU. */
 void odn_bn_sums_c(const float *x, const float *y, const float *fwd, int64_t r0, int64_t r1, int64_t c,
                    const float *k, float *s1, float *s2);

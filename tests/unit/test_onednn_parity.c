@@ -210,6 +210,100 @@ static void test_dw_hand(void)
            FILL_UNIFORM, shp(4, 3, 5, 4, 9));
 }
 
+/* factorized_reduce's backward with one of its outputs not wanted: no dx (din[0] NULL), then no weight
+ * gradients (grads hidden, as for frozen weights: they stay as they were), then neither; what is computed
+ * agrees with ref. */
+static void fr_partial(const char *attrs, struct enas_tensor shape)
+{
+    struct pair p;
+    uint64_t seed = 99;
+    char label[192];
+    struct enas_err err = {0};
+    if (pair_create(&p, "factorized_reduce", attrs, &seed) != 0) {
+        pair_destroy(&p);
+        return;
+    }
+    struct oh_run rr = TRAIN, ro = TRAIN;
+    struct enas_tensor x = input(&shape, shape.dims[0], FILL_UNIFORM, &seed), yr, yo;
+    const struct enas_tensor *ins[1] = {&x};
+    if (oh_forward(&p.r, &rr, ins, 1, &yr, &err) != ENAS_OK ||
+        oh_forward(&p.o, &ro, ins, 1, &yo, &err) != ENAS_OK) {
+        CHECK_MSG(0, "factorized_reduce(%s): forward: %s", attrs, err.msg);
+        oh_tensor_free(&x);
+        pair_destroy(&p);
+        return;
+    }
+    struct enas_tensor dy = oh_tensor(4, yr.dims[0], yr.dims[1], yr.dims[2], yr.dims[3]);
+    struct enas_tensor dxr = oh_tensor(4, x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
+    struct enas_tensor dxo = oh_tensor(4, x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
+    oh_fill(&dy, -1.0, 1.0, &seed);
+    for (int mode = 0; mode < 3; mode++) { /* 0: no dx; 1: no weight gradients; 2: neither */
+        struct enas_tensor *dr[1] = {mode == 1 ? &dxr : NULL}, *dd[1] = {mode == 1 ? &dxo : NULL};
+        float *grads[2][2];
+        oh_fill(&dxo, 1e30, 1e30, &seed);
+        for (size_t k = 0; k < 2; k++) {
+            for (int64_t j = 0; j < enas_tensor_numel(&p.r.p[k]->value); j++)
+                p.r.p[k]->grad[j] = p.o.p[k]->grad[j] = -0.5f;
+            grads[k][0] = p.r.p[k]->grad, grads[k][1] = p.o.p[k]->grad;
+            if (mode > 0)
+                p.r.p[k]->grad = p.o.p[k]->grad = NULL;
+        }
+        snprintf(label, sizeof label, "factorized_reduce(%s) %s", attrs,
+                 mode == 0 ? "without dx" : mode == 1 ? "without weight gradients" : "with nothing wanted");
+        const int ok = oh_backward(&p.r, &rr, ins, 1, &yr, &dy, dr, &err) == ENAS_OK &&
+                       oh_backward(&p.o, &ro, ins, 1, &yo, &dy, dd, &err) == ENAS_OK;
+        CHECK_MSG(ok, "%s: backward: %s", label, err.msg);
+        for (size_t k = 0; k < 2; k++)
+            p.r.p[k]->grad = grads[k][0], p.o.p[k]->grad = grads[k][1];
+        if (ok && mode == 1)
+            near(dxo.data, dxr.data, enas_tensor_numel(&x), "input gradient", label);
+        for (size_t k = 0; ok && mode == 0 && k < 2; k++)
+            near(p.o.p[k]->grad, p.r.p[k]->grad, enas_tensor_numel(&p.r.p[k]->value), p.r.p[k]->name, label);
+        for (size_t k = 0; ok && mode > 0 && k < 2; k++) { /* untouched */
+            const float *gr = p.o.p[k]->grad;
+            const int64_t last = enas_tensor_numel(&p.o.p[k]->value) - 1;
+            CHECK_MSG(gr[0] == -0.5f && gr[last] == -0.5f, "%s: %s changed", label, p.o.p[k]->name);
+        }
+    }
+    oh_tensor_free(&dxr);
+    oh_tensor_free(&dxo);
+    oh_tensor_free(&dy);
+    oh_tensor_free(&yr);
+    oh_tensor_free(&yo);
+    oh_tensor_free(&x);
+    oh_run_fini(&rr);
+    oh_run_fini(&ro);
+    pair_destroy(&p);
+}
+
+/* factorized_reduce (AVX-512: onednn_fr_avx512.c; elsewhere oneDNN's 1x1 convolutions): channel counts that
+ * are multiples of 16 and not, halves of 1 to 72 channels (over 64: two blocks of vectors), even and odd H
+ * and W, one-pixel-wide and one-row images (path 2 all zero), batch 1 to 5; dx starts as garbage and the
+ * weight gradients at 0.25 (run_both), so that a pixel left unwritten or a gradient overwritten fails.
+ * 46x46: images of over 512 output pixels, whose weight-gradient sums are flushed image by image. The last
+ * case is big enough for two threads (x over 64k elements), its 36 output rows split in the middle of an
+ * image. */
+static void test_fr_hand(void)
+{
+    static const struct {
+        int64_t cin, cout, n, h, w;
+    } cs[] = {
+        {20, 40, 2, 5, 7},  {3, 4, 1, 6, 6},    {36, 36, 2, 8, 8},  {36, 36, 3, 7, 9},  {16, 32, 2, 6, 5},
+        {20, 40, 2, 5, 8},  {3, 4, 3, 5, 7},    {32, 16, 1, 4, 4},  {72, 144, 2, 4, 6}, {64, 128, 1, 3, 3},
+        {5, 2, 2, 3, 4},    {40, 80, 1, 1, 12}, {12, 24, 2, 9, 1},  {17, 34, 1, 2, 2},  {36, 36, 1, 34, 3},
+        {4, 8, 2, 46, 46},  {44, 44, 3, 23, 22},
+    };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        char attrs[96];
+        snprintf(attrs, sizeof attrs, "in_channels=%lld out_channels=%lld", (long long)cs[i].cin,
+                 (long long)cs[i].cout);
+        const struct enas_tensor x = shp(4, cs[i].n, cs[i].h, cs[i].w, cs[i].cin);
+        parity("factorized_reduce", attrs, &TRAIN, FILL_UNIFORM, x);
+    }
+    fr_partial("in_channels=20 out_channels=40", shp(4, 2, 7, 5, 20));
+    fr_partial("in_channels=44 out_channels=44", shp(4, 3, 23, 22, 44)); /* two threads */
+}
+
 static void test_conv(void)
 {
     parity("conv", "in_channels=20 out_channels=20 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
@@ -238,8 +332,7 @@ static void test_conv(void)
     parity("sep_conv", "in_channels=25 out_channels=8 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 3, 6, 9, 25));
     parity("sep_conv", "in_channels=30 out_channels=30 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 2, 3, 3, 30));
     test_dw_hand();
-    parity("factorized_reduce", "in_channels=20 out_channels=40", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
-    parity("factorized_reduce", "in_channels=3 out_channels=4", &TRAIN, FILL_UNIFORM, shp(4, 1, 6, 6, 3));
+    test_fr_hand();
     parity("linear", "in_features=36 out_features=10 bias=true", &TRAIN, FILL_UNIFORM, shp(2, 5, 36, 1, 1));
     parity("linear", "in_features=7 out_features=5", &TRAIN, FILL_UNIFORM, shp(2, 1, 7, 1, 1));
 }
@@ -461,6 +554,7 @@ static void test_gradcheck(void)
     grad_case("conv", "in_channels=4 out_channels=4 kernel=5 groups=4", FILL_UNIFORM, shp(4, 1, 6, 5, 4));
     grad_case("sep_conv", "in_channels=3 out_channels=2 kernel=5 stride=2", FILL_UNIFORM, shp(4, 1, 7, 5, 3));
     grad_case("factorized_reduce", "in_channels=3 out_channels=4", FILL_UNIFORM, shp(4, 2, 5, 5, 3));
+    grad_case("factorized_reduce", "in_channels=18 out_channels=36", FILL_UNIFORM, shp(4, 2, 4, 5, 18));
     grad_case("linear", "in_features=4 out_features=3 bias=true", FILL_UNIFORM, shp(2, 3, 4, 1, 1));
     grad_case("batch_norm", "channels=3", FILL_UNIFORM, shp(4, 2, 3, 5, 3));
     grad_case("max_pool", "kernel=3 stride=2", FILL_DISTINCT, shp(4, 1, 5, 7, 10));
