@@ -141,25 +141,45 @@ AI void mm_blk(const int P, const int NV, const struct mm *q, int64_t p0, int64_
     }
 }
 
-/* All pixels of the row for the NV vectors from channel cb. */
-AI void mm_cols(const int NV, const struct mm *q, int64_t cb, __mmask16 last)
-{
-    const int PM = NV == 4 ? 6 : 8;
-    int64_t p = 0;
-    for (; p + PM <= q->np; p += PM)
-        mm_blk(PM, NV, q, p, cb, last);
-    if (p + 4 <= q->np)
-        mm_blk(4, NV, q, p, cb, last), p += 4;
-    if (p + 2 <= q->np)
-        mm_blk(2, NV, q, p, cb, last), p += 2;
-    if (p < q->np)
-        mm_blk(1, NV, q, p, cb, last);
-}
+/* BLK(size, start) over [0, n) in blocks of big, then of 4, 2 and 1 (the sizes blocks() counts). */
+#define OVER_BLOCKS(n, big, BLK)                                                                             \
+    do {                                                                                                     \
+        int64_t at_ = 0;                                                                                     \
+        for (; at_ + (big) <= (n); at_ += (big))                                                             \
+            BLK((big), at_);                                                                                 \
+        if (at_ + 4 <= (n))                                                                                  \
+            BLK(4, at_), at_ += 4;                                                                           \
+        if (at_ + 2 <= (n))                                                                                  \
+            BLK(2, at_), at_ += 2;                                                                           \
+        if (at_ < (n))                                                                                       \
+            BLK(1, at_);                                                                                     \
+    } while (0)
 
+/* fn_NV(q, start, mask) over [0, n) in steps of 64 channels: NV = 4 vectors, or 1-3 for the rest, whose
+ * last vector is masked. */
+#define OVER_VECTORS(n, fn, q)                                                                               \
+    do {                                                                                                     \
+        for (int64_t cb_ = 0; cb_ < (n); cb_ += 64) {                                                        \
+            const int64_t left_ = (n) - cb_, nv_ = left_ >= 64 ? 4 : (left_ + 15) / 16;                      \
+            const __mmask16 last_ = left_ >= 64 ? (__mmask16)0xFFFFu : last_mask(left_);                     \
+            if (nv_ == 1)                                                                                    \
+                fn##_1((q), cb_, last_);                                                                     \
+            else if (nv_ == 2)                                                                               \
+                fn##_2((q), cb_, last_);                                                                     \
+            else if (nv_ == 3)                                                                               \
+                fn##_3((q), cb_, last_);                                                                     \
+            else                                                                                             \
+                fn##_4((q), cb_, last_);                                                                     \
+        }                                                                                                    \
+    } while (0)
+
+/* All pixels of the row for the NV vectors from channel cb: mm_cols_NV. */
+#define MM_BLK(P, at) mm_blk((P), nv, q, (at), cb, last)
 #define MM_COLS(NV)                                                                                          \
     static __attribute__((noinline)) void mm_cols_##NV(const struct mm *q, int64_t cb, __mmask16 last)       \
     {                                                                                                        \
-        mm_cols(NV, q, cb, last);                                                                            \
+        const int nv = (NV);                                                                                 \
+        OVER_BLOCKS(q->np, nv == 4 ? 6 : 8, MM_BLK);                                                         \
     }
 MM_COLS(1)
 MM_COLS(2)
@@ -168,18 +188,7 @@ MM_COLS(4)
 
 static void mm_run(const struct mm *q)
 {
-    for (int64_t cb = 0; cb < q->nc; cb += 64) {
-        const int64_t left = q->nc - cb, nv = left >= 64 ? 4 : (left + 15) / 16;
-        const __mmask16 last = left >= 64 ? (__mmask16)0xFFFFu : last_mask(left);
-        if (nv == 1)
-            mm_cols_1(q, cb, last);
-        else if (nv == 2)
-            mm_cols_2(q, cb, last);
-        else if (nv == 3)
-            mm_cols_3(q, cb, last);
-        else
-            mm_cols_4(q, cb, last);
-    }
+    OVER_VECTORS(q->nc, mm_cols, q);
 }
 
 /* The weight gradient of nr rows of np pixels: g[o][k] += sum over rows r and pixels p of
@@ -229,25 +238,13 @@ AI void gw_blk(const int O, const int NV, const struct gw *q, int64_t o0, int64_
             _mm512_store_ps(q->g + (o0 + o) * q->gs + kb + 16 * (int64_t)v, acc[o][v]);
 }
 
-/* All output channels for the NV vectors from input channel kb. */
-AI void gw_rows(const int NV, const struct gw *q, int64_t kb, __mmask16 last)
-{
-    const int OM = NV == 4 ? 6 : 8;
-    int64_t o = 0;
-    for (; o + OM <= q->no; o += OM)
-        gw_blk(OM, NV, q, o, kb, last);
-    if (o + 4 <= q->no)
-        gw_blk(4, NV, q, o, kb, last), o += 4;
-    if (o + 2 <= q->no)
-        gw_blk(2, NV, q, o, kb, last), o += 2;
-    if (o < q->no)
-        gw_blk(1, NV, q, o, kb, last);
-}
-
+/* All output channels for the NV vectors from input channel kb: gw_rows_NV. */
+#define GW_BLK(O, at) gw_blk((O), nv, q, (at), kb, last)
 #define GW_ROWS(NV)                                                                                          \
     static __attribute__((noinline)) void gw_rows_##NV(const struct gw *q, int64_t kb, __mmask16 last)       \
     {                                                                                                        \
-        gw_rows(NV, q, kb, last);                                                                            \
+        const int nv = (NV);                                                                                 \
+        OVER_BLOCKS(q->no, nv == 4 ? 6 : 8, GW_BLK);                                                         \
     }
 GW_ROWS(1)
 GW_ROWS(2)
@@ -256,18 +253,8 @@ GW_ROWS(4)
 
 static void gw_run(const struct gw *q)
 {
-    for (int64_t kb = 0; q->nr > 0 && q->np > 0 && kb < q->nk; kb += 64) {
-        const int64_t left = q->nk - kb, nv = left >= 64 ? 4 : (left + 15) / 16;
-        const __mmask16 last = left >= 64 ? (__mmask16)0xFFFFu : last_mask(left);
-        if (nv == 1)
-            gw_rows_1(q, kb, last);
-        else if (nv == 2)
-            gw_rows_2(q, kb, last);
-        else if (nv == 3)
-            gw_rows_3(q, kb, last);
-        else
-            gw_rows_4(q, kb, last);
-    }
+    if (q->nr > 0 && q->np > 0)
+        OVER_VECTORS(q->nk, gw_rows, q);
 }
 
 /* Zeros over count pixels of c channels, at p + j*stride. */
