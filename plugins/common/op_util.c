@@ -140,23 +140,31 @@ enum enas_status opu_pool_read(const struct enas_op_args *a, const char *op, str
     return ENAS_OK;
 }
 
+/* One N x H x W x C input (C = cin unless cin < 0) into which a k x k window with this stride and padding
+ * fits; output N x Ho x Wo x cout (the input's C when cout < 0). */
+static enum enas_status window_shape(const char *op, const struct enas_tensor *const *in, size_t n_in,
+                                     int64_t cin, int64_t k, int64_t stride, int64_t pad, int64_t cout,
+                                     struct enas_tensor *out, struct enas_err *err)
+{
+    enum enas_status st = opu_want_inputs(op, n_in, 1, 1, err);
+    if (st == ENAS_OK)
+        st = opu_want_4d(op, 0, in[0], cin, err);
+    if (st != ENAS_OK)
+        return st;
+    const int64_t ho = opu_out_size(in[0]->dims[1], k, stride, pad),
+                  wo = opu_out_size(in[0]->dims[2], k, stride, pad);
+    if (ho < 1 || wo < 1)
+        return enas_err_set(
+            err, ENAS_ERR_INVALID_ARG, "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld",
+            op, (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)k, (long long)pad);
+    *out = opu_shape(4, in[0]->dims[0], ho, wo, cout < 0 ? in[0]->dims[3] : cout);
+    return ENAS_OK;
+}
+
 enum enas_status opu_pool_shape(const struct opu_pool *p, const struct enas_tensor *const *in, size_t n_in,
                                 struct enas_tensor *out, struct enas_err *err)
 {
-    enum enas_status st = opu_want_inputs(p->op, n_in, 1, 1, err);
-    if (st == ENAS_OK)
-        st = opu_want_4d(p->op, 0, in[0], -1, err);
-    if (st != ENAS_OK)
-        return st;
-    int64_t ho = opu_out_size(in[0]->dims[1], p->k, p->stride, p->pad);
-    int64_t wo = opu_out_size(in[0]->dims[2], p->k, p->stride, p->pad);
-    if (ho < 1 || wo < 1)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", p->op,
-                            (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)p->k,
-                            (long long)p->pad);
-    *out = opu_shape(4, in[0]->dims[0], ho, wo, in[0]->dims[3]);
-    return ENAS_OK;
+    return window_shape(p->op, in, n_in, -1, p->k, p->stride, p->pad, -1, out, err);
 }
 
 enum enas_status opu_keep_read(const struct enas_op_args *a, double *keep, struct enas_err *err)
@@ -422,20 +430,7 @@ enum enas_status opu_conv_read(const struct enas_op_args *a, const char *op, str
 enum enas_status opu_conv_shape(const struct opu_conv *c, const struct enas_tensor *const *in, size_t n_in,
                                 struct enas_tensor *out, struct enas_err *err)
 {
-    enum enas_status st = opu_want_inputs(c->op, n_in, 1, 1, err);
-    if (st == ENAS_OK)
-        st = opu_want_4d(c->op, 0, in[0], c->cin, err);
-    if (st != ENAS_OK)
-        return st;
-    int64_t ho = opu_out_size(in[0]->dims[1], c->k, c->stride, c->pad);
-    int64_t wo = opu_out_size(in[0]->dims[2], c->k, c->stride, c->pad);
-    if (ho < 1 || wo < 1)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "%s: input 0: %lldx%lld is smaller than kernel %lld with padding %lld", c->op,
-                            (long long)in[0]->dims[1], (long long)in[0]->dims[2], (long long)c->k,
-                            (long long)c->pad);
-    *out = opu_shape(4, in[0]->dims[0], ho, wo, c->cout);
-    return ENAS_OK;
+    return window_shape(c->op, in, n_in, c->cin, c->k, c->stride, c->pad, c->cout, out, err);
 }
 
 double opu_conv_madds(const struct opu_conv *c, const struct enas_tensor *const *in, size_t n_in)

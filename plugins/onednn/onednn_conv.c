@@ -47,15 +47,23 @@ static void conv_destroy(void *state)
     odn_state_destroy(s);
 }
 
-static enum enas_status conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+/* The state of a conv or sep_conv (op) with its attributes and parameters read; NULL on failure. */
+static enum enas_status state_new(const struct enas_op_args *a, const char *op, void **state,
+                                  struct enas_err *err)
 {
-    enum enas_status st = odn_state_new(a, "conv", sizeof(struct conv_state), state, err);
+    enum enas_status st = odn_state_new(a, op, sizeof(struct conv_state), state, err);
     if (st == ENAS_OK)
-        st = opu_conv_read(a, "conv", &((struct conv_state *)*state)->d, err);
+        st = opu_conv_read(a, op, &((struct conv_state *)*state)->d, err);
     if (st != ENAS_OK && *state) {
         odn_state_destroy(*state);
         *state = NULL;
     }
+    return st;
+}
+
+static enum enas_status conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    enum enas_status st = state_new(a, "conv", state, err);
     if (st != ENAS_OK)
         return st;
     struct conv_state *s = *state;
@@ -66,13 +74,7 @@ static enum enas_status conv_create(const struct enas_op_args *a, void **state, 
 
 static enum enas_status sep_conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    enum enas_status st = odn_state_new(a, "sep_conv", sizeof(struct conv_state), state, err);
-    if (st == ENAS_OK)
-        st = opu_conv_read(a, "sep_conv", &((struct conv_state *)*state)->d, err);
-    if (st != ENAS_OK && *state) {
-        odn_state_destroy(*state);
-        *state = NULL;
-    }
+    enum enas_status st = state_new(a, "sep_conv", state, err);
     if (st != ENAS_OK)
         return st;
     struct conv_state *s = *state;

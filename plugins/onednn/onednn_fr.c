@@ -116,12 +116,6 @@ static int fr_threads(const struct fr_state *s, const struct odn_fr_geom *g)
     return (int64_t)t > g->n * g->ho ? (int)(g->n * g->ho) : t;
 }
 
-static float *fr_align(void *p)
-{
-    char *c = p;
-    return (float *)(c + (64u - (uintptr_t)c % 64u) % 64u);
-}
-
 /* The two weight matrices into dst ([2][rows][ld], zero-padded): transposed (the forward's W^T, rows = cin)
  * or as they are (the backward-data's, rows = hc). */
 static void fr_pack(const struct fr_state *s, int transpose, float *dst, int64_t ld)
@@ -142,10 +136,10 @@ static enum enas_status fr_forward_hand(struct fr_state *s, struct enas_exec *x,
 {
     const struct odn_fr_geom g = fr_geom(s, t);
     const int64_t hp = ODN_FR_PAD(g.hc), rows = g.n * g.ho;
-    void *raw = opu_scratch(x, "factorized_reduce", (size_t)(2 * g.cin * hp) * sizeof(float) + 64u, err);
-    if (!raw)
+    float *wt =
+        opu_scratch(x, "factorized_reduce", (size_t)(2 * g.cin * hp) * sizeof(float), err); /* 64-aligned */
+    if (!wt)
         return ENAS_ERR_NOMEM;
-    float *wt = fr_align(raw);
     fr_pack(s, 1, wt, hp);
     const int want = fr_threads(s, &g);
     if (want == 1) { /* no parallel region for one thread (the gradient checks' many small calls) */
@@ -194,10 +188,10 @@ static enum enas_status fr_backward_hand(struct fr_state *s, struct enas_exec *x
     /* wp, then per thread its fp32 sums (na floats, a multiple of 16) and its double partial (np) */
     const size_t bytes = (size_t)na * sizeof(float) * (1u + (wgt ? (size_t)want : 0u)) +
                          (wgt ? (size_t)want * (size_t)np * sizeof(double) : 0u);
-    void *raw = opu_scratch(x, "factorized_reduce", bytes + 64u, err);
-    if (!raw)
+    float *wp = opu_scratch(x, "factorized_reduce", bytes, err); /* 64-byte aligned, as are its parts */
+    if (!wp)
         return ENAS_ERR_NOMEM;
-    float *wp = fr_align(raw), *accs = wgt ? wp + na : NULL;
+    float *accs = wgt ? wp + na : NULL;
     double *parts = wgt ? (double *)(accs + (size_t)want * (size_t)na) : NULL;
     int used = 1;
     fr_pack(s, 0, wp, cp);

@@ -10,8 +10,6 @@
 #include "enas/plugin.h"
 #include "op_util.h"
 
-/* The most inputs sum and concat take (the micro space's cell output concatenates at most 7). */
-
 extern const struct enas_op_desc ref_conv_desc, ref_sep_conv_desc, ref_factorized_reduce_desc;
 extern const struct enas_op_desc ref_batch_norm_desc;
 extern const struct enas_op_desc ref_max_pool_desc, ref_avg_pool_desc, ref_global_avg_pool_desc;

@@ -12,11 +12,13 @@ struct conv_state {
     struct opu_conv d; /* attributes and parameters */
 };
 
-static enum enas_status conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+/* conv and sep_conv (op): the state with the attributes and parameters read; NULL on failure. */
+static enum enas_status state_new(const struct enas_op_args *a, const char *op, void **state,
+                                  struct enas_err *err)
 {
-    enum enas_status st = ref_state_new(a, "conv", sizeof(struct conv_state), state, err);
+    enum enas_status st = ref_state_new(a, op, sizeof(struct conv_state), state, err);
     if (st == ENAS_OK)
-        st = opu_conv_read(a, "conv", &((struct conv_state *)*state)->d, err);
+        st = opu_conv_read(a, op, &((struct conv_state *)*state)->d, err);
     if (st != ENAS_OK && *state) {
         ref_state_destroy(*state);
         *state = NULL;
@@ -24,16 +26,14 @@ static enum enas_status conv_create(const struct enas_op_args *a, void **state, 
     return st;
 }
 
+static enum enas_status conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
+{
+    return state_new(a, "conv", state, err);
+}
+
 static enum enas_status sep_conv_create(const struct enas_op_args *a, void **state, struct enas_err *err)
 {
-    enum enas_status st = ref_state_new(a, "sep_conv", sizeof(struct conv_state), state, err);
-    if (st == ENAS_OK)
-        st = opu_conv_read(a, "sep_conv", &((struct conv_state *)*state)->d, err);
-    if (st != ENAS_OK && *state) {
-        ref_state_destroy(*state);
-        *state = NULL;
-    }
-    return st;
+    return state_new(a, "sep_conv", state, err);
 }
 
 /* The k x k stage's geometry on input in (conv: the whole op; sep_conv: the depthwise part). */
