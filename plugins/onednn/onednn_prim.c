@@ -4,7 +4,14 @@
  * reordered into the layout oneDNN prefers (format_tag_any) at every forward, since the optimizer changes
  * them every step; bwd_data gets its own copy only when it prefers another layout. The weight gradient is
  * computed in oneDNN's layout into scratch and reordered into the plain grad with a sum post-op, which is
- * the accumulation (+=) that the op contract asks for. Scratchpads are user-mode, from x->scratch. */
+ * the accumulation (+=) that the op contract asks for. Scratchpads are user-mode, from x->scratch.
+ *
+ * A strided 1x1 convolution is run as a stride-1 one on its sampled pixels, gathered here into a dense
+ * tensor (and its data gradient scattered back, zeros elsewhere). oneDNN 2.6 makes the same copy itself
+ * ("reduce to unit stride"), but with fewer input channels than a vector holds its copy is wrong: on AVX2
+ * (jit_1x1:avx2, 2-7 input channels, images of 4x4 to 46x46) it computed wrong weight gradients, wrote past
+ * its scratchpad and hung in its barrier; on AVX-512 (jit_1x1:avx512_core, 4 channels) its backward-data
+ * corrupted the heap. Checked in a standalone program against a direct loop; stride 1 was right. */
 #include "onednn.h"
 
 #include <string.h>
@@ -16,6 +23,7 @@ struct odn_prims {
     dnnl_primitive_t re_wf, re_wb, re_dw; /* plain -> fwd weights, plain -> bwd_data weights, dW -> grad */
     int dw_add;                /* re_dw could not take a sum post-op: reorder to scratch, then add */
     int wf_valid;              /* wf holds the weights of this shape's last forward */
+    int wb_plain;              /* bwd_data takes the weights as the parameter holds them */
     size_t pad_bytes, dwei_bytes, wplain_bytes;
     float *wf, *wb;            /* weights in the fwd / bwd_data layouts; NULL where the plain ones serve */
     dnnl_memory_t m_src, m_dst, m_dsrc, m_ddst, m_wplain, m_wf, m_wb, m_dwei, m_gplain, m_bias, m_dbias, m_pad;
@@ -58,6 +66,50 @@ void odn_conv_fini(struct odn_conv *u)
     for (int i = 0; i < ODN_CACHE; i++)
         prims_free(u, u->slot[i]);
     memset(u->slot, 0, sizeof u->slot);
+}
+
+/* A strided 1x1 convolution, run on its gathered samples (see the top of this file). */
+static int subsampled(const struct odn_conv_cfg *c)
+{
+    return !c->ip && c->k == 1 && c->stride > 1;
+}
+
+/* Between x (n x h x w x cin) and the dense n x ho x wo x cin tensor of its pixels (i*stride - pad,
+ * j*stride - pad). gather: from x to the samples (zeros where one falls in the padding). Otherwise the
+ * adjoint for a data gradient that is overwritten: from the samples to x, each sampled pixel of x getting
+ * its sample's value and every other 0. */
+static void subsample(const struct odn_conv *u, int64_t n, int64_t h, int64_t w, const float *from, float *to,
+                      int gather)
+{
+    const int64_t c = u->cfg.cin, s = u->cfg.stride, p = u->cfg.pad;
+    const int64_t ho = opu_out_size(h, 1, s, p), wo = opu_out_size(w, 1, s, p);
+    const size_t row = (size_t)c * sizeof(float);
+    const int64_t rows = gather ? n * ho : n * h;
+#pragma omp parallel for num_threads(odn_threads(u->base->be, rows * (gather ? wo : w) * c)) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        if (gather) {
+            const int64_t b = r / ho, ih = r % ho * s - p;
+            for (int64_t j = 0; j < wo; j++) {
+                const int64_t iw = j * s - p;
+                float *d = to + (r * wo + j) * c;
+                if (ih >= 0 && ih < h && iw >= 0 && iw < w)
+                    memcpy(d, from + ((b * h + ih) * w + iw) * c, row);
+                else
+                    memset(d, 0, row);
+            }
+            continue;
+        }
+        const int64_t b = r / h, ih = r % h, i = (ih + p) / s;
+        const int row_hit = (ih + p) % s == 0 && i < ho;
+        for (int64_t iw = 0; iw < w; iw++) {
+            const int64_t j = (iw + p) / s;
+            float *f = to + (r * w + iw) * c;
+            if (row_hit && (iw + p) % s == 0 && j < wo)
+                memcpy(f, from + ((b * ho + i) * wo + j) * c, row);
+            else
+                memset(f, 0, row);
+        }
+    }
 }
 
 /* The plain memory descriptors of one shape: src, dst, weights (as the parameter holds them), bias. */
@@ -154,7 +206,8 @@ static dnnl_status_t reorder(const struct odn_conv *u, const dnnl_memory_desc_t 
 }
 
 /* Creates one pass's pd (user scratchpad) and primitive; *wmd gets its (diff_)weights layout. */
-static enum enas_status make_pass(struct odn_conv *u, struct odn_prims *p, int pass, const struct odn_mds *m,
+static enum enas_status make_pass(struct odn_conv *u, struct odn_prims *p, const struct odn_conv_cfg *c, int pass,
+                                  const struct odn_mds *m,
                                   const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd_out,
                                   dnnl_primitive_t *prim, dnnl_memory_desc_t *wmd, struct enas_err *err)
 {
@@ -167,7 +220,7 @@ static enum enas_status make_pass(struct odn_conv *u, struct odn_prims *p, int p
     dnnl_primitive_desc_t pd = NULL;
     static const char *const names[] = {"forward desc init", "backward data desc init",
                                         "backward weights desc init"};
-    CK(names[pass], pass_desc(&u->cfg, pass, m, &d));
+    CK(names[pass], pass_desc(c, pass, m, &d));
     CK("dnnl_primitive_attr_create", dnnl_primitive_attr_create(&attr));
     CK("dnnl_primitive_attr_set_scratchpad_mode", dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
     CK("dnnl_primitive_desc_create", dnnl_primitive_desc_create(&pd, &d, attr, u->base->be->engine, hint));
@@ -199,7 +252,8 @@ static enum enas_status make_weights(struct odn_conv *u, struct odn_prims *p, co
         CK("dnnl_memory_create", mem(u, wf, p->wf, &p->m_wf));
         CK("dnnl_reorder_primitive_desc_create", reorder(u, &m->wplain, wf, 0, &p->re_wf));
     }
-    if (!dnnl_memory_desc_equal(wb, &m->wplain) && !dnnl_memory_desc_equal(wb, wf)) {
+    p->wb_plain = dnnl_memory_desc_equal(wb, &m->wplain);
+    if (!p->wb_plain && !dnnl_memory_desc_equal(wb, wf)) {
         p->wb = u->base->alloc(dnnl_memory_desc_get_size(wb));
         if (!p->wb)
             return enas_err_set(err, ENAS_ERR_NOMEM, "%s: out of memory for the weights", u->op);
@@ -216,12 +270,18 @@ static enum enas_status make_prims(struct odn_conv *u, struct odn_prims *p, stru
     struct odn_mds m;
     dnnl_memory_desc_t wf, wb, dw, padmd;
     dnnl_primitive_desc_t fpd = NULL;
-    CK("dnnl_memory_desc_init_by_tag", conv_mds(&u->cfg, p->n, p->h, p->w, &m));
-    st = make_pass(u, p, 0, &m, NULL, &fpd, &p->fwd, &wf, err);
+    struct odn_conv_cfg c = u->cfg;
+    int64_t h = p->h, w = p->w;
+    if (subsampled(&c)) { /* a stride-1 1x1 convolution on the gathered samples */
+        h = opu_out_size(h, 1, c.stride, c.pad), w = opu_out_size(w, 1, c.stride, c.pad);
+        c.stride = 1, c.pad = 0;
+    }
+    CK("dnnl_memory_desc_init_by_tag", conv_mds(&c, p->n, h, w, &m));
+    st = make_pass(u, p, &c, 0, &m, NULL, &fpd, &p->fwd, &wf, err);
     if (st == ENAS_OK)
-        st = make_pass(u, p, 1, &m, fpd, NULL, &p->bwdd, &wb, err);
+        st = make_pass(u, p, &c, 1, &m, fpd, NULL, &p->bwdd, &wb, err);
     if (st == ENAS_OK && !u->cfg.hand_dw_wei)
-        st = make_pass(u, p, 2, &m, fpd, NULL, &p->bwdw, &dw, err);
+        st = make_pass(u, p, &c, 2, &m, fpd, NULL, &p->bwdw, &dw, err);
     if (st != ENAS_OK)
         goto fail;
     st = make_weights(u, p, &m, &wf, &wb, err);
@@ -303,6 +363,13 @@ static enum enas_status exec(const struct odn_conv *u, dnnl_primitive_t prim, in
                      "dnnl_primitive_execute", err);
 }
 
+/* Bytes of a subsampled convolution's dense samples of an n x h x w input. */
+static size_t samples_bytes(const struct odn_conv *u, int64_t n, int64_t h, int64_t w)
+{
+    const int64_t s = u->cfg.stride, p = u->cfg.pad;
+    return (size_t)(n * opu_out_size(h, 1, s, p) * opu_out_size(w, 1, s, p) * u->cfg.cin) * sizeof(float);
+}
+
 /* This call's scratchpad (user mode) bound to p->m_pad. */
 static enum enas_status scratchpad(const struct odn_conv *u, struct odn_prims *p, struct enas_exec *x,
                                    struct enas_err *err)
@@ -321,6 +388,13 @@ enum enas_status odn_conv_fwd(struct odn_conv *u, struct enas_exec *x, int64_t n
     enum enas_status st = get_prims(u, n, h, w, &p, err);
     if (st == ENAS_OK)
         st = scratchpad(u, p, x, err);
+    if (st == ENAS_OK && subsampled(&u->cfg)) {
+        float *dense = opu_scratch(x, u->op, samples_bytes(u, n, h, w), err);
+        if (!dense)
+            return ENAS_ERR_NOMEM;
+        subsample(u, n, h, w, src, dense, 1);
+        src = dense;
+    }
     if (st == ENAS_OK && (st = bind(u, p->m_src, src, err)) == ENAS_OK &&
         (st = bind(u, p->m_dst, dst, err)) == ENAS_OK && (st = bind(u, p->m_wplain, wei, err)) == ENAS_OK)
         st = bind(u, p->m_bias, bias, err);
@@ -342,15 +416,17 @@ enum enas_status odn_conv_fwd(struct odn_conv *u, struct enas_exec *x, int64_t n
     return st;
 }
 
-/* bwd_data: the weights in its layout come from the forward's copy when the layouts agree. */
+/* bwd_data: the weights in its layout: the parameter itself, the forward's copy when the layouts agree, or
+ * a copy of its own. (On AVX2, oneDNN's inner product takes transposed weights (ba) forward and plain ones
+ * backward: handing it the forward's copy there gave wrong input gradients.) */
 static enum enas_status bwd_data(struct odn_conv *u, struct odn_prims *p, const float *wei, float *dsrc,
                                  struct enas_err *err)
 {
     enum enas_status st = bind(u, p->m_wplain, wei, err);
     if (st == ENAS_OK)
         st = bind(u, p->m_dsrc, dsrc, err);
-    dnnl_memory_t wm = p->m_wb ? p->m_wb : p->m_wf ? p->m_wf : p->m_wplain;
-    if (st == ENAS_OK && p->re_wf && !p->m_wb && !p->wf_valid) { /* a slot made after its forward */
+    dnnl_memory_t wm = p->wb_plain ? p->m_wplain : p->m_wb ? p->m_wb : p->m_wf ? p->m_wf : p->m_wplain;
+    if (st == ENAS_OK && wm == p->m_wf && !p->wf_valid) { /* a slot made after its forward */
         const dnnl_exec_arg_t ra[] = {{DNNL_ARG_FROM, p->m_wplain}, {DNNL_ARG_TO, p->m_wf}};
         st = exec(u, p->re_wf, 2, ra, err);
     }
@@ -406,16 +482,30 @@ enum enas_status odn_conv_bwd(struct odn_conv *u, struct enas_exec *x, int64_t n
                               float *bgrad, struct enas_err *err)
 {
     struct odn_prims *p = NULL;
+    const int wei_pass = !u->cfg.hand_dw_wei && (wgrad || bgrad);
+    float *dense_dsrc = NULL;
     enum enas_status st = get_prims(u, n, h, w, &p, err);
     if (st == ENAS_OK)
         st = scratchpad(u, p, x, err);
+    if (st == ENAS_OK && subsampled(&u->cfg)) {
+        const size_t bytes = samples_bytes(u, n, h, w);
+        float *dense = wei_pass ? opu_scratch(x, u->op, bytes, err) : NULL;
+        dense_dsrc = dsrc ? opu_scratch(x, u->op, bytes, err) : NULL;
+        if ((wei_pass && !dense) || (dsrc && !dense_dsrc))
+            return ENAS_ERR_NOMEM;
+        if (dense)
+            subsample(u, n, h, w, src, dense, 1);
+        src = dense;
+    }
     if (st == ENAS_OK && (st = bind(u, p->m_src, src, err)) == ENAS_OK)
         st = bind(u, p->m_ddst, ddst, err);
     if (st == ENAS_OK && dsrc)
-        st = bwd_data(u, p, wei, dsrc, err);
-    if (st == ENAS_OK && !u->cfg.hand_dw_wei && (wgrad || bgrad))
+        st = bwd_data(u, p, wei, dense_dsrc ? dense_dsrc : dsrc, err);
+    if (st == ENAS_OK && wei_pass)
         st = bwd_weights(u, p, x, wgrad, bgrad, err);
     else if (st == ENAS_OK)
         st = odn_check(dnnl_stream_wait(u->base->be->stream), u->op, "dnnl_stream_wait", err);
+    if (st == ENAS_OK && dense_dsrc)
+        subsample(u, n, h, w, dense_dsrc, dsrc, 0);
     return st;
 }

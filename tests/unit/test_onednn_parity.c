@@ -316,6 +316,20 @@ static void test_conv(void)
            shp(4, 1, 9, 6, 36));
     parity("conv", "in_channels=20 out_channels=40 kernel=1 bias=true", &TRAIN, FILL_UNIFORM, shp(4, 3, 4, 4, 20));
     parity("conv", "in_channels=5 out_channels=3 kernel=2", &TRAIN, FILL_UNIFORM, shp(4, 2, 4, 5, 5));
+    /* strided 1x1 (run on gathered samples: oneDNN 2.6's own path is wrong below a vector of input channels,
+     * onednn_prim.c): few and many channels, even and odd sizes, padding, stride 3, a bias */
+    parity("conv", "in_channels=4 out_channels=4 kernel=1 stride=2 padding=0", &TRAIN, FILL_UNIFORM,
+           shp(4, 4, 46, 46, 4));
+    parity("conv", "in_channels=3 out_channels=5 kernel=1 stride=2 padding=0", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 9, 7, 3));
+    parity("conv", "in_channels=7 out_channels=7 kernel=1 stride=2 padding=0 bias=true", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 32, 32, 7));
+    parity("conv", "in_channels=36 out_channels=36 kernel=1 stride=2 padding=0", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 16, 16, 36));
+    parity("conv", "in_channels=5 out_channels=6 kernel=1 stride=2 padding=1", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 8, 7, 5));
+    parity("conv", "in_channels=6 out_channels=4 kernel=1 stride=3 padding=0", &TRAIN, FILL_UNIFORM,
+           shp(4, 3, 10, 11, 6));
     parity("conv", "in_channels=3 out_channels=2 kernel=5 padding=1", &TRAIN, FILL_UNIFORM, shp(4, 2, 6, 7, 3));
     parity("sep_conv", "in_channels=20 out_channels=20 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
     parity("sep_conv", "in_channels=36 out_channels=40 kernel=5 stride=2", &TRAIN, FILL_UNIFORM,
