@@ -53,13 +53,34 @@ static int trains(const struct enas_param *p)
     return p->used && p->grad && !(p->flags & ENAS_PARAM_BUFFER);
 }
 
+int64_t enas__first_nonfinite(const float *v, int64_t n)
+{
+    for (int64_t j = 0; j < n; j++)
+        if (!isfinite(v[j]))
+            return j;
+    return -1;
+}
+
+static enum enas_status nonfinite(const struct enas_param *p, const char *what, const float *v, int64_t k,
+                                  struct enas_err *err)
+{
+    const int64_t j = enas__first_nonfinite(v, k);
+    if (j < 0)
+        return ENAS_OK;
+    return enas_err_set(err, ENAS_ERR_NUMERIC, "%s '%s' is %g at index %lld", what, p->name,
+                        isnan(v[j]) ? (double)NAN : (double)v[j], (long long)j); /* "nan", not "-nan" */
+}
+
 enum enas_status enas__sgd_step(struct enas_sgd *s, struct enas_param *const *params, size_t n, double lr,
                                 struct enas_err *err)
 {
     const float m = (float)s->o.momentum, wd = (float)s->o.weight_decay, step = (float)lr;
+    enum enas_status st = ENAS_OK;
     for (size_t i = 0; i < n; i++) {
         struct enas_param *p = params[i];
-        if (!trains(p)) {
+        if (!trains(p)) { /* a statistic the step's forward updated (BN running mean and variance) */
+            if (p->used && st == ENAS_OK)
+                st = nonfinite(p, "the statistic", p->value.data, enas_tensor_numel(&p->value), err);
             p->used = 0;
             continue;
         }
@@ -79,8 +100,13 @@ enum enas_status enas__sgd_step(struct enas_sgd *s, struct enas_param *const *pa
             g[j] = 0.0f;
         }
         p->used = 0;
+        /* finite gradients can still overflow a weight or its momentum (a huge learning rate) */
+        if (st == ENAS_OK)
+            st = nonfinite(p, "the weight", w, k, err);
+        if (st == ENAS_OK && b)
+            st = nonfinite(p, "the momentum of", b, k, err);
     }
-    return ENAS_OK;
+    return st;
 }
 
 double enas__grad_norm(struct enas_param *const *params, size_t n)

@@ -20,12 +20,17 @@ void enas__sgd_destroy(struct enas_sgd *s); /* accepts NULL */
 
 /* One update of every trainable parameter whose `used` flag is set (an op holding it ran in this
  * step), then zeroes their gradients and clears `used`. Parameters the sampled child did not use get
- * no update at all: no decay, no momentum (the reference's path sampling gives them no gradient). */
+ * no update at all: no decay, no momentum (the reference's path sampling gives them no gradient).
+ * ENAS_ERR_NUMERIC, naming the parameter and index, when an updated weight or momentum, or a statistic
+ * buffer the step's forward updated, is not finite afterwards (every parameter is still updated). */
 enum enas_status enas__sgd_step(struct enas_sgd *s, struct enas_param *const *params, size_t n, double lr,
                                 struct enas_err *err);
 
 /* The momentum buffer of parameter i, or NULL before its first update (checkpoints). */
 float *enas__sgd_buffer(struct enas_sgd *s, size_t i, size_t numel);
+
+/* The index of the first NaN or infinity among v[0..n), or -1. */
+int64_t enas__first_nonfinite(const float *v, int64_t n);
 
 /* L2 norm of the gradients of the used trainable parameters. */
 double enas__grad_norm(struct enas_param *const *params, size_t n);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "host.h"
@@ -75,15 +76,48 @@ static enum enas_status child_backward(struct enas_run *r, const struct enas_chi
     return st == ENAS_OK ? enas__step_backward_n(r->step, outs, douts, o->aux_logits ? 2 : 1, err) : st;
 }
 
-static enum enas_status numeric_fault(struct enas_run *r, const char *what, double v, struct enas_err *err)
+/* A NaN or infinity: stop with what it was ("the training loss is nan"), the step, the epoch and the
+ * architecture; the run's last checkpoint, written before it, stays as it is. */
+static enum enas_status numeric_fault(struct enas_run *r, const char *what, struct enas_err *err)
 {
     char *tf = enas__arch_format(&r->space, r->arch, r->arch_len, ENAS_ARCH_TF);
-    enum enas_status st = enas_err_set(err, ENAS_ERR_NUMERIC,
-                                       "%s is %g at step %lld (epoch %lld) for architecture %s; stopped. The last good "
-                                       "checkpoint is kept in %s", what, v, (long long)r->st.global_step,
-                                       (long long)r->st.epoch, tf ? strtok(tf, "\n") : "?", r->dir);
+    char w[ENAS_ERRMSG_SIZE], ckpt[4200];
+    snprintf(w, sizeof w, "%s", what); /* what may be err->msg itself */
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", r->dir);
+    const int have = access(ckpt, F_OK) == 0;
+    enum enas_status st = enas_err_set(err, ENAS_ERR_NUMERIC, "%s at step %lld (epoch %lld) for architecture %s; "
+                                       "stopped. %s %s", w, (long long)r->st.global_step, (long long)r->st.epoch,
+                                       tf ? strtok(tf, "\n") : "?",
+                                       have ? "The last good checkpoint is kept in" : "No checkpoint was written yet in",
+                                       r->dir);
     free(tf);
     return st;
+}
+
+static enum enas_status numeric_value(struct enas_run *r, const char *what, double v, struct enas_err *err)
+{
+    char w[160];
+    snprintf(w, sizeof w, "%s is %g", what, v);
+    return numeric_fault(r, w, err);
+}
+
+/* The first parameter whose gradient holds a NaN or infinity, by name and index. */
+static enum enas_status bad_gradient(struct enas_run *r, struct enas_param *const *ps, size_t np,
+                                     struct enas_err *err)
+{
+    char w[ENAS_ERRMSG_SIZE];
+    snprintf(w, sizeof w, "the gradient norm is not finite");
+    for (size_t i = 0; i < np; i++) {
+        const int64_t j = ps[i]->grad && ps[i]->used
+                              ? enas__first_nonfinite(ps[i]->grad, enas_tensor_numel(&ps[i]->value))
+                              : -1;
+        if (j >= 0) {
+            snprintf(w, sizeof w, "the gradient of '%s' is %g at index %lld", ps[i]->name,
+                     isnan(ps[i]->grad[j]) ? (double)NAN : (double)ps[i]->grad[j], (long long)j);
+            break;
+        }
+    }
+    return numeric_fault(r, w, err);
 }
 
 /* One shared-weight step on a training batch with a freshly sampled architecture. */
@@ -103,13 +137,14 @@ static enum enas_status train_step(struct enas_run *r, const struct enas_batch *
     if (st == ENAS_OK)
         st = child_backward(r, &o, b->labels, res, err);
     if (st == ENAS_OK && !isfinite(res->loss))
-        return numeric_fault(r, "the training loss", res->loss, err);
+        return numeric_value(r, "the training loss", res->loss, err);
     size_t np;
     struct enas_param *const *ps = enas__host_params(r->h, &np);
-    if (st == ENAS_OK) {
-        enas__grad_clip(ps, np, enas__cfg_float(r->core, "grad_clip"));
-        st = enas__sgd_step(r->sgd, ps, np, lr, err);
-    }
+    /* The global norm, computed for clipping anyway, checks every gradient before any weight moves. */
+    if (st == ENAS_OK && !isfinite(enas__grad_clip(ps, np, enas__cfg_float(r->core, "grad_clip"))))
+        return bad_gradient(r, ps, np, err);
+    if (st == ENAS_OK && (st = enas__sgd_step(r->sgd, ps, np, lr, err)) == ENAS_ERR_NUMERIC)
+        return numeric_fault(r, err->msg, err);
     return st;
 }
 
@@ -133,9 +168,11 @@ static enum enas_status score(struct enas_run *r, const struct enas_batch *b, ui
     return st;
 }
 
+/* Batches already done before a resume, drawn and dropped; a stop request ends it (the position it
+ * resumed from is unchanged, and the loops after it see the request too). */
 static enum enas_status skip_batches(struct enas_batcher *b, int64_t n, int cycling, struct enas_err *err)
 {
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; i < n && !stop_requested; i++) {
         const struct enas_batch *x = NULL;
         enum enas_status st = cycling ? enas__batcher_next_cycling(b, &x, err) : enas__batcher_next(b, &x, err);
         if (st != ENAS_OK)
@@ -181,14 +218,72 @@ static enum enas_status phase_shared(struct enas_run *r, struct enas_err *err)
     return st;
 }
 
-/* One controller update: ctrl_steps_aggregate samples, each rewarded on its own validation batch. */
+/* The first controller weight or Adam moment that is not finite after an update. */
+static enum enas_status ctrl_check(struct enas_run *r, struct enas_err *err)
+{
+    size_t nc;
+    struct enas_param *const *cs = enas__ctrl_params(r->ctrl, &nc);
+    for (size_t i = 0; i < nc; i++) {
+        const int64_t k = enas_tensor_numel(&cs[i]->value);
+        const float *v[] = {cs[i]->value.data, enas__ctrl_adam_m(r->ctrl, i), enas__ctrl_adam_v(r->ctrl, i)};
+        static const char *const what[] = {"the controller weight", "the Adam mean of", "the Adam variance of"};
+        for (int a = 0; a < 3; a++) {
+            const int64_t j = v[a] ? enas__first_nonfinite(v[a], k) : -1;
+            if (j >= 0) {
+                char w[ENAS_ERRMSG_SIZE];
+                snprintf(w, sizeof w, "%s '%s' is %g at index %lld after controller update %lld", what[a],
+                         cs[i]->name, isnan(v[a][j]) ? (double)NAN : (double)v[a][j], (long long)j,
+                         (long long)r->st.ctrl_updates);
+                return numeric_fault(r, w, err);
+            }
+        }
+    }
+    return ENAS_OK;
+}
+
+/* Copies every statistic buffer of the shared weights into snap (to_snap) or back from it; with snap NULL,
+ * returns the floats needed. Scoring can update them: the micro search scores in training mode, as TF. */
+static size_t buffers_copy(struct enas_run *r, float *snap, int to_snap)
+{
+    size_t np, at = 0;
+    struct enas_param *const *ps = enas__host_params(r->h, &np);
+    for (size_t i = 0; i < np; i++) {
+        if (!(ps[i]->flags & ENAS_PARAM_BUFFER))
+            continue;
+        const size_t k = (size_t)enas_tensor_numel(&ps[i]->value);
+        if (snap && to_snap)
+            memcpy(snap + at, ps[i]->value.data, k * sizeof *snap);
+        else if (snap)
+            memcpy(ps[i]->value.data, snap + at, k * sizeof *snap);
+        at += k;
+    }
+    return at;
+}
+
+/* One controller update: ctrl_steps_aggregate samples, each rewarded on its own validation batch. A stop
+ * request between samples abandons the update: the sampling stream, the baseline and the statistics that
+ * scoring updated go back to where it began, so that the checkpoint taken next resumes with the same update
+ * (and the same samples) and a deterministic run still ends bit for bit as an uninterrupted one. */
 static enum enas_status ctrl_update(struct enas_run *r, struct enas_runlog_ctrl *acc, struct enas_err *err)
 {
     const double decay = enas__cfg_float(r->core, "baseline_decay"), ew = enas__cfg_float(r->core, "entropy_weight");
     const double sw = enas__cfg_float(r->core, "skip_weight");
+    const struct enas_rng rng0 = r->ctrl_rng;
+    const double baseline0 = r->st.baseline;
+    float *stats0 = malloc((buffers_copy(r, NULL, 0) + 1) * sizeof *stats0);
+    if (!stats0)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    buffers_copy(r, stats0, 1);
     enum enas_status st = ENAS_OK;
     enas__ctrl_zero_grad(r->ctrl);
     for (int64_t k = 0; k < r->samples_per_update && st == ENAS_OK; k++) {
+        if (stop_requested) {
+            r->ctrl_rng = rng0;
+            r->st.baseline = baseline0;
+            buffers_copy(r, stats0, 0);
+            free(stats0);
+            return ENAS_OK;
+        }
         struct enas_ctrl_sample cs;
         const struct enas_batch *b = NULL;
         double reward = 0;
@@ -201,19 +296,22 @@ static enum enas_status ctrl_update(struct enas_run *r, struct enas_runlog_ctrl 
         enas__batcher_release(r->valid, b);
         if (st != ENAS_OK)
             break;
-        if (!isfinite(reward))
-            return numeric_fault(r, "the reward", reward, err);
+        if (!isfinite(reward)) {
+            free(stats0);
+            return numeric_value(r, "the reward", reward, err);
+        }
         reward += ew * cs.entropy;
         r->st.baseline = decay * r->st.baseline + (1 - decay) * reward; /* from 0, as the reference */
         st = enas__ctrl_backward(r->ctrl, (reward - r->st.baseline) / (double)r->samples_per_update,
                                  sw / (double)r->samples_per_update, err);
         enas__runlog_ctrl_add(acc, reward, r->st.baseline, &cs);
     }
+    free(stats0);
     if (st == ENAS_OK)
         st = enas__ctrl_step(r->ctrl, enas__cfg_float(r->core, "ctrl_lr"), enas__cfg_float(r->core, "ctrl_adam_beta1"),
                              enas__cfg_float(r->core, "ctrl_adam_beta2"), enas__cfg_float(r->core, "ctrl_adam_eps"),
                              enas__cfg_float(r->core, "ctrl_grad_clip"), NULL, err);
-    return st;
+    return st == ENAS_OK ? ctrl_check(r, err) : st;
 }
 
 /* Phase 2: the controller, from update st.ctrl_in_epoch of the epoch to ctrl_steps. */
@@ -225,7 +323,7 @@ static enum enas_status phase_ctrl(struct enas_run *r, struct enas_err *err)
     while (st == ENAS_OK && !stop_requested && r->st.ctrl_in_epoch < r->ctrl_steps) {
         struct enas_runlog_ctrl acc = {0};
         st = ctrl_update(r, &acc, err);
-        if (st != ENAS_OK)
+        if (st != ENAS_OK || stop_requested) /* an abandoned update is not counted */
             break;
         r->st.ctrl_in_epoch++;
         r->st.ctrl_updates++;
@@ -239,7 +337,7 @@ static enum enas_status derive(struct enas_run *r, struct enas_err *err)
 {
     const int64_t n = enas__cfg_int(r->core, "derive_samples");
     const struct enas_batch *b = NULL;
-    int *best = malloc(r->arch_len * sizeof *best);
+    int *best = malloc((r->arch_len ? r->arch_len : 1) * sizeof *best);
     double best_r = -INFINITY;
     enum enas_status st = best ? enas__batcher_next_cycling(r->valid, &b, err)
                                : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
@@ -249,16 +347,21 @@ static enum enas_status derive(struct enas_run *r, struct enas_err *err)
         st = enas__ctrl_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
         if (st == ENAS_OK)
             st = score(r, b, (1ull << 61) | (uint64_t)(r->st.epoch * 100000 + i), &reward, err);
+        /* a NaN would never beat -inf and leave the best unset; a checkpoint holds finite numbers only */
+        if (st == ENAS_OK && !isfinite(reward))
+            st = enas_err_set(err, ENAS_ERR_NUMERIC, "the reward of derived architecture %lld is %g at epoch %lld; "
+                              "stopped. The last good checkpoint is kept in %s", (long long)i, reward,
+                              (long long)r->st.epoch, r->dir);
         if (st == ENAS_OK && reward > best_r) {
             best_r = reward;
             memcpy(best, r->arch, r->arch_len * sizeof *best);
         }
     }
     enas__batcher_release(r->valid, b);
-    if (st == ENAS_OK) {
+    if (st == ENAS_OK) { /* the checkpoint's best_arch has room for exactly arch_len ints */
         r->st.best_reward = best_r;
         r->st.best_len = (int64_t)r->arch_len;
-        for (size_t i = 0; i < r->arch_len && i < sizeof r->st.best_arch / sizeof r->st.best_arch[0]; i++)
+        for (size_t i = 0; i < r->arch_len; i++)
             r->st.best_arch[i] = best[i];
         st = enas__runlog_arch(r, best, best_r, err);
     }
@@ -269,8 +372,9 @@ static enum enas_status derive(struct enas_run *r, struct enas_err *err)
 enum enas_status enas__run_checkpoint(struct enas_run *r, struct enas_err *err)
 {
     char path[4200];
-    fflush(r->metrics);
-    r->st.metrics_bytes = ftell(r->metrics);
+    enum enas_status st = enas__run_sync_metrics(r, err); /* sets st.metrics_bytes */
+    if (st != ENAS_OK)
+        return st;
     memcpy(r->st.rng, r->ctrl_rng.s, sizeof r->st.rng);
     r->st.adam_t = *enas__ctrl_adam_t(r->ctrl);
     snprintf(path, sizeof path, "%s/checkpoint.bin", r->dir);
