@@ -4,11 +4,13 @@
 #include "cifar10.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "fileio.h"
 
 #define PATH_CAP      4096
 #define CHUNK_RECORDS 512 /* records per read(2): 1.5 MB, few syscalls, small scratch */
@@ -46,8 +48,13 @@ static enum enas_status unpack_records(const char *path, const uint8_t *buf, int
     return ENAS_OK;
 }
 
+/* Makes room for more records beyond d->n. Each pointer is replaced only by a successful realloc, so
+ * that fini frees exactly what is allocated; more is bounded by ENAS_CIFAR10_MAX_RECORDS per file, so the
+ * sizes cannot overflow. */
 static enum enas_status grow(struct enas_cifar10 *d, int64_t more, const char *path, struct enas_err *err)
 {
+    if (more <= 0)
+        return ENAS_OK; /* realloc(p, 0) frees p: nothing to grow must not touch the pointers */
     size_t total = (size_t)(d->n + more);
     uint8_t *p = realloc(d->pixels, total * ENAS_CIFAR10_IMAGE_BYTES);
     if (p)
@@ -86,28 +93,44 @@ static enum enas_status read_records(int fd, const char *path, int64_t take, str
     return st;
 }
 
+/* A batch file's size must be a positive whole number of records: an empty file (or one that is empty
+ * by stat, as /dev/zero, refused as a device by enas__file_open anyway) would add no image silently. */
+static enum enas_status check_size(const char *path, uint64_t size, struct enas_err *err)
+{
+    if (size == 0)
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "%s: empty (0 bytes); a CIFAR-10 batch holds 1 to %d records of %d bytes", path,
+                            ENAS_CIFAR10_MAX_RECORDS, ENAS_CIFAR10_RECORD_BYTES);
+    if (size % ENAS_CIFAR10_RECORD_BYTES != 0)
+        return enas_err_set(
+            err, ENAS_ERR_DATA,
+            "%s: size %llu is not a multiple of the %d-byte record (%llu whole records and %llu "
+            "bytes more)",
+            path, (unsigned long long)size, ENAS_CIFAR10_RECORD_BYTES,
+            (unsigned long long)(size / ENAS_CIFAR10_RECORD_BYTES),
+            (unsigned long long)(size % ENAS_CIFAR10_RECORD_BYTES));
+    return ENAS_OK;
+}
+
 /* Appends up to want records of path (want 0: all of them) to d. */
 static enum enas_status load_file(const char *path, int64_t want, struct enas_cifar10 *d,
                                   struct enas_err *err)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return enas_err_set(err, ENAS_ERR_IO, "%s: %s", path, strerror(errno));
-    struct stat sb;
-    enum enas_status st;
-    if (fstat(fd, &sb) != 0) {
-        st = enas_err_set(err, ENAS_ERR_IO, "%s: %s", path, strerror(errno));
-    } else if (sb.st_size % ENAS_CIFAR10_RECORD_BYTES != 0) {
-        st = enas_err_set(err, ENAS_ERR_DATA, "%s: size %lld is not a multiple of the %d-byte record", path,
-                          (long long)sb.st_size, ENAS_CIFAR10_RECORD_BYTES);
-    } else {
-        int64_t records = (int64_t)(sb.st_size / ENAS_CIFAR10_RECORD_BYTES);
+    FILE *f = NULL;
+    uint64_t size = 0;
+    enum enas_status st =
+        enas__file_open(path, "CIFAR-10 batch", ENAS_CIFAR10_MAX_FILE_BYTES, &f, &size, err);
+    if (st == ENAS_OK)
+        st = check_size(path, size, err);
+    if (st == ENAS_OK) {
+        int64_t records = (int64_t)(size / ENAS_CIFAR10_RECORD_BYTES);
         int64_t take = want > 0 && want < records ? want : records;
         st = grow(d, take, path, err);
-        if (st == ENAS_OK)
-            st = read_records(fd, path, take, d, err);
+        if (st == ENAS_OK) /* read(2) on the descriptor: stdio is never used on f, so nothing is read ahead */
+            st = read_records(fileno(f), path, take, d, err);
     }
-    close(fd);
+    if (f)
+        fclose(f);
     return st;
 }
 
@@ -149,36 +172,67 @@ void enas__cifar10_fini(struct enas_cifar10 *d)
     memset(d, 0, sizeof *d);
 }
 
-static int is_file(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
+/* What holds_data found at a candidate. */
+enum holds { HOLDS_DATA, HOLDS_NOTHING, HOLDS_DENIED };
 
-/* 1 if cand (or cand/cifar-10-batches-bin) holds data_batch_1.bin; then out names that directory.
- * Otherwise *why says what was wrong with cand. */
-static int holds_data(const char *cand, char *out, size_t cap, const char **why)
+/* Looks for dir/data_batch_1.bin. A stat that fails for another reason than absence (permission denied on
+ * dir, say) is the answer, so that it is not reported as a missing file. */
+static enum holds look_in(const char *dir, char *why, size_t why_cap)
 {
     char path[PATH_CAP];
     struct stat sb;
-    if (stat(cand, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        *why = "no such directory";
-        return 0;
+    int len = snprintf(path, sizeof path, "%s/data_batch_1.bin", dir);
+    if (len < 0 || (size_t)len >= sizeof path) {
+        snprintf(why, why_cap, "path too long");
+        return HOLDS_NOTHING;
     }
-    *why = "no data_batch_1.bin";
+    if (stat(path, &sb) == 0) {
+        if (S_ISREG(sb.st_mode))
+            return HOLDS_DATA;
+        snprintf(why, why_cap, "'%s' is not a regular file", path);
+        return HOLDS_NOTHING;
+    }
+    if (errno == ENOENT || errno == ENOTDIR)
+        return HOLDS_NOTHING;
+    if (errno == EACCES)
+        snprintf(why, why_cap, "permission denied: cannot look into directory '%s'", dir);
+    else
+        snprintf(why, why_cap, "'%s': %s", path, strerror(errno));
+    return HOLDS_DENIED;
+}
+
+/* HOLDS_DATA if cand (or cand/cifar-10-batches-bin) holds data_batch_1.bin; then out names that directory.
+ * Otherwise why says what was wrong with cand. */
+static enum holds holds_data(const char *cand, char *out, size_t cap, char *why, size_t why_cap)
+{
+    char dir[PATH_CAP];
+    struct stat sb;
+    if (stat(cand, &sb) != 0) {
+        int denied = errno == EACCES;
+        snprintf(why, why_cap, "%s", denied ? "permission denied: cannot reach it" : "no such directory");
+        return denied ? HOLDS_DENIED : HOLDS_NOTHING;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(why, why_cap, "not a directory");
+        return HOLDS_NOTHING;
+    }
+    snprintf(why, why_cap, "no data_batch_1.bin");
     const char *subs[] = {"", "/" ENAS_CIFAR10_SUBDIR};
     for (int i = 0; i < 2; i++) {
-        int len = snprintf(path, sizeof path, "%s%s/data_batch_1.bin", cand, subs[i]);
-        if (len < 0 || (size_t)len >= sizeof path || !is_file(path))
+        int len = snprintf(dir, sizeof dir, "%s%s", cand, subs[i]);
+        enum holds h = len < 0 || (size_t)len >= sizeof dir ? HOLDS_NOTHING : look_in(dir, why, why_cap);
+        if (h == HOLDS_DENIED)
+            return h;
+        if (h != HOLDS_DATA)
             continue;
-        len = snprintf(out, cap, "%s%s", cand, subs[i]);
-        if (len < 0 || (size_t)len >= cap) {
-            *why = "path too long";
-            return 0;
+        if ((size_t)len >= cap) {
+            snprintf(why, why_cap, "path too long");
+            return HOLDS_NOTHING;
         }
-        return 1;
+        memcpy(out, dir, (size_t)len + 1);
+        return HOLDS_DATA;
     }
-    return 0;
+    return HOLDS_NOTHING;
 }
 
 #define GET_HINT                                                                                             \
@@ -189,12 +243,15 @@ enum enas_status enas__cifar10_find_dir(const char *setting, char *out, size_t c
     if (!out || cap == 0)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "cifar10: no output buffer");
     out[0] = '\0';
-    const char *why;
+    char why[PATH_CAP + 128], env_why[PATH_CAP + 128] = "not set";
     if (setting && *setting) {
         /* an explicit choice that is wrong must be reported, not papered over by another copy */
-        if (holds_data(setting, out, cap, &why))
+        enum holds h = holds_data(setting, out, cap, why, sizeof why);
+        if (h == HOLDS_DATA)
             return ENAS_OK;
         out[0] = '\0';
+        if (h == HOLDS_DENIED)
+            return enas_err_set(err, ENAS_ERR_IO, "CIFAR-10 data setting '%s': %s", setting, why);
         return enas_err_set(
             err, ENAS_ERR_NOT_FOUND,
             "CIFAR-10 not found in the data setting '%s' (%s there or in %s/" ENAS_CIFAR10_SUBDIR
@@ -202,13 +259,12 @@ enum enas_status enas__cifar10_find_dir(const char *setting, char *out, size_t c
             setting, why, setting);
     }
     const char *env = getenv("ENAS_DATA");
-    const char *env_why = "not set";
     if (env && *env) {
-        if (holds_data(env, out, cap, &why))
+        if (holds_data(env, out, cap, env_why, sizeof env_why) == HOLDS_DATA)
             return ENAS_OK;
-        env_why = why;
+        out[0] = '\0';
     }
-    if (holds_data("./data", out, cap, &why))
+    if (holds_data("./data", out, cap, why, sizeof why) == HOLDS_DATA)
         return ENAS_OK;
     out[0] = '\0';
     return enas_err_set(err, ENAS_ERR_NOT_FOUND,

@@ -16,6 +16,10 @@
 #define ENAS_CIFAR10_CLASSES      10
 #define ENAS_CIFAR10_TRAIN_FILES  5 /* data_batch_1.bin .. data_batch_5.bin */
 #define ENAS_CIFAR10_SUBDIR       "cifar-10-batches-bin"
+/* Records in one batch file at most: each official file holds 10,000. A larger file is not CIFAR-10, and the
+ * bound keeps every size computed from a file's length far from overflow. */
+#define ENAS_CIFAR10_MAX_RECORDS    10000
+#define ENAS_CIFAR10_MAX_FILE_BYTES ((uint64_t)ENAS_CIFAR10_MAX_RECORDS * ENAS_CIFAR10_RECORD_BYTES)
 
 /* A loaded set. pixels holds n records of ENAS_CIFAR10_IMAGE_BYTES, labels n bytes in 0..9. Owned;
  * free with enas__cifar10_fini. A zeroed struct is a valid empty set. */
@@ -27,10 +31,11 @@ struct enas_cifar10 {
 
 /* Loads the training set (data_batch_1..5.bin, in that order) or, with test_set != 0, test_batch.bin
  * from dir. limit > 0 keeps only the first limit images and reads no file, and no byte, beyond them; a
- * limit above what the files hold gives all of them. limit 0 means all. Errors name the file:
- *   missing or unreadable file (ENAS_ERR_IO, with strerror), short read (ENAS_ERR_IO),
- *   size not a whole number of records, label above 9 (ENAS_ERR_DATA, with the record number, from 0).
- * On error *out is zeroed and nothing is left allocated. */
+ * limit above what the files hold gives all of them. limit 0 means all. Each file read must be a regular file
+ * (never a FIFO or device: enas__file_open) of 1 to ENAS_CIFAR10_MAX_RECORDS whole records. Errors name the
+ * file: missing or unreadable file, not a regular file (ENAS_ERR_IO, with the reason), short read
+ * (ENAS_ERR_IO), empty, too large, size not a whole number of records, label above 9 (ENAS_ERR_DATA, with the
+ * record number, from 0). On error *out is zeroed and nothing is left allocated. */
 enum enas_status enas__cifar10_load(const char *dir, int test_set, int64_t limit, struct enas_cifar10 *out,
                                     struct enas_err *err);
 
@@ -41,8 +46,9 @@ void enas__cifar10_fini(struct enas_cifar10 *d);
  * or --data) if non-empty, else $ENAS_DATA if set and non-empty, else ./data. A candidate X holds the
  * data if X/data_batch_1.bin exists, or X/cifar-10-batches-bin/data_batch_1.bin (the layout that
  * tools/get_cifar10.sh X produces); out gets the directory that holds the files. A non-empty setting is
- * the only candidate: if it lacks the data that is the error, the others are not tried. Otherwise the
- * ENAS_ERR_NOT_FOUND message lists every place looked at and why it failed, and how to get the data. */
+ * the only candidate: if it lacks the data that is the error, the others are not tried (ENAS_ERR_IO when
+ * permission to look into it is denied, naming the directory). Otherwise the ENAS_ERR_NOT_FOUND message lists
+ * every place looked at and why it failed (permission denied included), and how to get the data. */
 enum enas_status enas__cifar10_find_dir(const char *setting, char *out, size_t cap, struct enas_err *err);
 
 /* Index ranges of the training set: [train_begin, train_end) trains the shared weights,

@@ -53,7 +53,7 @@ expect 2 "cannot open config file" -- --plugin-dir "$plugins" --config "$tmp/mis
 expect 2 "no space named 'nosuch'" -- --plugin-dir "$plugins" --space nosuch --backend ref --data "$tmp"
 mkdir -p "$tmp/data"
 head -c 3073 /dev/zero >"$tmp/data/data_batch_1.bin"
-expect 1 "data_batch_2.bin: No such file" -- --plugin-dir "$plugins" --backend ref --space micro --data "$tmp/data" \
+expect 1 "data_batch_2.bin': No such file" -- --plugin-dir "$plugins" --backend ref --space micro --data "$tmp/data" \
     --output "$tmp/run"
 expect 1 "CIFAR-10 not found in the data setting" -- --plugin-dir "$plugins" --backend ref --data "$tmp/none" \
     --output "$tmp/run"

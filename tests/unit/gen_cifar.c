@@ -42,7 +42,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: gen_cifar DIR N\n");
         return 2;
     }
-    long n = atol(argv[2]);
+    /* every batch file gets at least one image (the reader refuses an empty one) and at most 10,000 */
+    char *end = NULL;
+    long n = strtol(argv[2], &end, 10);
+    if (end == argv[2] || *end || n < 5 || n > 50000) {
+        fprintf(stderr, "gen_cifar: N must be an integer from 5 to 50000, got '%s'\n", argv[2]);
+        return 2;
+    }
     uint64_t s = 2024;
     const char *names[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
                            "data_batch_5.bin"};

@@ -1,18 +1,21 @@
 /* test_cifar10.c - the CIFAR-10 reader, the data-directory search and the split, on small files made
  * here. With the argument "real" it instead loads the real set found through $ENAS_DATA or ./data and
  * skips (77) when there is none. */
+#define _DEFAULT_SOURCE /* setgroups, mkfifo, symlink */
 #include "cifar10.h"
 
 #include "check.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmp[64];
@@ -124,7 +127,7 @@ static void test_missing_file(void)
     write_file(dir, "data_batch_2.bin", 3, 4, -1, 0);
     struct enas_err err = {0};
     struct enas_cifar10 d;
-    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_IO, "data_batch_3.bin: ");
+    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_IO, "data_batch_3.bin': ");
     CHECK_ERR(ENAS_ERR_IO, err, ENAS_ERR_IO, strerror(ENOENT));
     CHECK(d.n == 0 && d.pixels == NULL && d.labels == NULL);
     /* a limit met by the first two files never opens the third */
@@ -162,6 +165,165 @@ static void test_bad_label(void)
     CHECK(d.n == 520 && check_contents(&d, 520, 0));
     enas__cifar10_fini(&d);
     CHECK_ERR(enas__cifar10_load(dir, 0, 3 + 518, &d, &err), err, ENAS_ERR_DATA, "record 517: label 10");
+}
+
+static void sized_file(const char *dir, const char *name, off_t size)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    CHECK_MSG(f && ftruncate(fileno(f), size) == 0, "cannot make %s", path);
+    if (f)
+        fclose(f);
+}
+
+/* An empty batch file was 0 images, and then a double free (realloc(p, 0) freed the pointer kept). */
+static void test_empty_file(void)
+{
+    char dir[256];
+    make_dir(dir, sizeof dir, "emptyfile");
+    write_file(dir, "data_batch_1.bin", 0, 3, -1, 0);
+    sized_file(dir, "data_batch_2.bin", 0);
+    struct enas_err err = {0};
+    struct enas_cifar10 d;
+    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_DATA,
+              "data_batch_2.bin: empty (0 bytes); a CIFAR-10 batch holds 1 to 10000 records of 3073 bytes");
+    CHECK(d.n == 0 && d.pixels == NULL && d.labels == NULL);
+    /* empty files first: the second one's realloc(p, 0) freed the first one's malloc(0), which was freed
+     * again */
+    make_dir(dir, sizeof dir, "emptyfirst");
+    sized_file(dir, "data_batch_1.bin", 0);
+    sized_file(dir, "data_batch_2.bin", 0);
+    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_DATA, "data_batch_1.bin: empty");
+    CHECK(d.n == 0 && d.pixels == NULL && d.labels == NULL);
+    sized_file(dir, "test_batch.bin", 0);
+    CHECK_ERR(enas__cifar10_load(dir, 1, 0, &d, &err), err, ENAS_ERR_DATA, "test_batch.bin: empty");
+    enas__cifar10_fini(&d);
+}
+
+/* The official files hold 10,000 records; one more is refused before anything is read (sparse files: label 0,
+ * black images). */
+static void test_file_size_bound(void)
+{
+    char dir[256];
+    make_dir(dir, sizeof dir, "sizes");
+    sized_file(dir, "data_batch_1.bin", (off_t)ENAS_CIFAR10_MAX_RECORDS * ENAS_CIFAR10_RECORD_BYTES);
+    sized_file(dir, "data_batch_2.bin", (off_t)(ENAS_CIFAR10_MAX_RECORDS + 1) * ENAS_CIFAR10_RECORD_BYTES);
+    struct enas_err err = {0};
+    struct enas_cifar10 d;
+    CHECK_ERR(enas__cifar10_load(dir, 0, ENAS_CIFAR10_MAX_RECORDS, &d, &err), err, ENAS_OK, NULL);
+    CHECK(d.n == ENAS_CIFAR10_MAX_RECORDS);
+    enas__cifar10_fini(&d);
+    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_DATA,
+              "data_batch_2.bin': too large (30733073 bytes; at most 30730000)");
+    CHECK(d.n == 0 && d.pixels == NULL);
+    /* a size far beyond memory: refused by its size, not by a failed allocation */
+    sized_file(dir, "data_batch_2.bin", (off_t)1 << 36);
+    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_DATA, "data_batch_2.bin': too large");
+}
+
+/* A FIFO blocked the reader forever (open waits for a writer), /dev/zero read as an empty file. */
+static void test_not_regular(void)
+{
+    char dir[256], path[512];
+    make_dir(dir, sizeof dir, "special");
+    write_file(dir, "data_batch_1.bin", 0, 3, -1, 0);
+    snprintf(path, sizeof path, "%s/data_batch_2.bin", dir);
+    CHECK(symlink("/dev/zero", path) == 0);
+    struct enas_err err = {0};
+    struct enas_cifar10 d;
+    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_IO,
+              "data_batch_2.bin': not a regular file (a character device)");
+    CHECK(d.n == 0 && d.pixels == NULL);
+    CHECK(unlink(path) == 0 && mkfifo(path, 0600) == 0);
+    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_IO,
+              "data_batch_2.bin': not a regular file (a FIFO)");
+    CHECK(unlink(path) == 0 && mkdir(path, 0700) == 0);
+    CHECK_ERR(enas__cifar10_load(dir, 0, 0, &d, &err), err, ENAS_ERR_IO, "data_batch_2.bin': is a directory");
+    /* data_batch_1.bin as a FIFO: the directory search does not take it for the data */
+    char fifo_dir[256], out[512];
+    make_dir(fifo_dir, sizeof fifo_dir, "fifo1");
+    snprintf(path, sizeof path, "%s/data_batch_1.bin", fifo_dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK_ERR(enas__cifar10_find_dir(fifo_dir, out, sizeof out, &err), err, ENAS_ERR_NOT_FOUND,
+              "data_batch_1.bin' is not a regular file");
+}
+
+/* Runs fn where file modes bind: in this process when not root, else in a child that becomes nobody.
+ * Returns 0 when it ran (its failures are counted), 77 when neither is possible. */
+static int as_unprivileged(void (*fn)(void))
+{
+    if (geteuid() != 0) {
+        fn();
+        return 0;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        return 77;
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(77);
+        fn();
+        _exit(check_failures ? 1 : 0);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        check_failures++;
+    else if (WEXITSTATUS(status) == 77)
+        return 77;
+    else
+        check_failures += WEXITSTATUS(status) != 0;
+    return 0;
+}
+
+static char denied[256], denied_sub[300], unreadable[256];
+
+static void denied_checks(void)
+{
+    struct enas_err err = {0};
+    char out[512], want[400];
+    /* a directory that cannot be looked into was reported as lacking data_batch_1.bin */
+    snprintf(want, sizeof want, "permission denied: cannot look into directory '%s'", denied);
+    CHECK_ERR(enas__cifar10_find_dir(denied, out, sizeof out, &err), err, ENAS_ERR_IO, want);
+    CHECK_ERR(ENAS_ERR_IO, err, ENAS_ERR_IO, "CIFAR-10 data setting '");
+    setenv("ENAS_DATA", denied, 1);
+    CHECK_ERR(enas__cifar10_find_dir(NULL, out, sizeof out, &err), err, ENAS_ERR_NOT_FOUND, want);
+    unsetenv("ENAS_DATA");
+    snprintf(want, sizeof want, "permission denied: cannot look into directory '%s/" ENAS_CIFAR10_SUBDIR "'",
+             denied_sub);
+    CHECK_ERR(enas__cifar10_find_dir(denied_sub, out, sizeof out, &err), err, ENAS_ERR_IO, want);
+    /* a file that cannot be read is named with the reason */
+    struct enas_cifar10 d;
+    CHECK_ERR(enas__cifar10_load(unreadable, 0, 0, &d, &err), err, ENAS_ERR_IO,
+              "data_batch_2.bin': Permission denied");
+    CHECK(d.n == 0 && d.pixels == NULL);
+}
+
+static int test_permissions(void)
+{
+    char sub[400];
+    CHECK(chmod(tmp, 0755) == 0); /* reachable by nobody when the checks run as nobody */
+    make_dir(denied, sizeof denied, "denied");
+    write_file(denied, "data_batch_1.bin", 0, 1, -1, 0);
+    make_dir(denied_sub, sizeof denied_sub, "denied_sub");
+    snprintf(sub, sizeof sub, "%s/" ENAS_CIFAR10_SUBDIR, denied_sub);
+    CHECK(chmod(denied_sub, 0755) == 0 && mkdir(sub, 0700) == 0);
+    write_file(sub, "data_batch_1.bin", 0, 1, -1, 0);
+    make_dir(unreadable, sizeof unreadable, "unreadable");
+    write_file(unreadable, "data_batch_1.bin", 0, 2, -1, 0);
+    write_file(unreadable, "data_batch_2.bin", 2, 2, -1, 0);
+    snprintf(sub, sizeof sub, "%s/data_batch_2.bin", unreadable);
+    CHECK(chmod(unreadable, 0755) == 0 && chmod(sub, 0) == 0);
+    snprintf(sub, sizeof sub, "%s/data_batch_1.bin", unreadable);
+    CHECK(chmod(sub, 0644) == 0);
+    CHECK(chmod(denied, 0) == 0);
+    snprintf(sub, sizeof sub, "%s/" ENAS_CIFAR10_SUBDIR, denied_sub);
+    CHECK(chmod(sub, 0) == 0);
+    int rc = as_unprivileged(denied_checks);
+    CHECK(chmod(denied, 0700) == 0 && chmod(sub, 0700) == 0); /* so that rm_tree can remove them */
+    if (rc == 77)
+        printf("test_cifar10: permission checks skipped: cannot run as an unprivileged user\n");
+    return rc;
 }
 
 static void set_env(const char *v)
@@ -288,7 +450,11 @@ int main(int argc, char **argv)
     test_missing_file();
     test_bad_size();
     test_bad_label();
+    test_empty_file();
+    test_file_size_bound();
+    test_not_regular();
     test_find_dir();
+    test_permissions();
     test_split();
     rm_tree(tmp);
     return check_exit("test_cifar10");
