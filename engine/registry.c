@@ -57,10 +57,47 @@ int enas__valid_name(const char *s)
 {
     if (!s || !*s)
         return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+    for (size_t i = 0; i <= ENAS__NAME_MAX; i++) {
+        char c = s[i];
+        if (!c)
+            return 1;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
             return 0;
-    return 1;
+    }
+    return 0; /* longer than ENAS__NAME_MAX, or no NUL where one should be */
+}
+
+/* A name that failed enas__valid_name: what is wrong with it. */
+static enum enas_status bad_name(const char *what, const char *s, struct enas_err *err)
+{
+    if (!s)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s '(null)' is not a valid name ([a-z0-9_]+)", what);
+    if (strnlen(s, ENAS__NAME_MAX + 1) > ENAS__NAME_MAX)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "%s '%.*s...' is longer than %d bytes (or has no terminating NUL)", what,
+                            ENAS__NAME_MAX, s, ENAS__NAME_MAX);
+    return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s '%s' is not a valid name ([a-z0-9_]+)", what, s);
+}
+
+/* A plugin's text (a description, help, a default, choices): NULL or at most ENAS__TEXT_MAX bytes; one
+ * line (no control characters) when it is printed as one. */
+static enum enas_status check_text(const char *owner, const char *member, const char *t, int one_line,
+                                   struct enas_err *err)
+{
+    if (!t)
+        return ENAS_OK;
+    size_t len = strnlen(t, ENAS__TEXT_MAX + 1);
+    if (len > ENAS__TEXT_MAX)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "%s: %s is longer than %d bytes (or has no terminating NUL): '%.40s...'", owner,
+                            member, ENAS__TEXT_MAX, t);
+    for (size_t i = 0; one_line && i < len; i++)
+        if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+            return enas_err_set(
+                err, ENAS_ERR_INVALID_ARG,
+                "%s: %s has a control character (byte 0x%02x at offset %zu); it must be one line", owner,
+                member, (unsigned)(unsigned char)t[i], i);
+    return ENAS_OK;
 }
 
 /* Is word one of the '|'-separated words of list? */
@@ -126,19 +163,33 @@ static enum enas_status check_setting(const struct enas_setting *s, const char *
 enum enas_status enas__settings_validate(const struct enas_setting *t, size_t n, const char *what,
                                          struct enas_err *err)
 {
+    /* before any entry is read: a count that does not match the table would read past it */
+    if (n > ENAS__SETTINGS_MAX)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: %zu settings; at most %d are allowed", what, n,
+                            ENAS__SETTINGS_MAX);
     if (n > 0 && !t)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: settings table is NULL but its count is %zu",
                             what, n);
     for (size_t i = 0; i < n; i++) {
-        if (!enas__valid_name(t[i].key))
-            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                                "%s: setting %zu: key '%s' is not a valid name ([a-z0-9_]+)", what, i,
-                                t[i].key ? t[i].key : "(null)");
+        if (!enas__valid_name(t[i].key)) {
+            char head[200];
+            snprintf(head, sizeof head, "%s: setting %zu: key", what, i);
+            return bad_name(head, t[i].key, err);
+        }
+        char owner[300];
+        snprintf(owner, sizeof owner, "%s: setting '%s'", what, t[i].key);
+        enum enas_status st = check_text(owner, "help", t[i].help, 1, err);
+        if (st == ENAS_OK)
+            st = check_text(owner, "def_str", t[i].def_str, 0, err);
+        if (st == ENAS_OK)
+            st = check_text(owner, "choices", t[i].choices, 0, err);
+        if (st != ENAS_OK)
+            return st;
         for (size_t j = 0; j < i; j++)
             if (strcmp(t[i].key, t[j].key) == 0)
                 return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s: setting '%s' is declared twice", what,
                                     t[i].key);
-        enum enas_status st = check_setting(&t[i], what, err);
+        st = check_setting(&t[i], what, err);
         if (st != ENAS_OK)
             return st;
     }
@@ -162,10 +213,18 @@ static enum enas_status check_head(enum enas_kind kind, unsigned abi, size_t siz
 static enum enas_status check_name(enum enas_kind kind, const char *what, const char *name,
                                    struct enas_err *err)
 {
-    if (!enas__valid_name(name))
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "%s %s '%s' is not a valid name ([a-z0-9_]+)",
-                            enas__kind_name(kind), what, name ? name : "(null)");
-    return ENAS_OK;
+    char head[64];
+    snprintf(head, sizeof head, "%s %s", enas__kind_name(kind), what);
+    return enas__valid_name(name) ? ENAS_OK : bad_name(head, name, err);
+}
+
+/* A description (spaces, losses, rewards, backends): optional, one line for `enas plugins`. */
+static enum enas_status check_description(enum enas_kind kind, const char *name, const char *d,
+                                          struct enas_err *err)
+{
+    char owner[100];
+    snprintf(owner, sizeof owner, "%s '%s'", enas__kind_name(kind), name);
+    return check_text(owner, "description", d, 1, err);
 }
 
 static enum enas_status missing(enum enas_kind kind, const char *name, const char *member,
@@ -248,11 +307,13 @@ static enum enas_status check_settings(enum enas_kind kind, const char *name, co
             return h_;                                                                                       \
     } while (0)
 
-/* ...and last: its settings table, then the entry itself. */
+/* ...and last: its description, its settings table, then the entry itself. */
 static enum enas_status settings_then_add(struct enas_registry *reg, const struct enas_reg_entry *e,
                                           const struct enas_setting *t, size_t n, struct enas_err *err)
 {
-    enum enas_status st = check_settings(e->kind, e->name, t, n, err);
+    enum enas_status st = check_description(e->kind, e->name, e->description, err);
+    if (st == ENAS_OK)
+        st = check_settings(e->kind, e->name, t, n, err);
     return st == ENAS_OK ? add_entry(reg, e, err) : st;
 }
 
@@ -261,10 +322,11 @@ enum enas_status enas__registry_add_op(struct enas_registry *reg, const struct e
 {
     const enum enas_kind k = ENAS_KIND_OP;
     CHECK_HEAD(k, d, struct enas_op_desc, destroy);
-    if (!enas__valid_name(d->provider))
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "op '%s': provider '%s' is not a valid name ([a-z0-9_]+)", d->name,
-                            d->provider ? d->provider : "(null)");
+    if (!enas__valid_name(d->provider)) {
+        char head[100];
+        snprintf(head, sizeof head, "op '%s': provider", d->name);
+        return bad_name(head, d->provider, err);
+    }
     REQUIRE(k, d, create);
     REQUIRE(k, d, shape);
     REQUIRE(k, d, forward);

@@ -24,6 +24,14 @@ struct enas_reg_entry {
     const char *owner;       /* the registering plugin's path (registry-owned copy), or "engine" */
 };
 
+/* How much of a descriptor the engine reads. A plugin's strings are read at most this far (one byte
+ * more, to see the end), so a string without its NUL or an absurd one is refused with the descriptor
+ * named instead of being read past its end, or printed a megabyte at a time; the count bounds a table
+ * whose n_settings does not match it. */
+#define ENAS__NAME_MAX     63   /* names, providers, setting keys: config.c's longest option word */
+#define ENAS__TEXT_MAX     1024 /* a description, a setting's help, string default or choices list */
+#define ENAS__SETTINGS_MAX 1024 /* settings (or op attributes) of one descriptor */
+
 struct enas_registry;
 
 enum enas_status enas__registry_create(struct enas_registry **out, struct enas_err *err);
@@ -33,11 +41,12 @@ void enas__registry_destroy(struct enas_registry *reg); /* accepts NULL */
 const char *enas__kind_name(enum enas_kind kind);
 const char *enas__kind_plural(enum enas_kind kind);
 
-/* Validate d (abi_version, struct_size, required members, names, settings table) and add it, tagged
- * with plugin_id and owner (copied). Errors (nothing added):
+/* Validate d (abi_version, struct_size, required members, names, description, settings table) and add
+ * it, tagged with plugin_id and owner (copied). Errors (nothing added):
  *   ENAS_ERR_ABI          "loss descriptor: ABI mismatch (plugin 99, engine 1)"
  *   ENAS_ERR_INVALID_ARG  "space 'micro': missing required member 'forward'", bad name, small struct,
- *                         bad settings table (names the key), and duplicates:
+ *                         a description longer than ENAS__TEXT_MAX or not one line, bad settings table
+ *                         (names the key), and duplicates:
  *                         "op 'conv' (provider 'ref') already registered by 'PATH'". */
 enum enas_status enas__registry_add_op(struct enas_registry *reg, const struct enas_op_desc *d, int plugin_id,
                                        const char *owner, struct enas_err *err);
@@ -53,12 +62,13 @@ enum enas_status enas__registry_add_backend(struct enas_registry *reg, const str
 /* Removes every entry of plugin_id (keeps the others in order). */
 void enas__registry_rollback(struct enas_registry *reg, int plugin_id);
 
-/* Checks a settings/attrs table: keys [a-z0-9_]+ and unique, types known, defaults in range and among
- * the choices. what names the table's owner for messages ("space 'micro'"). */
+/* Checks a settings/attrs table: at most ENAS__SETTINGS_MAX entries, keys [a-z0-9_]+ (at most
+ * ENAS__NAME_MAX) and unique, help one line and texts at most ENAS__TEXT_MAX, types known, defaults in
+ * range and among the choices. what names the table's owner for messages ("space 'micro'"). */
 enum enas_status enas__settings_validate(const struct enas_setting *t, size_t n, const char *what,
                                          struct enas_err *err);
 
-/* 1 if s is a non-empty [a-z0-9_]+ word. */
+/* 1 if s is a non-empty [a-z0-9_]+ word of at most ENAS__NAME_MAX bytes (read no further). */
 int enas__valid_name(const char *s);
 
 /* Lookups by name. Not found: NULL and ENAS_ERR_NOT_FOUND

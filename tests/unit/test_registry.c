@@ -202,10 +202,85 @@ static void test_settings_tables(void)
     enas__registry_destroy(reg);
 }
 
+/* Bounds on what is read of a descriptor: names up to ENAS__NAME_MAX, texts up to ENAS__TEXT_MAX and one
+ * line, at most ENAS__SETTINGS_MAX settings, each checked before it is read further. */
+static void test_bounds(void)
+{
+    static char big[3000]; /* 'n' * 2999: a name or text that is far too long */
+    memset(big, 'n', sizeof big - 1);
+    char name63[64], name64[65];
+    memset(name63, 'a', 63);
+    name63[63] = '\0';
+    memset(name64, 'a', 64);
+    name64[64] = '\0';
+    CHECK(enas__valid_name(name63) && !enas__valid_name(name64) && !enas__valid_name(big));
+
+    struct enas_registry *reg;
+    struct enas_err err;
+    CHECK_ERR(enas__registry_create(&reg, &err), err, ENAS_OK, NULL);
+    struct enas_loss_desc l = {ENAS_DESC_INIT(struct enas_loss_desc), .name = name64,
+                               .compute = loss_compute};
+    char want[256];
+    snprintf(want, sizeof want, "loss name '%s...' is longer than 63 bytes (or has no terminating NUL)",
+             name63);
+    CHECK_ERR(enas__registry_add_loss(reg, &l, 0, NULL, &err), err, ENAS_ERR_INVALID_ARG, want);
+    l.name = big;
+    CHECK_ERR(enas__registry_add_loss(reg, &l, 0, NULL, &err), err, ENAS_ERR_INVALID_ARG,
+              "is longer than 63 bytes");
+    CHECK(strlen(err.msg) < 200);
+    l.name = name63;
+    l.description = big;
+    CHECK_ERR(enas__registry_add_loss(reg, &l, 0, NULL, &err), err, ENAS_ERR_INVALID_ARG,
+              "description is longer than 1024 bytes (or has no terminating NUL)");
+    big[1024] = '\0'; /* exactly the most */
+    CHECK_ERR(enas__registry_add_loss(reg, &l, 0, NULL, &err), err, ENAS_OK, NULL);
+    big[1024] = 'n';
+    enas__registry_rollback(reg, 0);
+    l.description = "two\tcolumns";
+    CHECK_ERR(enas__registry_add_loss(reg, &l, 0, NULL, &err), err, ENAS_ERR_INVALID_ARG,
+              "description has a control character (byte 0x09 at offset 3)");
+    l.description = "one line";
+
+    struct enas_op_desc o = OP("conv", "ref");
+    o.provider = big;
+    CHECK_ERR(enas__registry_add_op(reg, &o, 0, NULL, &err), err, ENAS_ERR_INVALID_ARG,
+              "op 'conv': provider 'nnnn");
+    CHECK(strstr(err.msg, "is longer than 63 bytes"));
+
+    /* settings: the count before anything, then each key and text */
+    struct enas_setting s[2] = {
+        {.key = "mode", .type = ENAS_SET_STRING, .def_str = "a", .choices = "a|b", .help = "h"},
+        {.key = "n", .type = ENAS_SET_INT, .def = 1, .min = 0, .max = 2}};
+    CHECK_ERR(enas__settings_validate(s, 1025, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+              "loss 'x': 1025 settings; at most 1024 are allowed");
+    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_OK, NULL);
+    s[1].key = big;
+    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+              "loss 'x': setting 1: key 'nnn");
+    s[1].key = "n";
+    s[0].help = big;
+    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+              "loss 'x': setting 'mode': help is longer than 1024 bytes");
+    s[0].help = "line one\nline two";
+    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+              "setting 'mode': help has a control character (byte 0x0a at offset 8)");
+    s[0].help = "h";
+    s[0].def_str = big;
+    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+              "setting 'mode': def_str is longer than 1024 bytes");
+    s[0].def_str = "a";
+    s[0].choices = big;
+    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+              "setting 'mode': choices is longer than 1024 bytes");
+    CHECK(enas__registry_count(reg) == 0);
+    enas__registry_destroy(reg);
+}
+
 int main(void)
 {
     test_op_rules();
     test_descriptor_checks();
     test_settings_tables();
+    test_bounds();
     return check_exit("test_registry");
 }
