@@ -5,6 +5,7 @@
 #include "step.h"
 
 #include "config.h"
+#include "crash_guard.h"
 #include "log.h"
 
 #include <math.h>
@@ -433,6 +434,11 @@ void enas__host_destroy(struct enas_host *h)
     for (size_t i = h->n_plugins; i-- > 0;)
         enas__plugin_unload(&h->plugins[i]);
     free(h->plugins);
+    for (size_t i = 0; i < h->n_failures; i++) {
+        free(h->failures[i].path);
+        free(h->failures[i].message);
+    }
+    free(h->failures);
     free(h);
 }
 
@@ -482,8 +488,19 @@ enum enas_status enas__host_init_backend(struct enas_host *h, const char *name, 
         return st;
     struct enas_backend_args a = {h->api, h, cfg, threads > 0 ? threads : 1};
     void *ctx = NULL;
-    if (d->init && (st = d->init(&a, &ctx, err)) != ENAS_OK) {
-        enas_err_prefix(err, "backend '%s': ", name);
+    if (d->init) {
+        const struct enas_reg_entry *e = enas__registry_find(h->reg, ENAS_KIND_BACKEND, name);
+        char what[128];
+        snprintf(what, sizeof what, "the init of backend '%s'", name);
+        enas__crash_guard_begin(e ? e->owner : "?", what);
+        st = d->init(&a, &ctx, err);
+        enas__crash_guard_end();
+    }
+    if (st != ENAS_OK) {
+        char head[128];
+        snprintf(head, sizeof head, "backend '%s': ", name);
+        enas__err_terminate(err); /* the plugin wrote it */
+        enas__err_prepend(err, head);
         return st;
     }
     h->backend_desc = d;
@@ -529,5 +546,25 @@ enum enas_status enas__host_take_plugin(struct enas_host *h, int id, char *path,
         h->cap_plugins = cap;
     }
     h->plugins[h->n_plugins++] = (struct enas_plugin){id, path, handle};
+    return ENAS_OK;
+}
+
+enum enas_status enas__host_note_failure(struct enas_host *h, const char *path, const char *message)
+{
+    if (h->n_failures == h->cap_failures) {
+        size_t cap = h->cap_failures ? 2 * h->cap_failures : 8;
+        struct enas_plugin_failure *f = realloc(h->failures, cap * sizeof *f);
+        if (!f)
+            return ENAS_ERR_NOMEM;
+        h->failures = f;
+        h->cap_failures = cap;
+    }
+    struct enas_plugin_failure f = {strdup(path), strdup(message ? message : ""), h->n_plugins};
+    if (!f.path || !f.message) {
+        free(f.path);
+        free(f.message);
+        return ENAS_ERR_NOMEM;
+    }
+    h->failures[h->n_failures++] = f;
     return ENAS_OK;
 }

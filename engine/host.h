@@ -23,6 +23,8 @@ struct enas_host {
 
     struct enas_plugin *plugins; /* loaded (successfully initialised) plugins, load order */
     size_t n_plugins, cap_plugins;
+    struct enas_plugin_failure *failures; /* files that failed to load, load order */
+    size_t n_failures, cap_failures;
     int next_plugin_id; /* ids start at 1; 0 is the engine itself */
 
     /* The plugin whose enas_plugin_init runs: registrations are tagged with it. 0 / NULL otherwise. */
@@ -42,6 +44,14 @@ struct enas_host {
     size_t *param_hash;    /* open addressing over names: index + 1, 0 = empty */
     size_t param_hash_cap; /* power of two, or 0 */
     struct enas_op *ops;   /* live op instances, most recent first */
+};
+
+/* A plugin file that failed to load. The host keeps these (the load report is gone by then) so that
+ * `enas plugins` and `enas --help` can say which file is missing and why. */
+struct enas_plugin_failure {
+    char *path;
+    char *message;          /* "plugin 'PATH': why", as the loader reported it */
+    size_t n_loaded_before; /* plugins loaded before it: its place among h->plugins */
 };
 
 /* An op instance (opaque to plugins): made by api->op_create, run by api->op_call (step.c). */
@@ -89,5 +99,8 @@ void enas__host_begin_init(struct enas_host *h, int plugin_id, const char *path)
 void enas__host_end_init(struct enas_host *h);
 enum enas_status enas__host_take_plugin(struct enas_host *h, int id, char *path, void *handle,
                                         struct enas_err *err);
+/* Records a file that failed to load (copies path and message). Out of memory: not recorded,
+ * ENAS_ERR_NOMEM (the load report still has it). */
+enum enas_status enas__host_note_failure(struct enas_host *h, const char *path, const char *message);
 
 #endif

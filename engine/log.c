@@ -85,3 +85,9 @@ void enas__err_prepend(struct enas_err *err, const char *head)
     memcpy(err->msg, head, hl);
     err->msg[hl + ol] = '\0';
 }
+
+void enas__err_terminate(struct enas_err *err)
+{
+    if (err)
+        err->msg[sizeof err->msg - 1] = '\0';
+}

@@ -33,4 +33,9 @@ void enas__log(enum enas_log_level level, const char *fmt, ...) ENAS_PRINTF(2, 3
  * trips gcc 12's -Wformat-truncation under -Werror. err may be NULL. */
 void enas__err_prepend(struct enas_err *err, const char *head);
 
+/* Ends err->msg at its last byte. Call it on an err that plugin code filled before the engine reads the
+ * message: a plugin that wrote all ENAS_ERRMSG_SIZE bytes without a NUL would otherwise have the engine
+ * read past the buffer. err may be NULL. */
+void enas__err_terminate(struct enas_err *err);
+
 #endif

@@ -351,6 +351,17 @@ static int cmd_search(struct enas_host *h, const struct cli *c, struct enas_conf
         usage(stdout);
         fputs("\nsettings (file key = option without dashes, with '_' for '-'):\n", stdout);
         enas__config_print_help(cfg, stdout);
+        /* a plugin that failed to load declared no settings: say which, where they would be listed, and on
+         * stderr; the help itself is still complete for everything else, so it exits 0 */
+        if (h->n_failures) {
+            fputs("\nSettings missing: plugin files that failed to load (see `enas plugins`):\n", stdout);
+            enas__plugins_print_failures(h, stdout, "  ");
+            fflush(stdout);
+            enas__plugins_print_failures(h, stderr, "enas: ");
+            fprintf(stderr,
+                    "enas: warning: %zu plugin file(s) failed to load; their settings are not in --help\n",
+                    h->n_failures);
+        }
         return 0;
     }
     if ((rc = check_names(h, enas__config_section(cfg, ""))) != 0)

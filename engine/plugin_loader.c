@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* RTLD_NODELETE */ /* NOLINT(bugprone-reserved-identifier) */
 #include "plugin_loader.h"
 
+#include "crash_guard.h"
 #include "host.h"
 #include "log.h"
 #include "registry.h"
@@ -13,29 +14,43 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The installed plugin directory: relative to the directory of the installed program (so an install
+ * made anywhere, or moved afterwards, finds its own plugins), or absolute when the build chose absolute
+ * install directories. engine/CMakeLists.txt sets it from GNUInstallDirs. */
 #ifndef ENAS_DEFAULT_PLUGIN_DIR
-#define ENAS_DEFAULT_PLUGIN_DIR "/usr/local/lib/enas/plugins"
+#define ENAS_DEFAULT_PLUGIN_DIR "../lib/enas/plugins"
 #endif
 
 /* ---- directories ---- */
-
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 void enas__plugin_dirs_free(char **dirs, size_t n)
 {
     for (size_t i = 0; dirs && i < n; i++)
         free(dirs[i]);
     free(dirs);
+}
+
+/* ENAS_OK when d opens as a directory; else why not, in the words of the system (a symlink loop, no
+ * permission, not a directory), or "does not exist". */
+static enum enas_status check_dir(const char *d, const char *from, struct enas_err *err)
+{
+    DIR *dp = opendir(d);
+    if (dp) {
+        closedir(dp);
+        return ENAS_OK;
+    }
+    int e = errno;
+    if (e == ENOENT)
+        return enas_err_set(err, ENAS_ERR_NOT_FOUND, "plugin directory '%s' (%s) does not exist", d, from);
+    return enas_err_set(err, ENAS_ERR_IO, "plugin directory '%s' (%s) cannot be opened: %s", d, from,
+                        strerror(e));
 }
 
 static enum enas_status dirs_push(char ***dirs, size_t *n, const char *s, size_t len, const char *from,
@@ -49,23 +64,58 @@ static enum enas_status dirs_push(char ***dirs, size_t *n, const char *s, size_t
     }
     *dirs = grown;
     (*dirs)[(*n)++] = d;
-    if (!is_dir(d))
-        return enas_err_set(err, ENAS_ERR_NOT_FOUND, "plugin directory '%s' (%s) does not exist", d, from);
-    return ENAS_OK;
+    return check_dir(d, from, err);
 }
 
-/* <dir of exe>/plugins, if it is a directory: into buf. */
+/* <dir of exe>/plugins (the build tree's layout), if something of that name is there: into buf. A
+ * `plugins` that is there but cannot be opened is taken, so that the reason is reported. */
 static int exe_plugins(const char *exe, char *buf, size_t cap)
 {
     const char *slash = exe ? strrchr(exe, '/') : NULL;
+    struct stat st;
     if (!slash)
         return 0;
     int n = snprintf(buf, cap, "%.*s/plugins", (int)(slash - exe), exe);
-    return n > 0 && (size_t)n < cap && is_dir(buf);
+    return n > 0 && (size_t)n < cap && lstat(buf, &st) == 0;
+}
+
+/* The installed plugin directory into buf: installed as is when absolute; else relative to the directory
+ * of exe, each leading "../" of it taking the last component off that directory, so that
+ * "/opt/enas/bin/enas" and "../lib/enas/plugins" give "/opt/enas/lib/enas/plugins". exe is the
+ * program's resolved path (/proc/self/exe), whose directories are real ones, so removing a component
+ * by its name is the same as going up. 0 when exe is unknown or the result does not fit. */
+static int installed_dir(const char *exe, const char *installed, char *buf, size_t cap)
+{
+    if (installed[0] == '/') {
+        int n = snprintf(buf, cap, "%s", installed);
+        return n > 0 && (size_t)n < cap;
+    }
+    const char *slash = exe ? strrchr(exe, '/') : NULL;
+    if (!slash)
+        return 0;
+    size_t dl = (size_t)(slash - exe);
+    const char *rel = installed;
+    for (;;) {
+        if (strncmp(rel, "./", 2) == 0) {
+            rel += 2;
+        } else if (strncmp(rel, "../", 3) == 0 || strcmp(rel, "..") == 0) {
+            rel += rel[2] ? 3 : 2;
+            while (dl > 0 && exe[dl - 1] != '/')
+                dl--;
+            while (dl > 0 && exe[dl - 1] == '/')
+                dl--;
+        } else {
+            break;
+        }
+    }
+    int n = snprintf(buf, cap, "%.*s/%s", (int)dl, exe, rel);
+    if (n > 1 && (size_t)n < cap && buf[n - 1] == '/')
+        buf[--n] = '\0'; /* "bin/.." alone leaves a trailing slash */
+    return n > 0 && (size_t)n < cap;
 }
 
 enum enas_status enas__plugin_dirs_resolve(const char *const *flags, size_t n_flags, const char *env,
-                                           const char *exe, const char *default_dir, char ***dirs,
+                                           const char *exe, const char *installed, char ***dirs,
                                            size_t *n_dirs, struct enas_err *err)
 {
     enum enas_status st = ENAS_OK;
@@ -86,9 +136,14 @@ enum enas_status enas__plugin_dirs_resolve(const char *const *flags, size_t n_fl
         char buf[PATH_MAX];
         if (exe_plugins(exe, buf, sizeof buf))
             st = dirs_push(dirs, n_dirs, buf, strlen(buf), "next to the program", err);
-        else
-            st = dirs_push(dirs, n_dirs, default_dir, strlen(default_dir),
+        else if (installed_dir(exe, installed, buf, sizeof buf))
+            st = dirs_push(dirs, n_dirs, buf, strlen(buf),
                            "the installed default; use --plugin-dir or ENAS_PLUGIN_PATH", err);
+        else
+            st = enas_err_set(err, ENAS_ERR_NOT_FOUND,
+                              "no plugin directory: the installed one is '%s' from the program's directory, "
+                              "which is unknown (%s); use --plugin-dir or ENAS_PLUGIN_PATH",
+                              installed, exe ? exe : "/proc/self/exe cannot be read");
     }
     if (st != ENAS_OK) {
         enas__plugin_dirs_free(*dirs, *n_dirs);
@@ -167,7 +222,9 @@ static enum enas_status open_plugin(const char *path, void **handle, enas_plugin
     flags |= RTLD_NODELETE; /* keeps the code mapped at exit so leak reports name plugin functions */
 #endif
     *init = NULL;
+    enas__crash_guard_begin(path, "dlopen (the file's constructors)"); /* they run plugin code too */
     *handle = dlopen(path, flags);
+    enas__crash_guard_end();
     if (!*handle) {
         const char *why = dlerror();
         return enas_err_set(err, ENAS_ERR_PLUGIN_LOAD, "plugin '%s': dlopen failed: %s", path,
@@ -190,8 +247,14 @@ static enum enas_status run_init(struct enas_host *h, int id, const char *path, 
                                  struct enas_err *err)
 {
     struct enas_err perr = {ENAS_OK, ""};
+    enum enas_status st = ENAS_ERR_PLUGIN_SYMBOL;
     enas__host_begin_init(h, id, path);
-    enum enas_status st = init ? init(h, h->api, &perr) : ENAS_ERR_PLUGIN_SYMBOL;
+    if (init) {
+        enas__crash_guard_begin(path, ENAS_PLUGIN_ENTRY);
+        st = init(h, h->api, &perr);
+        enas__crash_guard_end();
+    }
+    enas__err_terminate(&perr); /* a plugin may have filled all of msg */
     enum enas_status reg_st = h->reg_status;
     struct enas_err reg_err = h->reg_err;
     enas__host_end_init(h);
@@ -248,6 +311,8 @@ enum enas_status enas__plugin_load(struct enas_host *h, const char *path, struct
     }
     r.status = st;
     r.message = strdup(st == ENAS_OK ? "" : e.msg);
+    if (st != ENAS_OK)
+        (void)enas__host_note_failure(h, path, e.msg); /* out of memory: the report still has it */
     if (st != ENAS_OK && err)
         *err = e;
     if (res)
@@ -264,18 +329,19 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int is_plugin_file(const char *dir, const struct dirent *de)
+/* A *.so that is a regular file, or a symlink that does not lead to something else (a dangling one
+ * counts and fails in dlopen with the reason). Looked up relative to the open directory, so that no
+ * path has to fit a fixed buffer. */
+static int is_plugin_file(int dfd, const char *name)
 {
-    size_t len = strlen(de->d_name);
-    if (len <= 3 || strcmp(de->d_name + len - 3, ".so") != 0)
+    size_t len = strlen(name);
+    if (len <= 3 || strcmp(name + len - 3, ".so") != 0)
         return 0;
-    char path[PATH_MAX];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-    if (lstat(path, &st) != 0)
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
         return 0;
-    if (S_ISLNK(st.st_mode)) /* a symlink counts if it leads to a file; a dangling one fails in dlopen */
-        return stat(path, &st) != 0 || S_ISREG(st.st_mode);
+    if (S_ISLNK(st.st_mode))
+        return fstatat(dfd, name, &st, 0) != 0 || S_ISREG(st.st_mode);
     return S_ISREG(st.st_mode);
 }
 
@@ -290,8 +356,15 @@ static enum enas_status list_dir(const char *dir, char ***names, size_t *n, stru
                             "plugin directory '%s': %s", dir, strerror(errno));
     size_t cap = 0;
     enum enas_status st = ENAS_OK;
-    for (struct dirent *de; st == ENAS_OK && (de = readdir(d));) {
-        if (!is_plugin_file(dir, de))
+    int read_errno = 0;
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            read_errno = errno; /* 0 at the end; else the listing is incomplete and must not pass as whole */
+            break;
+        }
+        if (!is_plugin_file(dirfd(d), de->d_name))
             continue;
         if (*n == cap) {
             cap = cap ? 2 * cap : 16;
@@ -302,17 +375,21 @@ static enum enas_status list_dir(const char *dir, char ***names, size_t *n, stru
             }
             *names = grown;
         }
-        if (!((*names)[*n] = strdup(de->d_name)))
+        if (!((*names)[*n] = strdup(de->d_name))) {
             st = ENAS_ERR_NOMEM;
-        else
-            (*n)++;
+            break;
+        }
+        (*n)++;
     }
     closedir(d);
-    if (st != ENAS_OK) {
+    if (st != ENAS_OK || read_errno) {
         enas__plugin_dirs_free(*names, *n);
         *names = NULL;
         *n = 0;
-        return enas_err_set(err, st, "plugin directory '%s': out of memory", dir);
+        if (st != ENAS_OK)
+            return enas_err_set(err, st, "plugin directory '%s': out of memory", dir);
+        return enas_err_set(err, ENAS_ERR_IO, "plugin directory '%s': reading it failed: %s", dir,
+                            strerror(read_errno));
     }
     if (*n)
         qsort(*names, *n, sizeof **names, cmp_str);
@@ -336,11 +413,18 @@ static enum enas_status load_dir(struct enas_host *h, const char *dir, struct en
     size_t dl = strlen(dir);
     int slash = dl > 0 && dir[dl - 1] == '/';
     for (size_t i = 0; i < n; i++) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s%s%s", dir, slash ? "" : "/", names[i]);
+        /* the whole path, however long: one longer than the system takes fails in dlopen, named */
+        size_t len = dl + 1 + strlen(names[i]) + 1;
+        char *path = malloc(len);
+        if (!path) {
+            enas__plugin_dirs_free(names, n);
+            return enas_err_set(err, ENAS_ERR_NOMEM, "plugin directory '%s': out of memory", dir);
+        }
+        snprintf(path, len, "%s%s%s", dir, slash ? "" : "/", names[i]);
         struct enas_err e = {ENAS_OK, ""};
         struct enas_load_result *r = &rep->files[rep->n_files++];
         st = enas__plugin_load(h, path, r, &e);
+        free(path);
         if (st != ENAS_OK) {
             rep->n_failed++;
             if (*first == ENAS_OK && err)
@@ -412,14 +496,37 @@ static void print_entries(const struct enas_host *h, int id, FILE *f)
     }
 }
 
+/* The reason of a failure without its "plugin 'PATH': " head, which the listing already shows. */
+static const char *failure_reason(const struct enas_plugin_failure *fl)
+{
+    size_t pl = strlen(fl->path);
+    const char *m = fl->message;
+    if (strncmp(m, "plugin '", 8) == 0 && strncmp(m + 8, fl->path, pl) == 0 &&
+        strncmp(m + 8 + pl, "': ", 3) == 0)
+        return m + 8 + pl + 3;
+    return m;
+}
+
+static void print_failure(const struct enas_plugin_failure *fl, FILE *f)
+{
+    fprintf(f, "%s\n  FAILED: %s\n", fl->path, failure_reason(fl));
+}
+
 void enas__plugins_list_main(const struct enas_host *h, FILE *f)
 {
+    size_t k = 0; /* failures in load order, between the plugins loaded before and after them */
     for (size_t i = 0; i < h->n_plugins; i++) {
+        for (; k < h->n_failures && h->failures[k].n_loaded_before <= i; k++)
+            print_failure(&h->failures[k], f);
         fprintf(f, "%s\n", h->plugins[i].path);
         print_entries(h, h->plugins[i].id, f);
     }
+    for (; k < h->n_failures; k++)
+        print_failure(&h->failures[k], f);
     if (h->n_plugins == 0)
         fprintf(f, "(no plugins loaded)\n");
+    if (h->n_failures)
+        fprintf(f, "%zu plugin file(s) failed to load\n", h->n_failures);
     for (size_t i = 0; i < enas__registry_count(h->reg); i++)
         if (enas__registry_entry(h->reg, i)->plugin_id == 0) {
             fprintf(f, "(engine)\n");
@@ -428,4 +535,11 @@ void enas__plugins_list_main(const struct enas_host *h, FILE *f)
         }
     if (h->backend)
         fprintf(f, "selected backend: %s\n", h->backend);
+}
+
+size_t enas__plugins_print_failures(const struct enas_host *h, FILE *f, const char *prefix)
+{
+    for (size_t i = 0; i < h->n_failures; i++)
+        fprintf(f, "%s%s\n", prefix ? prefix : "", h->failures[i].message);
+    return h->n_failures;
 }

@@ -35,19 +35,25 @@ struct enas_load_report {
 
 /* The plugin directories of a run (*dirs: malloc'd strings, free with enas__plugin_dirs_free):
  * the --plugin-dir values when any were given; else ENAS_PLUGIN_PATH (colon-separated; empty counts as
- * unset); else <dir of the running program>/plugins when it exists, else ENAS_DEFAULT_PLUGIN_DIR.
- * A directory that does not exist is ENAS_ERR_NOT_FOUND naming it and where it came from. */
+ * unset); else <dir of the running program>/plugins when it exists (a build tree); else the installed
+ * plugin directory, found from the program's own location (/proc/self/exe), so an install anywhere, or
+ * moved after installing, finds its plugins. A directory that does not exist is ENAS_ERR_NOT_FOUND
+ * "plugin directory 'D' (WHERE FROM) does not exist"; one that cannot be opened otherwise is
+ * ENAS_ERR_IO "... cannot be opened: <strerror>" (a symlink loop, no permission, not a directory). */
 enum enas_status enas__plugin_dirs(const char *const *flags, size_t n_flags, char ***dirs, size_t *n_dirs,
                                    struct enas_err *err);
 /* The same with the environment spelled out (tests): env = ENAS_PLUGIN_PATH's value or NULL, exe = the
- * program's path or NULL, default_dir = the installed plugin directory. */
+ * program's resolved path or NULL, installed = the installed plugin directory: absolute, or relative to
+ * the program's directory ("../lib/enas/plugins"; needs exe). */
 enum enas_status enas__plugin_dirs_resolve(const char *const *flags, size_t n_flags, const char *env,
-                                           const char *exe, const char *default_dir, char ***dirs,
+                                           const char *exe, const char *installed, char ***dirs,
                                            size_t *n_dirs, struct enas_err *err);
 void enas__plugin_dirs_free(char **dirs, size_t n);
 
-/* Loads one file into h: dlopen (RTLD_NOW | RTLD_LOCAL), enas_plugin_init, registrations. On failure
- * its registrations are rolled back, the handle is closed, and err says
+/* Loads one file into h: dlopen (RTLD_NOW | RTLD_LOCAL), enas_plugin_init, registrations. While the
+ * init runs, a fatal signal names the file on stderr before the process dies (crash_guard.h). On
+ * failure its registrations are rolled back, the handle is closed, h records the failure
+ * (enas__plugins_print_failures), and err says
  *     plugin 'PATH': dlopen failed: <dlerror>                         (ENAS_ERR_PLUGIN_LOAD)
  *     plugin 'PATH': no symbol 'enas_plugin_init' (not an ENAS plugin?) (ENAS_ERR_PLUGIN_SYMBOL)
  *     plugin 'PATH': enas_plugin_init: ABI mismatch (...); rebuild it against this include/enas
@@ -70,9 +76,14 @@ void enas__load_report_destroy(struct enas_load_report *rep); /* accepts NULL */
  * followed by its registrations, one "  space micro" line each. */
 void enas__load_report_print(const struct enas_load_report *rep, FILE *f, int verbose);
 
-/* `enas plugins`: every loaded plugin with what it registered (descriptions included), then the
- * selected backend. */
+/* `enas plugins`: every plugin file in load order, a loaded one with what it registered (descriptions
+ * included), a failed one as "PATH" and "  FAILED: <why>", then the number of failures and the selected
+ * backend. */
 void enas__plugins_list_main(const struct enas_host *h, FILE *f);
+
+/* Every file that failed to load into h (by any enas__plugin_load), one "<prefix>plugin 'PATH': why"
+ * line each; returns how many. */
+size_t enas__plugins_print_failures(const struct enas_host *h, FILE *f, const char *prefix);
 
 /* dlclose (skipped when the handle is NULL) and frees path. */
 void enas__plugin_unload(struct enas_plugin *p);

@@ -5,12 +5,13 @@ include(${CMAKE_CURRENT_LIST_DIR}/fixtures/fixtures.cmake)
 # One executable, one CTest test per case: `test_loader FIXTURE_ROOT CASE`.
 enas_add_test(test_loader unit/test_loader.c LABELS plugin ARGS ${ENAS_FIXTURES} all_cases)
 foreach(c good symlink order bad_abi bad_desc_abi no_entry init_fails dup dup_op missing_member bad_name
-          undefined_symbol not_a_plugin all dirs empty_dir list)
+          undefined_symbol not_a_plugin all dirs empty_dir list msg_no_nul strings many too_many long_path guard)
   add_test(NAME loader_${c} COMMAND test_loader ${ENAS_FIXTURES} ${c})
   set_tests_properties(loader_${c} PROPERTIES LABELS plugin ENVIRONMENT "${ENAS_TEST_ENV}")
 endforeach()
 enas_add_test(test_registry unit/test_registry.c LABELS plugin)
-enas_add_test(test_host unit/test_host.c LABELS plugin ARGS ${ENAS_FIXTURES}/good)
+enas_add_test(test_host unit/test_host.c LABELS plugin ARGS ${ENAS_FIXTURES}/good ${ENAS_FIXTURES}/backend_no_nul
+              ${ENAS_FIXTURES}/crash_backend)
 
 # load_dir DIR NAME...: loads DIR, exits 0 iff nothing failed and every NAME is registered.
 add_executable(load_dir unit/load_dir.c)

@@ -1,6 +1,7 @@
 /* test_host.c - the host API table with the good fixture loaded: op_create with attributes, the
  * parameter store and its initialisers, op_param_count, op_madds, op_call's argument check, alloc, rng,
- * log. `test_host GOOD_FIXTURE_DIR`. */
+ * log; messages a plugin left without a NUL, a backend init that crashes.
+ * `test_host GOOD_FIXTURE_DIR BACKEND_NO_NUL_FIXTURE_DIR CRASH_BACKEND_FIXTURE_DIR`. */
 #include "check.h"
 #include "host.h"
 #include "log.h"
@@ -10,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static struct enas_host *load_good(const char *dir)
 {
@@ -202,12 +205,73 @@ static void test_services(const char *dir)
     enas__host_destroy(NULL);
 }
 
+/* A backend init and an op create that fill err->msg to its last byte without a NUL: the engine puts its
+ * head in front and the message ends inside the buffer (a sanitizer build reports any overread). */
+static void test_unterminated_messages(const char *dir)
+{
+    struct enas_host *h = load_good(dir);
+    if (!h)
+        return;
+    struct enas_err err;
+    const char *want = "backend 'nonul_be': yyyyyyyy";
+    CHECK_ERR(enas__host_init_backend(h, "nonul_be", 1, NULL, &err), err, ENAS_ERR_BACKEND, want);
+    CHECK_MSG(strnlen(err.msg, sizeof err.msg) == sizeof err.msg - 1 &&
+                  strncmp(err.msg, want, strlen(want)) == 0,
+              "%.80s", err.msg);
+    struct enas_op *op = NULL;
+    want = "op 'nonul_op' (provider 'nonul_be'): yyyyyyyy";
+    CHECK_ERR(h->api->op_create(h, "nonul_op", "", "x", &op, &err), err, ENAS_ERR_BACKEND, want);
+    CHECK(op == NULL && strnlen(err.msg, sizeof err.msg) == sizeof err.msg - 1);
+    CHECK(strncmp(err.msg, want, strlen(want)) == 0);
+    enas__host_destroy(h);
+}
+
+/* A backend whose init crashes: in a child, which must die of the signal after naming the plugin file
+ * and the backend on stderr. */
+static void test_backend_crash(const char *dir)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        struct enas_host *h = load_good(dir);
+        struct enas_err err;
+        if (h)
+            enas__host_init_backend(h, "crash_be", 1, NULL, &err);
+        _exit(3); /* not reached when the init crashes */
+    }
+    close(fds[1]);
+    char out[8192];
+    size_t n = 0;
+    for (ssize_t r; n < sizeof out - 1 && (r = read(fds[0], out + n, sizeof out - 1 - n)) > 0;)
+        n += (size_t)r;
+    out[n] = '\0';
+    close(fds[0]);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    char want[1200];
+    snprintf(
+        want, sizeof want,
+        "enas: plugin '%s/crash_backend.so' crashed in the init of backend 'crash_be' (signal 11, SIGSEGV)\n",
+        dir);
+    /* a sanitizer build reports the fault after this line and aborts */
+    CHECK_MSG(WIFSIGNALED(status) && strncmp(out, want, strlen(want)) == 0, "status %#x, stderr:\n%s", status,
+              out);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_host GOOD_FIXTURE_DIR\n");
+    if (argc != 4) {
+        fprintf(stderr,
+                "usage: test_host GOOD_FIXTURE_DIR BACKEND_NO_NUL_FIXTURE_DIR CRASH_BACKEND_FIXTURE_DIR\n");
         return 2;
     }
+    test_unterminated_messages(argv[2]);
+    test_backend_crash(argv[3]);
     struct enas_host *h = load_good(argv[1]);
     if (h) {
         test_op_create(h);
