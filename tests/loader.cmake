@@ -34,6 +34,13 @@ add_test(NAME outoftree_plugin
                  $<TARGET_FILE:run_oot_op> ${ENAS_PLUGIN_OUTPUT_DIR} $<TARGET_FILE:enas> $<TARGET_FILE:gen_cifar>)
 set_tests_properties(outoftree_plugin PROPERTIES LABELS plugin ENVIRONMENT "${ENAS_TEST_ENV}" TIMEOUT 300)
 
+# An installed enas finds its installed plugins with no --plugin-dir, wherever the prefix is, and still
+# after the prefix is moved.
+add_test(NAME install_finds_plugins
+         COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/outoftree/install_test.sh ${PROJECT_BINARY_DIR} ${CMAKE_COMMAND}
+                 ${ENAS_PLUGIN_OUTPUT_DIR})
+set_tests_properties(install_finds_plugins PROPERTIES LABELS plugin ENVIRONMENT "${ENAS_TEST_ENV}" TIMEOUT 120)
+
 # Plugins export enas_plugin_init and nothing else.
 set(ENAS_CHECK_EXPORTS sh ${PROJECT_SOURCE_DIR}/tools/check_exports.sh)
 add_test(NAME check_exports_plugins COMMAND ${ENAS_CHECK_EXPORTS} ${PROJECT_BINARY_DIR}/plugins)
