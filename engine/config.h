@@ -28,7 +28,11 @@ enum enas_status enas__config_add_section(struct enas_config *c, const char *nam
 /* Reads a libconfig file: top-level scalars are core settings, groups are sections. Unknown keys,
  * unknown sections, wrong types and out-of-range values are errors of the form
  *     FILE:LINE: key 'KEY': <what is wrong>; <what is allowed>
- * On error no value is changed. */
+ * The file and every file it includes must be a regular file of at most 1 MiB (4 MiB together) without NUL
+ * bytes, and an integer literal must fit the 32 bits libconfig keeps (64 with the L suffix) instead of
+ * wrapping. `@include "NAME"` is resolved here: NAME relative to the including file's folder, nested at most
+ * 10 deep, 256 in all, no cycles; a bad one is an error naming the including file and line. FILE:LINE always
+ * names the file the line is in. On error no value is changed. */
 enum enas_status enas__config_load_file(struct enas_config *c, const char *path, struct enas_err *err);
 
 /* Applies one command-line option: name is "batch-size", "batch_size" or "micro.num-layers" (no

@@ -47,7 +47,17 @@ expect 2 "--grad-clip" -- --plugin-dir "$plugins" --grad-clip -1
 expect 2 "unknown command 'serch'" -- serch
 printf 'batch_size = 64;\nctrl_lr = "fast";\n' >"$tmp/bad.cfg"
 expect 2 "bad.cfg:2: key 'ctrl_lr'" -- --plugin-dir "$plugins" --config "$tmp/bad.cfg"
-expect 2 "cannot open config file" -- --plugin-dir "$plugins" --config "$tmp/missing.cfg"
+expect 2 "config file '$tmp/missing.cfg': No such file" -- --plugin-dir "$plugins" --config "$tmp/missing.cfg"
+# settings files that hung (a FIFO), never ended (/dev/zero), wrapped or exited in libconfig's scanner
+mkfifo "$tmp/fifo.cfg"
+expect 2 "fifo.cfg': not a regular file (a FIFO)" -- --plugin-dir "$plugins" --config "$tmp/fifo.cfg"
+expect 2 "'/dev/zero': not a regular file (a character device)" -- --plugin-dir "$plugins" --config /dev/zero
+printf 'batch_size = 0x100000020;\n' >"$tmp/hex.cfg"
+expect 2 "hex.cfg:1: key 'batch_size': integer literal 0x100000020 beyond 32 bits" -- --plugin-dir "$plugins" \
+    --config "$tmp/hex.cfg"
+printf 'batch_size = 64;\n@include "/"\n' >"$tmp/incdir.cfg"
+expect 2 "incdir.cfg:2: @include \"/\": included file '/': is a directory" -- --plugin-dir "$plugins" \
+    --config "$tmp/incdir.cfg"
 
 # the main job: names that nobody registered are listed, and data problems name the file at fault
 expect 2 "no space named 'nosuch'" -- --plugin-dir "$plugins" --space nosuch --backend ref --data "$tmp"

@@ -4,9 +4,12 @@
 
 #include "check.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *data_dir;
 
@@ -88,6 +91,17 @@ static void test_good_file(void)
     CHECK(enas__cfg_int(core, "seed") == INT64_C(4294967296));
     CHECK(enas__cfg_int(core, "batch_size") == 64);
 
+    /* Literals at the ends of libconfig's ranges; digits in comments and strings are not literals. */
+    CHECK_ERR(enas__config_load_file(c, data("literals.cfg"), &err), err, ENAS_OK, NULL);
+    CHECK(enas__cfg_int(core, "seed") == INT32_MAX);
+    CHECK(enas__cfg_int(core, "cutout") == 16);
+    CHECK(strcmp(enas__cfg_string(core, "output"), "runs/99999999999999999999") == 0);
+    CHECK(enas__cfg_int(m, "num_layers") == 12 && enas__cfg_float(m, "keep_prob") == 0.0);
+    CHECK(enas__cfg_int(core, "log_frequency") == INT64_MAX);
+    CHECK(enas__cfg_int(core, "max_steps") == INT32_MAX);
+    CHECK(enas__cfg_float(core, "lr_max") == 1000.0);
+    CHECK_ERR(enas__config_load_file(c, data("good.cfg"), &err), err, ENAS_OK, NULL);
+
     /* Options override the file, in kebab or snake case, with or without a section. */
     CHECK_ERR(enas__config_set_option(c, "batch-size", "256", &err), err, ENAS_OK, NULL);
     CHECK(enas__cfg_int(core, "batch_size") == 256);
@@ -164,7 +178,22 @@ static void test_bad_files(void)
          {"partial_bad.cfg:9: key 'micro.keep_prob': value -1 is out of range", NULL, NULL}},
         {"int_wrap.cfg",
          ENAS_ERR_CONFIG,
-         {"int_wrap.cfg:2: key 'seed': integer literal beyond 32 bits", "L suffix", NULL}},
+         {"int_wrap.cfg:2: key 'seed': integer literal 4294967296 beyond 32 bits without the L suffix",
+          "allowed: write it as 4294967296L", NULL}},
+        {"hex_wrap.cfg",
+         ENAS_ERR_CONFIG,
+         {"hex_wrap.cfg:2: key 'batch_size': integer literal 0x100000020 beyond 32 bits", "0x100000020L",
+          NULL}},
+        {"neg_wrap.cfg",
+         ENAS_ERR_CONFIG,
+         {"neg_wrap.cfg:2: key 'cutout': integer literal -2147483649 beyond 32", NULL, NULL}},
+        {"wide_wrap.cfg",
+         ENAS_ERR_CONFIG,
+         {"wide_wrap.cfg:3: key 'seed': integer literal 99999999999999999999L beyond 64 bits",
+          "-9223372036854775808 to 9223372036854775807", NULL}},
+        {"group_wrap.cfg",
+         ENAS_ERR_CONFIG,
+         {"group_wrap.cfg:5: key 'micro.num_layers': integer literal 4294967308 beyond 32 bits", NULL, NULL}},
         {"does_not_exist.cfg", ENAS_ERR_IO, {"does_not_exist.cfg", "No such file or directory", NULL}},
     };
     struct enas_config *c = make_config();
@@ -176,7 +205,7 @@ static void test_bad_files(void)
             CHECK_ERR(st, err, cases[i].want, cases[i].needles[j]);
     }
     /* A directory is not a config file. */
-    CHECK_ERR(enas__config_load_file(c, data_dir, &err), err, ENAS_ERR_IO, "Is a directory");
+    CHECK_ERR(enas__config_load_file(c, data_dir, &err), err, ENAS_ERR_IO, "is a directory");
 
     /* Every failure above left good.cfg's values in place. */
     const struct enas_cfg *core = enas__config_section(c, ""), *m = enas__config_section(c, "micro");
@@ -186,6 +215,172 @@ static void test_bad_files(void)
     CHECK(strcmp(enas__cfg_string(core, "split"), "tf") == 0);
     CHECK(enas__cfg_int(m, "num_layers") == 12);
     CHECK(strcmp(enas__cfg_string(m, "op"), "sep5x5") == 0);
+    enas__config_destroy(c);
+}
+
+/* ---- files made at run time: NUL bytes, special files, @include ---- */
+
+static char tmp_dir[64];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][512];
+    static int next;
+    char *b = buf[next++ % 4];
+    snprintf(b, sizeof buf[0], "%s/%s", tmp_dir, name);
+    return b;
+}
+
+/* Writes len bytes of text to tmp_dir/name. */
+static void put_file(const char *name, const char *text, size_t len)
+{
+    FILE *f = fopen(tmp_path(name), "wb");
+    CHECK_MSG(f && fwrite(text, 1, len, f) == len, "cannot write %s", name);
+    if (f)
+        fclose(f);
+}
+
+static void put_text(const char *name, const char *text)
+{
+    put_file(name, text, strlen(text));
+}
+
+/* Recursion is bounded by the two levels this test creates. */
+static void rm_tree(const char *path) // NOLINT(misc-no-recursion)
+{
+    DIR *d = opendir(path);
+    if (!d) {
+        unlink(path);
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char sub[1024];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        rm_tree(sub);
+    }
+    closedir(d);
+    rmdir(path);
+}
+
+/* A NUL byte ended the file for libconfig without a word; a FIFO blocked, /dev/zero never ended. */
+static void test_file_kinds(void)
+{
+    struct enas_config *c = make_config();
+    struct enas_err err = {0};
+    static const char nul[] = "batch_size = 64;\n\nlr_max\0 = 0.5;\ncutout = 99;\n";
+    put_file("nul.cfg", nul, sizeof nul - 1);
+    CHECK_ERR(enas__config_load_file(c, tmp_path("nul.cfg"), &err), err, ENAS_ERR_CONFIG,
+              "nul.cfg:3: a NUL byte at column 7; a settings file is text");
+    CHECK(mkfifo(tmp_path("fifo.cfg"), 0600) == 0);
+    CHECK_ERR(enas__config_load_file(c, tmp_path("fifo.cfg"), &err), err, ENAS_ERR_IO,
+              "fifo.cfg': not a regular file (a FIFO)");
+    CHECK_ERR(enas__config_load_file(c, "/dev/zero", &err), err, ENAS_ERR_IO,
+              "'/dev/zero': not a regular file (a character device)");
+    char big[(1 << 20) + 2];
+    memset(big, ' ', sizeof big);
+    put_file("big.cfg", big, sizeof big);
+    CHECK_ERR(enas__config_load_file(c, tmp_path("big.cfg"), &err), err, ENAS_ERR_DATA,
+              "big.cfg': too large (1048578 bytes; at most 1048576)");
+    CHECK(enas__cfg_int(enas__config_section(c, ""), "batch_size") == 128);
+    enas__config_destroy(c);
+}
+
+/* @include: spliced in by the engine, relative to the including file's folder, with errors naming the
+ * included file's own lines. libconfig's own @include exited the process on a directory and blocked on a
+ * FIFO. */
+static void test_include(void)
+{
+    struct enas_config *c = make_config();
+    const struct enas_cfg *core = enas__config_section(c, ""), *m = enas__config_section(c, "micro");
+    struct enas_err err = {0};
+    CHECK(mkdir(tmp_path("inc"), 0700) == 0);
+    put_text("main.cfg", "batch_size = 64;\n  @include \"inc/part.cfg\" lr_max = 0.5;\nsplit = \"tf\";\n");
+    put_text("inc/part.cfg", "micro: { num_layers = 3; };\n@include \"more.cfg\"\n# no newline at the end");
+    put_text("inc/more.cfg", "cutout = 8;");
+    CHECK_ERR(enas__config_load_file(c, tmp_path("main.cfg"), &err), err, ENAS_OK, NULL);
+    CHECK(enas__cfg_int(core, "batch_size") == 64 && enas__cfg_float(core, "lr_max") == 0.5);
+    CHECK(enas__cfg_int(m, "num_layers") == 3 && enas__cfg_int(core, "cutout") == 8);
+    CHECK(strcmp(enas__cfg_string(core, "split"), "tf") == 0);
+
+    /* errors name the file and line they are in, before, inside and after an included file */
+    put_text("inc/bad.cfg", "# bad.cfg\ncutout = 99;\n");
+    put_text("after.cfg", "@include \"inc/more.cfg\"\n\nbatch_sise = 3;\n");
+    put_text("inside.cfg", "batch_size = 2;\n@include \"inc/bad.cfg\"\n");
+    put_text("inc/syntax.cfg", "\n\nlr_max = ;\n");
+    put_text("syntax_inc.cfg", "@include \"inc/syntax.cfg\"\n");
+    put_text("inc/wrap.cfg", "seed = 0x100000000;\n");
+    put_text("wrap_inc.cfg", "micro: {\n@include \"inc/wrap.cfg\"\n};\n");
+    put_text("inc/open.cfg", "output = \"runs/\n");
+    put_text("open_inc.cfg", "@include \"inc/open.cfg\"\nx\";\n");
+    put_text("inc/comment.cfg", "/* not closed\n");
+    put_text("comment_inc.cfg", "@include \"inc/comment.cfg\"\n*/ batch_size = 2;\n");
+    put_text("dir.cfg", "batch_size = 2;\n@include \"inc\"\n");
+    put_text("missing.cfg", "\n\n@include \"inc/none.cfg\"\n");
+    put_text("empty_name.cfg", "@include \"\"\n");
+    put_text("unclosed.cfg", "@include \"inc/more.cfg\n");
+    put_text("self.cfg", "@include \"self.cfg\"\n");
+    put_text("cycle_a.cfg", "batch_size = 2;\n@include \"inc/cycle_b.cfg\"\n");
+    put_text("inc/cycle_b.cfg", "@include \"../cycle_a.cfg\"\n");
+    CHECK(mkfifo(tmp_path("inc/fifo.cfg"), 0600) == 0);
+    put_text("fifo_inc.cfg", "@include \"inc/fifo.cfg\"\n");
+    CHECK(symlink("/dev/zero", tmp_path("inc/zero.cfg")) == 0);
+    put_text("zero_inc.cfg", "@include \"inc/zero.cfg\"\n");
+    static const char nul[] = "cutout = 1;\0";
+    put_file("inc/nul.cfg", nul, sizeof nul - 1);
+    put_text("nul_inc.cfg", "@include \"inc/nul.cfg\"\n");
+    char big[(1 << 20) + 1];
+    memset(big, '\n', sizeof big);
+    put_file("inc/big.cfg", big, sizeof big);
+    put_text("big_inc.cfg", "@include \"inc/big.cfg\"\n");
+    static const struct {
+        const char *file, *needle;
+    } bad[] = {
+        {"after.cfg", "after.cfg:3: unknown key 'batch_sise'"},
+        {"inside.cfg", "inc/bad.cfg:2: key 'cutout': value 99 is out of range"},
+        {"syntax_inc.cfg", "inc/syntax.cfg:3: syntax error"},
+        {"wrap_inc.cfg", "inc/wrap.cfg:1: key 'micro.seed': integer literal 0x100000000 beyond 32 bits"},
+        {"open_inc.cfg", "inc/open.cfg:1: the string that starts here does not end in this file"},
+        {"comment_inc.cfg", "inc/comment.cfg:1: the comment that starts here does not end in this file"},
+        {"dir.cfg", "dir.cfg:2: @include \"inc\": included file '"},
+        {"dir.cfg", "/inc': is a directory"},
+        {"missing.cfg", "missing.cfg:3: @include \"inc/none.cfg\": included file '"},
+        {"missing.cfg", "inc/none.cfg': No such file or directory"},
+        {"empty_name.cfg", "empty_name.cfg:1: @include \"\": no file name"},
+        {"unclosed.cfg", "unclosed.cfg:1: @include: the file name lacks its closing quote"},
+        {"self.cfg", "self.cfg:1: @include \"self.cfg\": include cycle: '"},
+        {"cycle_a.cfg", "inc/cycle_b.cfg:1: @include \"../cycle_a.cfg\": include cycle"},
+        {"fifo_inc.cfg", "fifo_inc.cfg:1: @include \"inc/fifo.cfg\": included file '"},
+        {"fifo_inc.cfg", "fifo.cfg': not a regular file (a FIFO)"},
+        {"zero_inc.cfg", "zero.cfg': not a regular file (a character device)"},
+        {"nul_inc.cfg", "inc/nul.cfg:1: a NUL byte at column 12"},
+        {"big_inc.cfg", "big_inc.cfg:1: @include \"inc/big.cfg\": included file '"},
+        {"big_inc.cfg", "big.cfg': too large (1048577 bytes; at most 1048576)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        enum enas_status st = enas__config_load_file(c, tmp_path(bad[i].file), &err);
+        CHECK_ERR(st, err, ENAS_ERR_CONFIG, bad[i].needle);
+    }
+    CHECK(enas__cfg_int(core, "batch_size") == 64 && enas__cfg_int(core, "cutout") == 8);
+
+    /* nesting deeper than libconfig's own 10 levels, and too many includes in all */
+    for (int i = 0; i < 12; i++) {
+        char name[32], text[64];
+        snprintf(name, sizeof name, "deep%d.cfg", i);
+        snprintf(text, sizeof text, "@include \"deep%d.cfg\"\n", i + 1);
+        put_text(name, text);
+    }
+    CHECK_ERR(enas__config_load_file(c, tmp_path("deep0.cfg"), &err), err, ENAS_ERR_CONFIG,
+              "deep9.cfg:1: @include \"deep10.cfg\": includes nested more than 10 deep");
+    put_text("inc/empty.cfg", "");
+    char many[300 * 24 + 1] = "";
+    for (int i = 0; i < 300; i++)
+        strcat(many, "@include \"inc/empty.cfg\"\n");
+    put_text("many.cfg", many);
+    CHECK_ERR(enas__config_load_file(c, tmp_path("many.cfg"), &err), err, ENAS_ERR_CONFIG,
+              "many.cfg:257: @include \"inc/empty.cfg\": more than 256 @include in all");
     enas__config_destroy(c);
 }
 
@@ -302,11 +497,19 @@ int main(int argc, char **argv)
         return 2;
     }
     data_dir = argv[1];
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/enas_config_XXXXXX");
+    if (!mkdtemp(tmp_dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
     test_defaults();
     test_good_file();
     test_bad_files();
     test_bad_options();
     test_declare();
     test_from_string();
+    test_file_kinds();
+    test_include();
+    rm_tree(tmp_dir);
     return check_exit("test_config");
 }
