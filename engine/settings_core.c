@@ -42,7 +42,9 @@ const struct enas_setting enas__core_settings[] = {
     INT_SET("lstm_layers", 1, 1, 16, "controller LSTM layers"),
     FLOAT_SET("tanh_constant", 1.5, 0, INF, "controller logits become c * tanh(logits); 0 = off"),
     FLOAT_SET("temperature", 0, 0, INF, "controller logits are divided by this before the tanh; 0 = off"),
-    FLOAT_SET("skip_target", 0.4, 0, 1, "target skip-connection probability of the KL penalty"),
+    /* the KL penalty takes log(p) and log(1 - p): 0 and 1 stopped a space with skip decisions (macro) */
+    FLOAT_SET("skip_target", 0.4, TINY, BELOW_ONE,
+              "target skip-connection probability of the KL penalty (0 < p < 1)"),
     FLOAT_SET("op_tanh_reduce", 1.0, 1e-6, INF,
               "operation logits use tanh_constant / this; 1 = off (NNI); TF scripts 2.5"),
 
@@ -54,7 +56,8 @@ const struct enas_setting enas__core_settings[] = {
     FLOAT_SET("weight_decay", 1e-4, 0, INF,
               "SGD weight decay (decay * w added to the gradient; TF l2_reg = half of it)"),
     STR_SET("lr_schedule", "cosine", "cosine|constant", "learning-rate schedule"),
-    INT_SET("lr_t0", 0, 0, INF,
+    /* at most num_epochs' own bound: the schedule counts epochs in an int, and more would wrap */
+    INT_SET("lr_t0", 0, 0, 100000,
             "epochs of the first cosine cycle; 0 = num_epochs (one cycle, NNI's CosineAnnealingLR)"),
     INT_SET("lr_tmul", 1, 1, 100,
             "cycle length multiplier at each warm restart (TF scripts: T_0 10, T_mul 2)"),

@@ -399,6 +399,13 @@ static void test_bad_options(void)
          "9007199254740993",
          {"--seed: value 9007199254740993 is out of range", "[0, 9007199254740992]"}},
         {"log-frequency", "0", {"allowed: an integer >= 1", NULL}},
+        /* accepted once, then refused at run time by the controller (log(0) in the skip penalty) */
+        {"skip-target",
+         "0",
+         {"--skip-target: value 0 is out of range", "allowed: a number in [1e-12, 0.999999]"}},
+        {"skip-target", "1", {"--skip-target: value 1 is out of range", NULL}},
+        /* accepted once, then wrapped by the schedule's int (4294967297 epochs became 1) */
+        {"lr-t0", "4294967297", {"--lr-t0: value 4294967297 is out of range", "[0, 100000]"}},
         {"lr-max", "nan", {"--lr-max: value nan is not a finite number", NULL}},
         {"lr-max", "1e999", {"--lr-max: value inf is not a finite number", NULL}},
         {"lr-max", "0.1x", {"--lr-max: '0.1x' is not a number", NULL}},
