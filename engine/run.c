@@ -3,6 +3,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,7 +75,10 @@ static enum enas_status open_plugins(struct enas_run *r, struct enas_err *err)
         return st;
     r->arch_len = enas__arch_len(&r->space);
     r->arch = calloc(r->arch_len ? r->arch_len : 1, sizeof *r->arch);
-    return r->arch ? ENAS_OK : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    r->best = calloc(r->arch_len ? r->arch_len : 1, sizeof *r->best);
+    r->st.best_arch = r->best;
+    r->st.best_cap = (int64_t)r->arch_len;
+    return r->arch && r->best ? ENAS_OK : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
 }
 
 static enum enas_status open_learners(struct enas_run *r, struct enas_err *err)
@@ -134,8 +138,10 @@ static enum enas_status open_data(struct enas_run *r, struct enas_err *err)
     return ENAS_OK;
 }
 
-static enum enas_status add_array(struct enas_run *r, const char *name, float *data, int64_t numel,
-                                  size_t *cap, struct enas_err *err)
+/* An array named "<name><suffix>": the optimizer states carry their parameter's name, so that a message
+ * about one ("'cell0.w (momentum)' holds nan at index 3") says which it is. */
+static enum enas_status add_array(struct enas_run *r, const char *name, const char *suffix, float *data,
+                                  int64_t numel, size_t *cap, struct enas_err *err)
 {
     if (r->n_arrays == *cap) {
         size_t c = *cap ? *cap * 2 : 256;
@@ -146,8 +152,13 @@ static enum enas_status add_array(struct enas_run *r, const char *name, float *d
         *cap = c;
     }
     if (!data)
-        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for '%s'", name);
-    r->arrays[r->n_arrays++] = (struct enas_ckpt_array){name, data, numel};
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for '%s%s'", name, suffix);
+    size_t len = strlen(name) + strlen(suffix) + 1;
+    char *full = malloc(len);
+    if (!full)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    snprintf(full, len, "%s%s", name, suffix);
+    r->arrays[r->n_arrays++] = (struct enas_ckpt_array){full, data, numel};
     return ENAS_OK;
 }
 
@@ -160,17 +171,17 @@ static enum enas_status list_arrays(struct enas_run *r, struct enas_err *err)
     enum enas_status st = ENAS_OK;
     for (size_t i = 0; i < np && st == ENAS_OK; i++) {
         int64_t k = enas_tensor_numel(&ps[i]->value);
-        st = add_array(r, ps[i]->name, ps[i]->value.data, k, &cap, err);
+        st = add_array(r, ps[i]->name, "", ps[i]->value.data, k, &cap, err);
         if (st == ENAS_OK && ps[i]->grad && !(ps[i]->flags & ENAS_PARAM_BUFFER))
-            st = add_array(r, "(momentum)", enas__sgd_buffer(r->sgd, i, (size_t)k), k, &cap, err);
+            st = add_array(r, ps[i]->name, " (momentum)", enas__sgd_buffer(r->sgd, i, (size_t)k), k, &cap, err);
     }
     for (size_t i = 0; i < nc && st == ENAS_OK; i++) {
         int64_t k = enas_tensor_numel(&cs[i]->value);
-        st = add_array(r, cs[i]->name, cs[i]->value.data, k, &cap, err);
+        st = add_array(r, cs[i]->name, "", cs[i]->value.data, k, &cap, err);
         if (st == ENAS_OK)
-            st = add_array(r, "(adam m)", enas__ctrl_adam_m(r->ctrl, i), k, &cap, err);
+            st = add_array(r, cs[i]->name, " (adam m)", enas__ctrl_adam_m(r->ctrl, i), k, &cap, err);
         if (st == ENAS_OK)
-            st = add_array(r, "(adam v)", enas__ctrl_adam_v(r->ctrl, i), k, &cap, err);
+            st = add_array(r, cs[i]->name, " (adam v)", enas__ctrl_adam_v(r->ctrl, i), k, &cap, err);
     }
     return st;
 }
@@ -201,19 +212,114 @@ static enum enas_status open_folder(struct enas_run *r, const char *resume_dir, 
     return st;
 }
 
-/* Continues from the folder's checkpoint; metrics written after it are dropped. */
+/* What a checkpoint's fields are checked against. */
+struct resume_check {
+    const struct enas_run *r;
+    const char *metrics; /* metrics.jsonl, and its size now */
+    int64_t metrics_size;
+};
+
+static enum enas_status out_of_range(struct enas_err *err, const char *path, const char *field, int64_t v,
+                                     int64_t lo, int64_t hi, const char *why)
+{
+    return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': %s is %lld; allowed %lld..%lld (%s)", path, field,
+                        (long long)v, (long long)lo, (long long)hi, why);
+}
+
+/* a * b + c for a, b, c >= 0, saturated at INT64_MAX (ctrl_steps may be set absurdly high). */
+static int64_t mul_add(int64_t a, int64_t b, int64_t c)
+{
+    if (b && a > (INT64_MAX - c) / b)
+        return INT64_MAX;
+    return a * b + c;
+}
+
+/* Every field of a checkpoint against this run's settings: the file is untrusted input (a valid checksum
+ * says only that it is whole). A position past the run's would make resume skip batches for ever, an Adam
+ * step count near INT64_MAX overflows, a zero random state samples one architecture for ever. */
+static enum enas_status check_state(void *ctx, const char *path, const struct enas_ckpt_state *s,
+                                    struct enas_err *err)
+{
+    const struct resume_check *c = ctx;
+    const struct enas_run *r = c->r;
+    const int64_t spe = r->steps_per_epoch, cs = r->ctrl_steps, len = (int64_t)r->arch_len;
+    if (s->seed != r->st.seed)
+        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': seed is %llu; allowed %llu (the run's seed, from "
+                            "its config.cfg)", path, (unsigned long long)s->seed, (unsigned long long)r->st.seed);
+    if (s->epoch < 0 || s->epoch > r->epochs)
+        return out_of_range(err, path, "epoch", s->epoch, 0, r->epochs, "num_epochs");
+    if (s->phase < 0 || s->phase > 1)
+        return out_of_range(err, path, "phase", s->phase, 0, 1, "0 shared weights, 1 controller");
+    if (s->batch < 0 || s->batch > spe)
+        return out_of_range(err, path, "batch", s->batch, 0, spe, "the run's steps per epoch");
+    const int64_t in_epoch_max = s->phase ? cs : 0;
+    if (s->ctrl_in_epoch < 0 || s->ctrl_in_epoch > in_epoch_max)
+        return out_of_range(err, path, "ctrl_in_epoch", s->ctrl_in_epoch, 0, in_epoch_max,
+                            s->phase ? "ctrl_steps" : "phase 0: no controller update yet in this epoch");
+    const int64_t steps_max = mul_add(s->epoch, spe, s->batch);
+    if (s->global_step < s->batch || s->global_step > steps_max)
+        return out_of_range(err, path, "global_step", s->global_step, s->batch, steps_max,
+                            "this epoch's batches, up to every epoch's so far");
+    const int64_t updates = mul_add(s->epoch, cs, s->ctrl_in_epoch);
+    if (s->ctrl_updates != updates)
+        return out_of_range(err, path, "ctrl_updates", s->ctrl_updates, updates, updates,
+                            "epoch x ctrl_steps + ctrl_in_epoch");
+    if (s->adam_t < 0 || s->adam_t > s->ctrl_updates)
+        return out_of_range(err, path, "adam_t", s->adam_t, 0, s->ctrl_updates,
+                            "one Adam step per controller update");
+    if (s->metrics_bytes < 0 || s->metrics_bytes > c->metrics_size) {
+        char why[4300];
+        snprintf(why, sizeof why, "the size of '%s' now", c->metrics);
+        return out_of_range(err, path, "metrics_bytes", s->metrics_bytes, 0, c->metrics_size, why);
+    }
+    if (!(s->rng[0] | s->rng[1] | s->rng[2] | s->rng[3]))
+        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': rng is all zero; allowed: any state but all zero "
+                            "(it would draw zeros for ever)", path);
+    if (s->best_len != 0 && s->best_len != len)
+        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': best_len is %lld; allowed 0 or %lld (the length "
+                            "of this run's architectures)", path, (long long)s->best_len, (long long)len);
+    if (s->best_len == 0 && s->epoch > 0)
+        return out_of_range(err, path, "best_len", 0, len, len, "every finished epoch chose an architecture");
+    if (s->best_len == 0)
+        return ENAS_OK;
+    int *arch = malloc((size_t)len * sizeof *arch);
+    if (!arch)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < len; i++)
+        arch[i] = s->best_arch[i];
+    enum enas_status st = enas__arch_validate(&r->space, arch, (size_t)len, err);
+    free(arch);
+    if (st != ENAS_OK) {
+        enas_err_prefix(err, "checkpoint '%s': best_arch is not an architecture of this run: ", path);
+        if (err)
+            err->code = ENAS_ERR_DATA;
+        return ENAS_ERR_DATA;
+    }
+    return ENAS_OK;
+}
+
+/* Continues from the folder's checkpoint, checked field by field; metrics written after it are dropped. */
 static enum enas_status resume(struct enas_run *r, struct enas_err *err)
 {
-    char path[4200];
+    char path[4200], metrics[4200];
     snprintf(path, sizeof path, "%s/checkpoint.bin", r->dir);
-    enum enas_status st = enas__ckpt_read(path, r->space_name, &r->st, r->arrays, r->n_arrays, err);
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", r->dir);
+    struct resume_check c = {r, metrics, 0};
+    struct stat sb;
+    const int have = stat(metrics, &sb) == 0;
+    if (!have && errno != ENOENT)
+        return enas_err_set(err, ENAS_ERR_IO, "'%s': %s", metrics, strerror(errno));
+    if (have && !S_ISREG(sb.st_mode)) /* a FIFO would block the run's first line */
+        return enas_err_set(err, ENAS_ERR_IO, "'%s': not a regular file", metrics);
+    if (have)
+        c.metrics_size = (int64_t)sb.st_size;
+    enum enas_status st = enas__ckpt_read(path, r->space_name, &r->st, r->arrays, r->n_arrays, check_state, &c, err);
     if (st != ENAS_OK)
         return st;
     memcpy(r->ctrl_rng.s, r->st.rng, sizeof r->ctrl_rng.s);
     *enas__ctrl_adam_t(r->ctrl) = r->st.adam_t;
-    snprintf(path, sizeof path, "%s/metrics.jsonl", r->dir);
-    if (truncate(path, r->st.metrics_bytes) != 0 && errno != ENOENT)
-        return enas_err_set(err, ENAS_ERR_IO, "'%s': %s", path, strerror(errno));
+    if (truncate(metrics, r->st.metrics_bytes) != 0 && errno != ENOENT)
+        return enas_err_set(err, ENAS_ERR_IO, "'%s': %s", metrics, strerror(errno));
     enas__log(ENAS_LOG_INFO, "resuming %s at epoch %lld, step %lld", r->dir, (long long)r->st.epoch,
               (long long)r->st.global_step);
     return ENAS_OK;
@@ -275,8 +381,27 @@ void enas__run_close(struct enas_run *r)
         r->loss_d->destroy(r->loss);
     if (r->space.desc && r->space.state)
         r->space.desc->destroy(r->space.state);
+    for (size_t i = 0; i < r->n_arrays; i++)
+        free((char *)(uintptr_t)r->arrays[i].name);
     free(r->arrays);
     free(r->arch);
+    free(r->best);
     free(r->grad);
     memset(r, 0, sizeof *r);
+}
+
+enum enas_status enas__run_sync_metrics(struct enas_run *r, struct enas_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", r->dir);
+    const int flushed = fflush(r->metrics) == 0;
+    const int e = errno;
+    if (!flushed || ferror(r->metrics))
+        return enas_err_set(err, ENAS_ERR_IO, "'%s': write failed: %s; the previous checkpoint is kept", path,
+                            flushed ? "a line could not be written" : strerror(e));
+    struct stat sb;
+    if (fstat(fileno(r->metrics), &sb) != 0)
+        return enas_err_set(err, ENAS_ERR_IO, "'%s': %s", path, strerror(errno));
+    r->st.metrics_bytes = (int64_t)sb.st_size;
+    return ENAS_OK;
 }

@@ -41,14 +41,16 @@ struct enas_run {
     char dir[4096];  /* run folder */
     FILE *metrics;   /* metrics.jsonl, appended */
     struct enas_ckpt_state st;
+    int32_t *best;   /* the best architecture so far: arch_len ints, st.best_arch */
     struct enas_rng ctrl_rng;
-    struct enas_ckpt_array *arrays; /* everything a checkpoint holds */
+    struct enas_ckpt_array *arrays; /* everything a checkpoint holds (names owned) */
     size_t n_arrays;
     int tty;         /* progress bar on a terminal, log lines otherwise */
 };
 
 /* Builds everything from the settings. resume_dir: continue the run in that folder from its checkpoint
- * (the settings must be the run's own, loaded from its config.cfg). Errors name what is wrong. */
+ * (the settings must be the run's own, loaded from its config.cfg); every field of the checkpoint is checked
+ * against them before anything changes. Errors name what is wrong. */
 enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
                                 const char *resume_dir, struct enas_err *err);
 void enas__run_close(struct enas_run *r);
@@ -60,5 +62,9 @@ enum enas_status enas__run_search(struct enas_run *r, struct enas_err *err);
 
 /* Writes the checkpoint of the current position (run folder/checkpoint.bin). */
 enum enas_status enas__run_checkpoint(struct enas_run *r, struct enas_err *err);
+
+/* Flushes metrics.jsonl and sets st.metrics_bytes to its length on disk. A line that could not be written
+ * (a full disk) is an error naming the file: a checkpoint must not count it. */
+enum enas_status enas__run_sync_metrics(struct enas_run *r, struct enas_err *err);
 
 #endif

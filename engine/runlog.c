@@ -87,11 +87,19 @@ static enum enas_status write_file(const char *path, const char *text, struct en
     FILE *f = fopen(tmp, "w");
     if (!f)
         return enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-    int bad = fputs(text, f) < 0;
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
+    int bad = fputs(text, f) < 0 || fflush(f) != 0;
+    int e = errno; /* the reason (a full disk, a file-size limit) for the message */
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) {
         unlink(tmp);
-        return enas_err_set(err, ENAS_ERR_IO, "cannot write '%s'", path);
+        return enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", path, strerror(e));
     }
     return ENAS_OK;
 }
