@@ -2,7 +2,10 @@
  * optimizer, data and batchers made, the run folder prepared (or an earlier run's checkpoint read). */
 #include "run.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +189,97 @@ static enum enas_status list_arrays(struct enas_run *r, struct enas_err *err)
     return st;
 }
 
+/* The folder's lock: a POSIX record lock on run.lock (an empty file). The kernel drops it when the process
+ * ends, however it ends, so the lock of a killed run never blocks the next one, and it names the holder's
+ * pid (F_GETLK); nothing is written, so a refused run changes no file of the folder. */
+static enum enas_status lock_folder(struct enas_run *r, struct enas_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.lock", r->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return enas_err_set(err, ENAS_ERR_IO, "run folder lock '%s': %s", path, strerror(errno));
+    for (int tries = 0; tries < 3; tries++) {
+        struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fcntl(fd, F_SETLK, &fl) == 0) {
+            r->lock_fd = fd;
+            return ENAS_OK;
+        }
+        int e = errno;
+        if (e != EACCES && e != EAGAIN) {
+            close(fd);
+            return enas_err_set(err, ENAS_ERR_IO, "run folder lock '%s': %s", path, strerror(e));
+        }
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK) {
+            close(fd);
+            return enas_err_set(err, ENAS_ERR_IO, "run folder '%s' is in use by another search (pid %ld); wait for "
+                                "it to end, or choose another --output", r->dir, (long)who.l_pid);
+        }
+        /* the holder ended between the two calls: try again */
+    }
+    close(fd);
+    return enas_err_set(err, ENAS_ERR_IO, "run folder '%s' is in use by another search; wait for it to end, or "
+                        "choose another --output", r->dir);
+}
+
+/* "<stem>.<ext>" or "<stem>.<ext>.tmp" for an ext that runlog writes; with digits, stem is followed by a
+ * number ("epoch_12.json"). */
+static int is_arch_output(const char *name, const char *stem, int digits)
+{
+    static const char *const exts[] = {".tf", ".json", ".dot", ".png"};
+    size_t k = strlen(stem);
+    if (strncmp(name, stem, k) != 0)
+        return 0;
+    name += k;
+    if (digits && !(*name >= '0' && *name <= '9'))
+        return 0;
+    while (digits && *name >= '0' && *name <= '9')
+        name++;
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+        size_t e = strlen(exts[i]);
+        if (strncmp(name, exts[i], e) == 0 && (name[e] == '\0' || strcmp(name + e, ".tmp") == 0))
+            return 1;
+    }
+    return 0;
+}
+
+static enum enas_status remove_file(const char *dir, const char *name, struct enas_err *err)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return enas_err_set(err, ENAS_ERR_IO, "cannot remove '%s' (left by an earlier start): %s", path,
+                            strerror(errno));
+    return ENAS_OK;
+}
+
+/* A fresh start in a folder without a checkpoint: what an earlier start left before its first checkpoint
+ * (metrics lines, architectures, curves) would mix with this run's. Only the names enas writes go. */
+static enum enas_status clear_outputs(const struct enas_run *r, struct enas_err *err)
+{
+    static const char *const top[] = {"metrics.jsonl", "train.tsv", "ctrl.tsv", "curves.png", "curves.png.tmp",
+                                      "checkpoint.bin.tmp"};
+    enum enas_status st = ENAS_OK;
+    for (size_t i = 0; i < sizeof top / sizeof top[0] && st == ENAS_OK; i++)
+        st = remove_file(r->dir, top[i], err);
+    DIR *d = st == ENAS_OK ? opendir(r->dir) : NULL;
+    for (struct dirent *e; d && st == ENAS_OK && (e = readdir(d));)
+        if (is_arch_output(e->d_name, "best_arch", 0))
+            st = remove_file(r->dir, e->d_name, err);
+    if (d)
+        closedir(d);
+    char arch[4200];
+    snprintf(arch, sizeof arch, "%s/arch", r->dir);
+    d = st == ENAS_OK ? opendir(arch) : NULL;
+    for (struct dirent *e; d && st == ENAS_OK && (e = readdir(d));)
+        if (is_arch_output(e->d_name, "epoch_", 1))
+            st = remove_file(arch, e->d_name, err);
+    if (d)
+        closedir(d);
+    return st;
+}
+
 static enum enas_status open_folder(struct enas_run *r, const char *resume_dir, struct enas_err *err)
 {
     const char *out = resume_dir ? resume_dir : enas__cfg_string(r->core, "output");
@@ -198,14 +292,23 @@ static enum enas_status open_folder(struct enas_run *r, const char *resume_dir, 
         snprintf(r->dir, sizeof r->dir, "runs/%s-%s", r->space_name, stamp);
     }
     char path[4200];
+    /* the lock comes before anything in the folder is looked at or changed */
+    enum enas_status st = resume_dir ? ENAS_OK : mkdirs(r->dir, err);
+    if (st == ENAS_OK)
+        st = lock_folder(r, err);
     snprintf(path, sizeof path, "%s/checkpoint.bin", r->dir);
-    if (!resume_dir && access(path, F_OK) == 0)
+    if (st == ENAS_OK && !resume_dir && access(path, F_OK) == 0)
         return enas_err_set(err, ENAS_ERR_CONFIG, "'%s' already holds a run; continue it with --resume %s, or "
                             "choose another --output", r->dir, r->dir);
-    enum enas_status st = mkdirs(r->dir, err);
+    if (st == ENAS_OK && resume_dir && access(path, F_OK) != 0)
+        return enas_err_set(err, ENAS_ERR_CONFIG, "'%s' holds no checkpoint (the run ended before its first epoch "
+                            "did, or this is not a run folder); start it again with --config %s/config.cfg",
+                            r->dir, r->dir);
     snprintf(path, sizeof path, "%s/arch", r->dir);
     if (st == ENAS_OK)
         st = mkdirs(path, err);
+    if (st == ENAS_OK && !resume_dir)
+        st = clear_outputs(r, err);
     snprintf(path, sizeof path, "%s/config.cfg", r->dir);
     if (st == ENAS_OK && !resume_dir)
         st = enas__config_write(r->cfg, path, err);
@@ -329,10 +432,14 @@ enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct 
                                 const char *resume_dir, struct enas_err *err)
 {
     memset(r, 0, sizeof *r);
+    r->lock_fd = -1;
     r->h = h;
     r->cfg = cfg;
     r->core = enas__config_section(cfg, "");
     r->tty = isatty(STDERR_FILENO);
+    /* A full disk's cousin, a file-size limit (ulimit -f), must fail the write that meets it (EFBIG, reported
+     * with the file's name, the last checkpoint kept), not kill the run with SIGXFSZ in the middle of one. */
+    signal(SIGXFSZ, SIG_IGN);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     r->threads = (int)enas__cfg_int(r->core, "threads");
     if (r->threads == 0)
@@ -387,7 +494,10 @@ void enas__run_close(struct enas_run *r)
     free(r->arch);
     free(r->best);
     free(r->grad);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd); /* last: the folder is free once everything in it is written */
     memset(r, 0, sizeof *r);
+    r->lock_fd = -1;
 }
 
 enum enas_status enas__run_sync_metrics(struct enas_run *r, struct enas_err *err)

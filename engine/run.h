@@ -45,12 +45,16 @@ struct enas_run {
     struct enas_rng ctrl_rng;
     struct enas_ckpt_array *arrays; /* everything a checkpoint holds (names owned) */
     size_t n_arrays;
+    int lock_fd;     /* run.lock, locked while this run uses the folder; -1 when not held */
     int tty;         /* progress bar on a terminal, log lines otherwise */
 };
 
 /* Builds everything from the settings. resume_dir: continue the run in that folder from its checkpoint
  * (the settings must be the run's own, loaded from its config.cfg); every field of the checkpoint is checked
- * against them before anything changes. Errors name what is wrong. */
+ * against them before anything changes. Without resume_dir the folder must hold no checkpoint, and outputs
+ * of an earlier start that never reached one are removed. Either way the folder is locked (run.lock) for
+ * as long as the run is open: a second run on it is refused with the holder's pid. Errors name what is
+ * wrong. */
 enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
                                 const char *resume_dir, struct enas_err *err);
 void enas__run_close(struct enas_run *r);
