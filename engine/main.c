@@ -282,7 +282,10 @@ static int settle_config(struct enas_host *h, struct enas_config *cfg, const str
             fprintf(stderr, "enas: %s\n", err.msg);
             return EXIT_USAGE;
         }
-        if (enas__config_set_option(cfg, c->opts[i].name, v ? v : "true", &err) != ENAS_OK) {
+        /* on --resume a setting that fixes what the checkpoint means may not change (run.c says which) */
+        const char *val = v ? v : "true";
+        if ((c->resume ? enas__run_resume_option(h, cfg, c->resume, c->opts[i].name, val, &err)
+                       : enas__config_set_option(cfg, c->opts[i].name, val, &err)) != ENAS_OK) {
             fprintf(stderr, "enas: %s\n", err.msg);
             return EXIT_USAGE;
         }

@@ -401,7 +401,8 @@ static enum enas_status check_state(void *ctx, const char *path, const struct en
     return ENAS_OK;
 }
 
-/* Continues from the folder's checkpoint, checked field by field; metrics written after it are dropped. */
+/* Continues from the folder's checkpoint, checked field by field; config.cfg then records the settings
+ * (options may have changed some), and metrics written after the checkpoint are dropped. */
 static enum enas_status resume(struct enas_run *r, struct enas_err *err)
 {
     char path[4200], metrics[4200];
@@ -421,6 +422,9 @@ static enum enas_status resume(struct enas_run *r, struct enas_err *err)
         return st;
     memcpy(r->ctrl_rng.s, r->st.rng, sizeof r->ctrl_rng.s);
     *enas__ctrl_adam_t(r->ctrl) = r->st.adam_t;
+    snprintf(path, sizeof path, "%s/config.cfg", r->dir);
+    if ((st = enas__config_write(r->cfg, path, err)) != ENAS_OK)
+        return st;
     if (truncate(metrics, r->st.metrics_bytes) != 0 && errno != ENOENT)
         return enas_err_set(err, ENAS_ERR_IO, "'%s': %s", metrics, strerror(errno));
     enas__log(ENAS_LOG_INFO, "resuming %s at epoch %lld, step %lld", r->dir, (long long)r->st.epoch,
@@ -514,4 +518,90 @@ enum enas_status enas__run_sync_metrics(struct enas_run *r, struct enas_err *err
         return enas_err_set(err, ENAS_ERR_IO, "'%s': %s", path, strerror(errno));
     r->st.metrics_bytes = (int64_t)sb.st_size;
     return ENAS_OK;
+}
+
+/* ---- resuming with options ---- */
+
+/* The settings a resumed run cannot change, and why (README, "A search and its run folder"). */
+static const struct {
+    const char *key, *why;
+} fixed_on_resume[] = {
+    {"space", "the shared weights and the architectures belong to it"},
+    {"seed", "the batches and every random stream derive from it"},
+    {"batch_size", "it fixes which images each batch of an epoch holds, so the checkpoint's position would point "
+                   "elsewhere"},
+    {"train_subset", "it fixes which images each batch of an epoch holds, so the checkpoint's position would point "
+                     "elsewhere"},
+    {"split", "it fixes which images each batch of an epoch holds, so the checkpoint's position would point "
+              "elsewhere"},
+    {"ctrl_steps", "it fixes the controller's position within an epoch"},
+    {"ctrl_steps_aggregate", "it fixes the controller's position within an epoch"},
+    {"lstm_size", "the controller's weights have its shape"},
+    {"lstm_layers", "the controller's weights have its shape"},
+};
+
+/* A setting's value as text, to compare before and after an option. */
+static void value_text(const struct enas_cfg *sec, const struct enas_setting *d, char *buf, size_t cap)
+{
+    switch (d->type) {
+    case ENAS_SET_INT: snprintf(buf, cap, "%lld", (long long)enas__cfg_int(sec, d->key)); break;
+    case ENAS_SET_FLOAT: snprintf(buf, cap, "%.17g", enas__cfg_float(sec, d->key)); break;
+    case ENAS_SET_BOOL: snprintf(buf, cap, "%s", enas__cfg_bool(sec, d->key) ? "true" : "false"); break;
+    case ENAS_SET_STRING: snprintf(buf, cap, "%s", enas__cfg_string(sec, d->key)); break;
+    }
+}
+
+static const struct enas_setting *find_setting(const struct enas_setting *t, size_t n, const char *key)
+{
+    for (size_t i = 0; t && i < n; i++)
+        if (strcmp(t[i].key, key) == 0)
+            return &t[i];
+    return NULL;
+}
+
+enum enas_status enas__run_resume_option(struct enas_host *h, struct enas_config *cfg, const char *resume_dir,
+                                         const char *name, const char *value, struct enas_err *err)
+{
+    char opt[256], key[256];
+    snprintf(opt, sizeof opt, "%s", name);
+    for (char *p = opt; *p; p++)
+        *p = *p == '_' ? '-' : *p; /* as the user would type it */
+    snprintf(key, sizeof key, "%s", name);
+    for (char *p = key; *p; p++)
+        *p = *p == '-' ? '_' : *p;
+    if (strcmp(key, "output") == 0)
+        return enas_err_set(err, ENAS_ERR_CONFIG, "--output cannot be given with --resume: the run folder is the one "
+                            "resumed ('%s')", resume_dir);
+    const struct enas_cfg *core = enas__config_section(cfg, "");
+    const char *space = enas__cfg_string(core, "space");
+    const struct enas_setting *d = NULL;
+    const struct enas_cfg *sec = core;
+    const char *why = NULL;
+    char *dot = strchr(key, '.');
+    if (dot) {
+        *dot = '\0';
+        if (strcmp(key, space) == 0) { /* the space's own settings shape its weights and architectures */
+            const struct enas_space_desc *sd = enas__registry_find_space(h->reg, space, NULL);
+            d = sd ? find_setting(sd->settings, sd->n_settings, dot + 1) : NULL;
+            sec = enas__config_section(cfg, key);
+            why = "the space's settings shape the shared weights and the architectures";
+        }
+    } else {
+        for (size_t i = 0; i < sizeof fixed_on_resume / sizeof fixed_on_resume[0]; i++)
+            if (strcmp(key, fixed_on_resume[i].key) == 0)
+                why = fixed_on_resume[i].why;
+        d = why ? find_setting(enas__core_settings, enas__n_core_settings, key) : NULL;
+    }
+    if (!why || !d || !sec) /* free to change (or unknown: set_option says so) */
+        return enas__config_set_option(cfg, name, value, err);
+    char before[512], after[512];
+    value_text(sec, d, before, sizeof before);
+    enum enas_status st = enas__config_set_option(cfg, name, value, err);
+    if (st != ENAS_OK)
+        return st;
+    value_text(sec, d, after, sizeof after);
+    if (strcmp(before, after) == 0)
+        return ENAS_OK;
+    return enas_err_set(err, ENAS_ERR_CONFIG, "--%s cannot change on resume (the run has %s, the option gives %s): "
+                        "%s. Start a new run (another --output) to change it", opt, before, after, why);
 }

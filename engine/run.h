@@ -50,14 +50,23 @@ struct enas_run {
 };
 
 /* Builds everything from the settings. resume_dir: continue the run in that folder from its checkpoint
- * (the settings must be the run's own, loaded from its config.cfg); every field of the checkpoint is checked
- * against them before anything changes. Without resume_dir the folder must hold no checkpoint, and outputs
+ * (the settings must be the run's own, loaded from its config.cfg, changed only through
+ * enas__run_resume_option); every field of the checkpoint is checked against them before anything changes,
+ * then config.cfg records the settings. Without resume_dir the folder must hold no checkpoint, and outputs
  * of an earlier start that never reached one are removed. Either way the folder is locked (run.lock) for
  * as long as the run is open: a second run on it is refused with the holder's pid. Errors name what is
  * wrong. */
 enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
                                 const char *resume_dir, struct enas_err *err);
 void enas__run_close(struct enas_run *r);
+
+/* Applies a command-line option (as enas__config_set_option) to the settings of a run resumed from
+ * resume_dir, whose config.cfg is loaded. Refused (ENAS_ERR_CONFIG, naming the option and why): --output,
+ * and a new value for a setting that fixes what the checkpoint's position or weights mean: the space and
+ * its settings, seed, batch_size, train_subset, split, ctrl_steps, ctrl_steps_aggregate, lstm_size,
+ * lstm_layers. The same value again is accepted. Everything else may change and is recorded. */
+enum enas_status enas__run_resume_option(struct enas_host *h, struct enas_config *cfg, const char *resume_dir,
+                                         const char *name, const char *value, struct enas_err *err);
 
 /* The search (trainer.c): epochs of shared-weight training and controller updates, with checkpoints,
  * architectures and metrics in the run folder. ENAS_ERR_INTERRUPTED after SIGINT/SIGTERM (a checkpoint
