@@ -37,6 +37,13 @@ int enas__have_program(const char *name)
     return 0;
 }
 
+char *enas__path_arg(const char *path, char *buf, size_t cap)
+{
+    const char *dot = path && path[0] == '-' ? "./" : "";
+    int len = path && buf ? snprintf(buf, cap, "%s%s", dot, path) : -1;
+    return len >= 0 && (size_t)len < cap ? buf : NULL;
+}
+
 int enas__run_program(char *const argv[], int keep_stderr)
 {
     posix_spawn_file_actions_t fa;

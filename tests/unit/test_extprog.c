@@ -5,7 +5,10 @@
 #include "extprog.h"
 
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t got_int;
 
@@ -27,6 +30,33 @@ int main(void)
     CHECK(enas__run_program(ok, 0) == 0);
     CHECK(enas__run_program(bad, 0) == -1);
     CHECK(enas__run_program(missing, 0) == -1);
+
+    /* paths cannot pass for options: "-V.png" reached dot as -V (print the version) and nothing was drawn */
+    char buf[32];
+    const struct {
+        const char *path, *want;
+    } paths[] = {{"-V.png", "./-V.png"},         {"-", "./-"},     {"--", "./--"}, {"a-b.png", "a-b.png"},
+                 {"/tmp/-x.png", "/tmp/-x.png"}, {"./-x", "./-x"}, {"", ""}};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        const char *got = enas__path_arg(paths[i].path, buf, sizeof buf);
+        CHECK_MSG(got == buf && strcmp(got, paths[i].want) == 0, "'%s' became '%s'", paths[i].path,
+                  got ? got : "(null)");
+    }
+    CHECK(enas__path_arg("-abcdef", buf, 9) == NULL); /* "./-abcdef" needs 10 bytes */
+    CHECK(enas__path_arg("-abcdef", buf, 10) == buf && strcmp(buf, "./-abcdef") == 0);
+    CHECK(enas__path_arg("abcdefghi", buf, 9) == NULL);
+    /* and a program gets them as files: sh runs the script named "-x.sh" instead of taking -x for an option
+     */
+    char dir[] = "/tmp/enas_extprog_XXXXXX", cwd[4096], script[32];
+    CHECK(mkdtemp(dir) && getcwd(cwd, sizeof cwd) && chdir(dir) == 0);
+    FILE *f = fopen("-x.sh", "w");
+    CHECK(f && fputs("exit 0\n", f) >= 0 && fclose(f) == 0);
+    char *dashed[] = {"sh", enas__path_arg("-x.sh", script, sizeof script), NULL},
+         *raw[] = {"sh", "-x.sh", NULL};
+    CHECK(enas__run_program(dashed, 0) == 0);
+    CHECK(enas__run_program(raw, 0) == -1); /* what it guards against */
+    unlink("-x.sh");
+    CHECK(chdir(cwd) == 0 && rmdir(dir) == 0);
 
     /* the child interrupts its parent, then keeps running a little: the parent's handler must run */
     struct sigaction sa, old;
