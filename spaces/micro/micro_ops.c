@@ -175,6 +175,14 @@ static enum enas_status extern_create(struct mc_state *m, const struct mc_cand_d
                                 (long long)f, (long long)f, d->attrs);
     if (st == ENAS_ERR_CONFIG && strstr(first.msg, "unknown key"))
         return mc_op(m, op, d->op, scope, err, "%s", d->attrs);
+    if (st == ENAS_ERR_NOT_FOUND) {
+        /* no plugin provides the name (or several do): the ops setting is wrong, a settings error (exit 2),
+         * the same wherever the candidate sits, so the place mc_op put in front is left out */
+        char head[MC_NAME + 256];
+        int len = snprintf(head, sizeof head, "micro: %s: ", scope);
+        int same = len > 0 && (size_t)len < sizeof head && strncmp(first.msg, head, (size_t)len) == 0;
+        return enas_err_set(err, ENAS_ERR_CONFIG, "%s", first.msg + (same ? len : 0));
+    }
     if (st != ENAS_OK && err)
         *err = first;
     return st;
@@ -221,8 +229,8 @@ enum enas_status mc_cand_create(struct mc_state *m, unsigned k, int64_t f, int s
             st = mc_fr_bn(m, f, f, scope, &c->op[0], &c->op[1], err);
         if (st == ENAS_OK)
             st = extern_create(m, d, f, scope, &c->op[2], err);
-        if (st != ENAS_OK)
-            enas_err_prefix(err, "candidate '%s': ", d->name);
+        if (st != ENAS_OK) /* a settings error here is one of the ops setting: name it */
+            enas_err_prefix(err, "%scandidate '%s': ", st == ENAS_ERR_CONFIG ? "micro.ops: " : "", d->name);
         break;
     }
     return st;

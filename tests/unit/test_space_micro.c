@@ -9,6 +9,10 @@
  *   train   a fixed architecture learns a 2,000-image CIFAR-10 subset (77 without ENAS_DATA).
  * Debugging ops: MC_ONLY=t runs coverage architecture t alone (35: the TF example), MC_VERBOSE=1 prints errors. */
 #include "check.h"
+#include "config.h"
+#include "host.h"
+#include "plugin_loader.h"
+#include "registry.h"
 #include "spacehelp.h"
 
 #include <stdlib.h>
@@ -482,6 +486,50 @@ static int64_t op_extern(int op, int64_t f, int stride2)
     return w + ((op == 1 || op == 2 || op == 3) && stride2 ? fr(f, f) : 0);
 }
 
+/* The status of creating the micro space (L 1, F 4) with micro.ops = ops on a fresh engine: spacehelp's
+ * sh_open only says whether it worked. */
+static enum enas_status create_status(const char *ops, struct enas_err *err)
+{
+    const char *dirs[] = {plugin_dir};
+    struct enas_host *h = NULL;
+    struct enas_config *cfg = NULL;
+    struct enas_load_report *rep = NULL;
+    const struct enas_space_desc *desc = NULL;
+    enum enas_status st = enas__host_create(&h, err);
+    if (st == ENAS_OK)
+        st = enas__config_create(&cfg, err);
+    if (st == ENAS_OK) {
+        enas__plugins_load(h, dirs, 1, &rep, err);
+        st = rep && !rep->n_failed ? ENAS_OK
+                                   : enas_err_set(err, ENAS_ERR_PLUGIN_LOAD, "plugins failed to load");
+    }
+    if (st == ENAS_OK && !(desc = enas__registry_find_space(h->reg, "micro", err)))
+        st = ENAS_ERR_NOT_FOUND;
+    if (st == ENAS_OK)
+        st = enas__registry_declare_sections(h->reg, cfg, err);
+    if (st == ENAS_OK) {
+        enas__host_set_config(h, cfg);
+        st = enas__config_set_option(cfg, "micro.num-layers", "1", err);
+    }
+    if (st == ENAS_OK)
+        st = enas__config_set_option(cfg, "micro.out-filters", "4", err);
+    if (st == ENAS_OK)
+        st = enas__config_set_option(cfg, "micro.ops", ops, err);
+    if (st == ENAS_OK)
+        st = enas__host_init_backend(h, backend, 1, enas__config_section(cfg, backend), err);
+    void *state = NULL;
+    if (st == ENAS_OK) {
+        struct enas_space_args a = {h->api, h, enas__config_section(cfg, "micro"), 32, 32, 3, 10, NULL, 0};
+        st = desc->create(&a, &state, err);
+    }
+    if (state)
+        desc->destroy(state);
+    enas__load_report_destroy(rep);
+    enas__config_destroy(cfg);
+    enas__host_destroy(h);
+    return st;
+}
+
 static void test_extern(void)
 {
     const char *opts = "micro.num-layers=3 micro.out-filters=4 "
@@ -514,6 +562,12 @@ static void test_extern(void)
                   bad[i]);
         sh_close(s);
     }
+    /* ... and a name nobody registered is an error of the ops setting (ENAS_ERR_CONFIG: exit 2), not a
+     * run-time failure (it was ENAS_ERR_NOT_FOUND: exit 1), named as such */
+    struct enas_err err = {0};
+    CHECK_ERR(create_status("sep_conv_3x3|no_such_op", &err), err, ENAS_ERR_CONFIG,
+              "micro.ops: candidate 'no_such_op': no op named 'no_such_op'; registered ops: ");
+    CHECK_ERR(create_status("identity|relu", &err), err, ENAS_OK, NULL);
     /* a candidate that changes the shape breaks the contract: the pass fails (the message names it) */
     s = open_or_skip(backend, "micro.num-layers=1 micro.out-filters=4 micro.ops=identity|max_pool(stride=2)",
                      NULL, 0);
