@@ -2,6 +2,7 @@
 #ifndef ENAS_TENSOR_H
 #define ENAS_TENSOR_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,12 +36,13 @@ static inline int enas_tensor_same_shape(const struct enas_tensor *a, const stru
     return 1;
 }
 
-/* Index of the largest of k values (the first one on ties; NaN never wins). */
+/* Index of the largest of k values (the first one on ties; NaN never wins: a NaN is passed over wherever it
+ * is, column 0 included; 0 when every value is NaN). */
 static inline int64_t enas_argmax(const float *row, int64_t k)
 {
     int64_t best = 0;
     for (int64_t j = 1; j < k; j++)
-        if (row[j] > row[best])
+        if (row[j] > row[best] || (isnan(row[best]) && !isnan(row[j])))
             best = j;
     return best;
 }
