@@ -58,6 +58,21 @@ enum enas_status enas__arch_validate(const struct enas_arch_space *s, const int 
     return ENAS_OK;
 }
 
+enum enas_status enas__arch_check_text(const char *text, size_t len, const char *name, struct enas_err *err)
+{
+    const char *nul = memchr(text, '\0', len);
+    if (!nul)
+        return ENAS_OK;
+    size_t line = 1, col = 1;
+    for (const char *p = text; p < nul; p++) {
+        col = *p == '\n' ? 1 : col + 1;
+        line += *p == '\n';
+    }
+    return enas_err_set(err, ENAS_ERR_DATA,
+                        "%s:%zu:%zu: a NUL byte (byte %zu of the file); an architecture file is text", name, line,
+                        col, (size_t)(nul - text));
+}
+
 /* ---- TF integer string ---- */
 
 static enum enas_status parse_tf(const char *text, int **arch, size_t *len, struct enas_err *err)

@@ -30,6 +30,11 @@ size_t enas__arch_len(const struct enas_arch_space *s);
 enum enas_status enas__arch_parse(const struct enas_arch_space *s, const char *text, const char *name, int **arch,
                                   size_t *len, struct enas_err *err);
 
+/* Checks text as read (len bytes) before enas__arch_parse, which reads up to the first NUL byte: a NUL
+ * byte inside it is ENAS_ERR_DATA "NAME:LINE:COL: a NUL byte (byte N of the file); an architecture file is
+ * text". */
+enum enas_status enas__arch_check_text(const char *text, size_t len, const char *name, struct enas_err *err);
+
 /* Checks ranges and the space's validate(); errors name the position and the decision's label. */
 enum enas_status enas__arch_validate(const struct enas_arch_space *s, const int *arch, size_t len,
                                      struct enas_err *err);

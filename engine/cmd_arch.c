@@ -14,37 +14,26 @@
 #include "host.h"
 #include "registry.h"
 #include "extprog.h"
+#include "fileio.h"
 
+/* Architecture files are small (a TF string of thousands of ints, or its JSON); the bound keeps /dev/zero
+ * or a runaway pipe on standard input from filling memory. */
+#define ARCH_MAX_BYTES ((uint64_t)16 << 20)
+
+/* The whole of file ("-": standard input), a regular file only, bounded, with no NUL byte in it. */
 static char *read_all(const char *file, struct enas_err *err)
 {
-    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
-    if (!f) {
-        enas_err_set(err, ENAS_ERR_IO, "cannot open '%s': %s", file, strerror(errno));
+    char *text = NULL;
+    size_t len = 0;
+    enum enas_status st = strcmp(file, "-") == 0
+                              ? enas__file_read_stream(stdin, "standard input", "architecture", ARCH_MAX_BYTES,
+                                                       &text, &len, err)
+                              : enas__file_read(file, "architecture file", ARCH_MAX_BYTES, &text, &len, err);
+    if (st == ENAS_OK && enas__arch_check_text(text, len, file, err) != ENAS_OK) {
+        free(text);
         return NULL;
     }
-    size_t n = 0, cap = 4096;
-    char *s = malloc(cap);
-    for (size_t got; s && (got = fread(s + n, 1, cap - n - 1, f)) > 0;) {
-        n += got;
-        if (n + 1 == cap) {
-            char *t = realloc(s, cap *= 2);
-            if (!t) {
-                free(s);
-                s = NULL;
-            }
-            s = t;
-        }
-    }
-    int bad = ferror(f);
-    if (f != stdin)
-        fclose(f);
-    if (!s || bad) {
-        free(s);
-        enas_err_set(err, ENAS_ERR_IO, "cannot read '%s'", file);
-        return NULL;
-    }
-    s[n] = '\0';
-    return s;
+    return st == ENAS_OK ? text : NULL;
 }
 
 static int write_chunk(void *ctx, const char *text, size_t len)
@@ -66,9 +55,13 @@ static int draw(const struct enas_arch_space *s, const int *arch, size_t len, co
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "--draw %s: the name must end in .dot, .png or .svg", out);
     if (!s->desc->dot)
         return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "the %s space cannot draw architectures", s->desc->name);
-    char tmp[4096], gv[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out);
-    snprintf(gv, sizeof gv, "%s.gv.tmp", out);
+    char tmp[4096], gv[4096], tmp_arg[4100], gv_arg[4100];
+    int lt = snprintf(tmp, sizeof tmp, "%s.tmp", out), lg = snprintf(gv, sizeof gv, "%s.gv.tmp", out);
+    if (lt < 0 || lg < 0 || (size_t)lt >= sizeof tmp || (size_t)lg >= sizeof gv)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "--draw %.64s...: the path is too long", out);
+    /* "-V.png" would reach dot as its option -V: paths go to it as "./-V.png" */
+    enas__path_arg(tmp, tmp_arg, sizeof tmp_arg);
+    enas__path_arg(gv, gv_arg, sizeof gv_arg);
     FILE *f = fopen(gv, "w");
     if (!f)
         return enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", gv, strerror(errno));
@@ -78,7 +71,7 @@ static int draw(const struct enas_arch_space *s, const int *arch, size_t len, co
     if (st == ENAS_OK && strcmp(ext, "dot") != 0) {
         char fmt[64];
         snprintf(fmt, sizeof fmt, "-T%s", ext);
-        char *argv[] = {"dot", fmt, "-o", tmp, gv, NULL};
+        char *argv[] = {"dot", fmt, "-o", tmp_arg, gv_arg, NULL};
         if (!enas__have_program("dot")) {
             st = enas_err_set(err, ENAS_ERR_UNSUPPORTED,
                               "--draw %s: the Graphviz `dot` program is not installed (tools/setup.sh installs it); "
@@ -134,7 +127,8 @@ int enas__cmd_arch(struct enas_host *h, struct enas_config *cfg, const char *fil
     size_t len = 0;
     char *text = NULL, *res = NULL;
     int rc = 1;
-    if (s.desc->create(&a, &s.state, &err) == ENAS_OK && (text = read_all(file, &err)) &&
+    enum enas_status created = s.desc->create(&a, &s.state, &err);
+    if (created == ENAS_OK && (text = read_all(file, &err)) &&
         enas__arch_parse(&s, text, file, &arch, &len, &err) == ENAS_OK &&
         (!draw_to || draw(&s, arch, len, draw_to, &err) == ENAS_OK)) {
         res = enas__arch_format(&s, arch, len, fmt);
@@ -144,6 +138,8 @@ int enas__cmd_arch(struct enas_host *h, struct enas_config *cfg, const char *fil
     }
     if (rc)
         fprintf(stderr, "enas: arch: %s\n", err.msg);
+    if (created == ENAS_ERR_CONFIG)
+        rc = 2; /* the space refused its settings (an unknown micro.ops name, say): a settings error */
     if (s.state)
         s.desc->destroy(s.state);
     free(res);

@@ -97,6 +97,8 @@ static enum enas_status parse_escape(struct parser *ps, char *o, size_t *n)
     unsigned cp;
     if (ps->p[1] != 'u' || !hex4(ps->p + 2, &cp))
         return fail(ps, "bad escape in string");
+    if (cp == 0) /* it would end the decoded string early: "Layer\u0000x" would read as "Layer" */
+        return fail(ps, "\\u0000 (a NUL character) in a string");
     for (int i = 0; i < 6; i++)
         advance(ps);
     *n += put_utf8(o + *n, cp); /* surrogate pairs are not needed for architecture keys */
@@ -138,12 +140,46 @@ static enum enas_status parse_string(struct parser *ps, char **out)
     return ENAS_OK;
 }
 
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Length of the JSON number (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?) at p, 0 if there is
+ * none. strtod alone also takes hex, "inf", "nan" and "1." that JSON readers refuse. */
+static size_t number_len(const char *p)
+{
+    const char *q = p + (*p == '-');
+    if (*q == '0')
+        q++;
+    else if (*q >= '1' && *q <= '9')
+        while (is_digit(*q))
+            q++;
+    else
+        return 0;
+    if (*q == '.') {
+        if (!is_digit(*++q))
+            return 0;
+        while (is_digit(*q))
+            q++;
+    }
+    if (*q == 'e' || *q == 'E') {
+        q += q[1] == '+' || q[1] == '-' ? 2 : 1;
+        if (!is_digit(*q))
+            return 0;
+        while (is_digit(*q))
+            q++;
+    }
+    return (size_t)(q - p);
+}
+
 static enum enas_status parse_number(struct parser *ps, struct enas_json *v)
 {
     char *end;
+    size_t len = number_len(ps->p);
     errno = 0;
-    v->num = strtod(ps->p, &end);
-    if (end == ps->p || errno == ERANGE)
+    v->num = len ? strtod(ps->p, &end) : 0.0;
+    if (!len || end != ps->p + len || errno == ERANGE)
         return fail(ps, "bad number");
     v->type = ENAS_JSON_NUMBER;
     while (ps->p < end)
@@ -170,8 +206,61 @@ static enum enas_status push(struct parser *ps, struct enas_json *v, size_t *cap
     return ENAS_OK;
 }
 
-/* Arrays and objects: elements separated by commas, closed by `close`. */
-static enum enas_status parse_seq(struct parser *ps, struct enas_json *v, char close, int depth)
+struct key_at {
+    const char *key;
+    size_t i;
+    int line, col;
+};
+
+static int by_key(const void *a, const void *b)
+{
+    const struct key_at *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* An object's keys must differ: Python's json keeps the last of equal keys, a first-match lookup the first,
+ * so a duplicate would mean different architectures to different readers. The first repeat in document
+ * order is reported, at its own position. at[i] holds key i's position; it is sorted here. */
+static enum enas_status check_unique(struct parser *ps, struct key_at *at, size_t n)
+{
+    qsort(at, n, sizeof *at, by_key);
+    const struct key_at *dup = NULL, *first = NULL;
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(at[i].key, at[i - 1].key) == 0 && (!dup || at[i].i < dup->i)) {
+            dup = &at[i];
+            first = &at[i - 1];
+        }
+    if (!dup)
+        return ENAS_OK;
+    return enas_err_set(ps->err, ENAS_ERR_DATA, "%s:%d:%d: duplicate key '%.80s%s' (first at line %d, column %d)",
+                        ps->name, dup->line, dup->col, dup->key, strlen(dup->key) > 80 ? "..." : "", first->line,
+                        first->col);
+}
+
+/* One "key": value member into v->keys[v->n], v->items[v->n]; at gets the key's position. */
+static enum enas_status parse_member(struct parser *ps, struct enas_json *v, struct key_at *at, int depth)
+{
+    if (*ps->p != '"')
+        return fail(ps, "expected a key string");
+    at->line = ps->line;
+    at->col = ps->col;
+    at->i = v->n;
+    if (parse_string(ps, &v->keys[v->n]) != ENAS_OK)
+        return ENAS_ERR_DATA;
+    at->key = v->keys[v->n];
+    v->n++; /* counted now so that the key is freed on a later error */
+    skip_ws(ps);
+    if (*ps->p != ':')
+        return fail(ps, "expected ':' after the key");
+    advance(ps);
+    skip_ws(ps);
+    return parse_value(ps, &v->items[v->n - 1], depth + 1) != ENAS_OK ? ENAS_ERR_DATA : ENAS_OK;
+}
+
+/* Arrays and objects: elements separated by commas, closed by `close`. *at (objects) grows with the keys. */
+static enum enas_status parse_elements(struct parser *ps, struct enas_json *v, char close, int depth,
+                                       struct key_at **at)
 {
     size_t cap = 0;
     advance(ps);
@@ -182,22 +271,19 @@ static enum enas_status parse_seq(struct parser *ps, struct enas_json *v, char c
     }
     for (;;) {
         skip_ws(ps);
+        size_t old_cap = cap;
         if (push(ps, v, &cap) != ENAS_OK)
             return ENAS_ERR_NOMEM;
+        if (close == '}' && cap != old_cap) {
+            struct key_at *a = realloc(*at, cap * sizeof *a);
+            if (!a)
+                return enas_err_set(ps->err, ENAS_ERR_NOMEM, "%s: out of memory", ps->name);
+            *at = a;
+        }
         struct enas_json *item = &v->items[v->n];
         memset(item, 0, sizeof *item);
         if (close == '}') {
-            if (*ps->p != '"')
-                return fail(ps, "expected a key string");
-            if (parse_string(ps, &v->keys[v->n]) != ENAS_OK)
-                return ENAS_ERR_DATA;
-            v->n++; /* counted now so that the key is freed on a later error */
-            skip_ws(ps);
-            if (*ps->p != ':')
-                return fail(ps, "expected ':' after the key");
-            advance(ps);
-            skip_ws(ps);
-            if (parse_value(ps, item, depth + 1) != ENAS_OK)
+            if (parse_member(ps, v, &(*at)[v->n], depth) != ENAS_OK)
                 return ENAS_ERR_DATA;
         } else {
             v->n++;
@@ -215,6 +301,16 @@ static enum enas_status parse_seq(struct parser *ps, struct enas_json *v, char c
         }
         return fail(ps, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
     }
+}
+
+static enum enas_status parse_seq(struct parser *ps, struct enas_json *v, char close, int depth)
+{
+    struct key_at *at = NULL;
+    enum enas_status st = parse_elements(ps, v, close, depth, &at);
+    if (st == ENAS_OK && close == '}' && v->n > 1)
+        st = check_unique(ps, at, v->n);
+    free(at);
+    return st;
 }
 
 static enum enas_status parse_value(struct parser *ps, struct enas_json *v, int depth)

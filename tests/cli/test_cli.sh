@@ -95,8 +95,53 @@ if "$enas" plugins --plugin-dir "$plugins" 2>/dev/null | grep -q "space macro"; 
     # shellcheck disable=SC2086
     expect 2 "--to takes tf, nni or nni-retiarii" -- arch $m --to xml "$tmp/a.tf"
     # shellcheck disable=SC2086
-    expect 1 "cannot open '$tmp/none.tf'" -- arch $m "$tmp/none.tf"
+    expect 1 "architecture file '$tmp/none.tf': No such file or directory" -- arch $m "$tmp/none.tf"
+    # a FIFO blocked, /dev/zero (a file or standard input) was read without end, a NUL byte ended the text
+    mkfifo "$tmp/fifo.tf"
+    # shellcheck disable=SC2086
+    expect 1 "fifo.tf': not a regular file (a FIFO)" -- arch $m "$tmp/fifo.tf"
+    # shellcheck disable=SC2086
+    expect 1 "'/dev/zero': not a regular file (a character device)" -- arch $m /dev/zero
+    # shellcheck disable=SC2086
+    "$enas" arch $m - </dev/zero >"$tmp/out" 2>&1
+    rc=$?
+    if [ $rc -ne 1 ] || ! grep -qF "architecture 'standard input': too large (over 16777216 bytes)" "$tmp/out"; then
+        echo "FAIL: enas arch - </dev/zero -> rc $rc:" >&2
+        sed 's/^/    /' "$tmp/out" >&2
+        fails=$((fails + 1))
+    fi
+    printf '0 | 3 0\n| 0\0001 0\n' >"$tmp/nul.tf"
+    # shellcheck disable=SC2086
+    expect 1 "nul.tf:2:4: a NUL byte (byte 11 of the file)" -- arch $m "$tmp/nul.tf"
+    # Python's json keeps the last of two equal keys, this reader kept the first: both are refused
+    printf '{"LayerChoice1": 0, "LayerChoice2": 3, "InputChoice3": [], "LayerChoice4": 0,\n "InputChoice5": "layer_0", "LayerChoice1": 5}' >"$tmp/dup.json"
+    # shellcheck disable=SC2086
+    expect 1 "dup.json:2:29: duplicate key 'LayerChoice1' (first at line 1, column 2)" -- arch $m "$tmp/dup.json"
+    # a drawing named like an option went to dot as one (-V: print the version)
+    if command -v dot >/dev/null 2>&1; then
+        cd "$tmp" || exit 1
+        # shellcheck disable=SC2086
+        expect 0 "0 3 0 0 1 0" -- arch $m --draw -V.png a.tf
+        [ "$(head -c 4 -- -V.png | od -An -c | tr -d ' ')" = "211PNG" ] ||
+            { echo "FAIL: --draw -V.png wrote no PNG" >&2; fails=$((fails + 1)); }
+        cd - >/dev/null || exit 1
+    fi
 fi
+
+# an op name in micro.ops that no plugin registered is a settings error (2), before any file is written
+mkdir -p "$tmp/d5"
+for i in 1 2 3 4 5; do head -c 3073 /dev/zero >"$tmp/d5/data_batch_$i.bin"; done
+expect 2 "micro.ops: candidate 'no_such_op': no op named 'no_such_op'" -- --plugin-dir "$plugins" --backend ref \
+    --space micro --micro.ops "sep_conv_3x3|no_such_op" --data "$tmp/d5" --output "$tmp/ops_run"
+[ -e "$tmp/ops_run" ] && { echo "FAIL: a refused micro.ops left $tmp/ops_run" >&2; fails=$((fails + 1)); }
+printf '0 0 0 0\n' >"$tmp/m.tf"
+expect 2 "micro.ops: candidate 'no_such_op'" -- arch --plugin-dir "$plugins" --backend ref --space micro \
+    --micro.ops "sep_conv_3x3|no_such_op" "$tmp/m.tf"
+# empty batch files: a double free (exit 134) before
+: >"$tmp/d5/data_batch_1.bin"
+: >"$tmp/d5/data_batch_2.bin"
+expect 1 "data_batch_1.bin: empty (0 bytes)" -- --plugin-dir "$plugins" --backend ref --space micro --data "$tmp/d5" \
+    --output "$tmp/empty_run"
 
 [ $fails -eq 0 ] && echo "test_cli: all checks passed"
 [ $fails -eq 0 ]

@@ -4,7 +4,9 @@
 #include "arch.h"
 #include "check.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { L = 6, NODES = 5, MAX_DEC = 64 };
 
@@ -186,6 +188,58 @@ static void test_errors(void)
     expect_error(&s, doc, "key 'LayerChoice1': exactly one candidate must be chosen, got 2");
 }
 
+/* NNI JSON of a valid architecture of s with `extra` added as its last members. */
+static char *json_with(const struct enas_arch_space *s, const char *extra)
+{
+    size_t n = enas__arch_len(s);
+    int *a = calloc(n, sizeof *a);
+    char *text = a ? enas__arch_format(s, a, n, ENAS_ARCH_NNI) : NULL;
+    free(a);
+    char *close = text ? strrchr(text, '}') : NULL;
+    char *out = close ? malloc(strlen(text) + strlen(extra) + 8) : NULL;
+    if (out)
+        sprintf(out, "%.*s,%s}", (int)(close - text), text, extra);
+    free(text);
+    return out;
+}
+
+/* Duplicate keys (Python keeps the last, a first-match lookup the first), NUL characters, and numbers that
+ * strtod takes but JSON does not were all read as something. */
+static void test_strict_json(void)
+{
+    struct fake f;
+    make_macro(&f);
+    struct enas_arch_space s = {&macro_desc, &f};
+    char *doc = json_with(&s, "\n  \"LayerChoice1\": 5\n");
+    CHECK(doc != NULL);
+    if (doc)
+        expect_error(&s, doc, "f.arch:14:3: duplicate key 'LayerChoice1' (first at line 7, column 3)");
+    free(doc);
+    struct fake g;
+    make_micro(&g);
+    struct enas_arch_space m = {&micro_desc, &g};
+    doc = json_with(&m, " \"reduce_node_0_x_op\": 1, \"normal_node_4_y_input\": 2, \"normal_node_2_x_op\": 0");
+    if (doc)
+        expect_error(&m, doc, "f.arch:42:3: duplicate key 'reduce_node_0_x_op' (first at line 23, column 3)");
+    free(doc);
+    expect_error(&s, "{\"LayerChoice1\": 0, \"LayerChoice1\": 0}", "f.arch:1:21: duplicate key 'LayerChoice1'");
+    expect_error(&s, "{\"LayerChoice1\\u0000x\": 0}", "f.arch:1:15: \\u0000 (a NUL character) in a string");
+    expect_error(&s, "{\"LayerChoice1\": 0x1}", "f.arch:1:18: bad number");
+    expect_error(&s, "{\"LayerChoice1\": -inf}", "f.arch:1:18: bad number");
+    expect_error(&s, "{\"LayerChoice1\": nan}", "f.arch:1:18: unexpected character");
+    expect_error(&s, "{\"LayerChoice1\": 1.}", "f.arch:1:18: bad number");
+    expect_error(&s, "{\"LayerChoice1\": 1e}", "f.arch:1:18: bad number");
+    expect_error(&s, "{\"LayerChoice1\": 01}", "f.arch:1:18: bad number");
+    expect_error(&s, "{\"LayerChoice1\": 1e999}", "f.arch:1:18: bad number");
+
+    /* a NUL byte ends the text for the parser: it is found in the bytes read */
+    struct enas_err err = {0};
+    static const char nul[] = "0 | 3 0\n| 0\0 1 0";
+    CHECK_ERR(enas__arch_check_text(nul, sizeof nul - 1, "f.arch", &err), err, ENAS_ERR_DATA,
+              "f.arch:2:4: a NUL byte (byte 11 of the file); an architecture file is text");
+    CHECK_ERR(enas__arch_check_text(nul, 11, "f.arch", &err), err, ENAS_OK, NULL);
+}
+
 int main(void)
 {
     struct fake f;
@@ -199,5 +253,6 @@ int main(void)
     struct enas_arch_space su = {&micro_desc, &g};
     round_trips(&su, 2);
     test_errors();
+    test_strict_json();
     return check_exit("test_arch");
 }
