@@ -1023,6 +1023,10 @@ static enum enas_status src_read(const char *path, struct source **out, struct e
     enum enas_status st = splice_file(s, path, NULL, NULL);
     if (st == ENAS_OK && !s->text)
         st = src_append(s, "", 0);
+    /* libconfig's comment pattern needs the newline after it: "x = 1; # note" as the file's last bytes was
+     * a syntax error */
+    if (st == ENAS_OK && s->len && s->text[s->len - 1] != '\n')
+        st = src_append(s, "\n", 1);
     return st;
 }
 

@@ -284,6 +284,13 @@ static void test_file_kinds(void)
     put_file("big.cfg", big, sizeof big);
     CHECK_ERR(enas__config_load_file(c, tmp_path("big.cfg"), &err), err, ENAS_ERR_DATA,
               "big.cfg': too large (1048578 bytes; at most 1048576)");
+    /* a comment on the last line without a newline after it was a syntax error */
+    put_text("last_comment.cfg", "cutout = 4; # no newline at the end");
+    CHECK_ERR(enas__config_load_file(c, tmp_path("last_comment.cfg"), &err), err, ENAS_OK, NULL);
+    put_text("last_comment2.cfg", "micro: { num_layers = 7; }; // none here either");
+    CHECK_ERR(enas__config_load_file(c, tmp_path("last_comment2.cfg"), &err), err, ENAS_OK, NULL);
+    CHECK(enas__cfg_int(enas__config_section(c, ""), "cutout") == 4);
+    CHECK(enas__cfg_int(enas__config_section(c, "micro"), "num_layers") == 7);
     CHECK(enas__cfg_int(enas__config_section(c, ""), "batch_size") == 128);
     enas__config_destroy(c);
 }
