@@ -109,6 +109,11 @@ static int dot_chunk(void *ctx, const char *text, size_t len)
     return fwrite(text, 1, len, ctx) == len ? 0 : -1;
 }
 
+/* Graphviz takes minutes over the picture of a very large architecture (a 256-layer macro network has tens
+ * of thousands of skip edges) at every epoch's end, and a SIGTERM would wait for it: above this much DOT
+ * source only the .dot file is written. */
+#define DRAW_MAX_DOT_BYTES (64L * 1024)
+
 /* base.dot, and base.png when Graphviz is installed. A drawing that fails is reported, not fatal. */
 static void draw(const struct enas_run *r, const int *arch, const char *base)
 {
@@ -123,18 +128,27 @@ static void draw(const struct enas_run *r, const int *arch, const char *base)
         if (f)
             fclose(f);
         unlink(tmp);
+        enas__err_terminate(&err); /* the space plugin's message */
         enas__log(ENAS_LOG_WARN, "cannot draw %s: %s", path, err.msg);
         return;
     }
+    const long bytes = ftell(f);
     if (fclose(f) != 0 || rename(tmp, path) != 0)
         return;
     if (!enas__have_program("dot"))
         return;
-    char png[4400], png_tmp[4400];
+    if (bytes > DRAW_MAX_DOT_BYTES) {
+        enas__log(ENAS_LOG_DEBUG, "%s: %ld KB of DOT, too large to render at every epoch (dot -Tpng renders it)",
+                  path, bytes / 1024);
+        return;
+    }
+    char png[4400], png_tmp[4400], out_arg[4410], in_arg[4310];
     snprintf(png, sizeof png, "%s.png", base);
     snprintf(png_tmp, sizeof png_tmp, "%s.png.tmp", base);
-    char *argv[] = {"dot", "-Tpng", "-o", png_tmp, path, NULL};
-    if (enas__run_program(argv, 0) != 0 || rename(png_tmp, png) != 0) {
+    /* a run folder named "-x" must not turn these paths into options of dot */
+    char *argv[] = {"dot", "-Tpng", "-o", enas__path_arg(png_tmp, out_arg, sizeof out_arg),
+                    enas__path_arg(path, in_arg, sizeof in_arg), NULL};
+    if (!argv[3] || !argv[4] || enas__run_program(argv, 0) != 0 || rename(png_tmp, png) != 0) {
         unlink(png_tmp);
         enas__log(ENAS_LOG_WARN, "dot could not render %s", path);
     }

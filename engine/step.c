@@ -17,6 +17,7 @@
 
 #include "arena.h"
 #include "host.h"
+#include "log.h"
 #include "rng.h"
 
 #define STEP_CHUNK ((size_t)64 << 20)
@@ -508,6 +509,8 @@ enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, con
     s->pending_saved = NULL;
     const size_t m = s->n_held;
     st = d->forward(op->state, x, in, n_in, &o->t, err);
+    if (st != ENAS_OK)
+        enas__err_terminate(err); /* the op plugin's message */
     scratch_release(s, m);
     if (st == ENAS_OK && s->record && needs_grad)
         st = push_record(s, op, o, in, n_in, arg, err);
@@ -653,6 +656,8 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     s->accumulate = any_add ? adds : NULL;
     s->n_accumulate = any_add ? r->n_in : 0;
     enum enas_status st = d->backward(r->op->state, &s->x, r->in, r->n_in, &r->out->t, r->out->grad, din, err);
+    if (st != ENAS_OK)
+        enas__err_terminate(err); /* the op plugin's message */
     s->accumulate = NULL;
     s->n_accumulate = 0;
     if (taker && st == ENAS_OK) { /* dout becomes the input's gradient: the output's is not released */

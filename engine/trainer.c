@@ -72,6 +72,8 @@ static enum enas_status child_backward(struct enas_run *r, const struct enas_chi
         for (size_t i = 0; i < ka; i++)
             ga.data[i] *= (float)o->aux_weight;
     }
+    if (st != ENAS_OK)
+        enas__err_terminate(err); /* the loss plugin's message */
     const struct enas_tensor *outs[] = {o->logits, o->aux_logits}, *douts[] = {&gm, &ga};
     return st == ENAS_OK ? enas__step_backward_n(r->step, outs, douts, o->aux_logits ? 2 : 1, err) : st;
 }
@@ -134,6 +136,8 @@ static enum enas_status train_step(struct enas_run *r, const struct enas_batch *
         st = enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for a batch");
     if (st == ENAS_OK)
         st = r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, &o, err);
+    if (st != ENAS_OK)
+        enas__err_terminate(err); /* the space plugin's message */
     if (st == ENAS_OK)
         st = child_backward(r, &o, b->labels, res, err);
     if (st == ENAS_OK && !isfinite(res->loss))
@@ -165,6 +169,8 @@ static enum enas_status score(struct enas_run *r, const struct enas_batch *b, ui
         st = r->space.desc->info(r->space.state, r->arch, r->arch_len, &info, err);
     if (st == ENAS_OK)
         st = r->reward_d->compute(r->reward, o.logits, b->labels, &info, reward, err);
+    if (st != ENAS_OK)
+        enas__err_terminate(err); /* the space's or the reward plugin's message */
     return st;
 }
 
@@ -241,8 +247,16 @@ static enum enas_status ctrl_check(struct enas_run *r, struct enas_err *err)
     return ENAS_OK;
 }
 
-/* Copies every statistic buffer of the shared weights into snap (to_snap) or back from it; with snap NULL,
- * returns the floats needed. Scoring can update them: the micro search scores in training mode, as TF. */
+/* What scoring changes, taken before a controller update or the derivation so that a stop request can undo
+ * it: the sampling stream, the baseline, and the statistic buffers of the shared weights (the micro search
+ * scores in training mode, as TF, which updates BN's running statistics). */
+struct scoring_mark {
+    struct enas_rng rng;
+    double baseline;
+    float *stats;
+};
+
+/* Copies every statistic buffer into snap (to_snap) or back from it; with snap NULL, counts the floats. */
 static size_t buffers_copy(struct enas_run *r, float *snap, int to_snap)
 {
     size_t np, at = 0;
@@ -260,53 +274,88 @@ static size_t buffers_copy(struct enas_run *r, float *snap, int to_snap)
     return at;
 }
 
+static enum enas_status mark_take(struct enas_run *r, struct scoring_mark *m, struct enas_err *err)
+{
+    m->rng = r->ctrl_rng;
+    m->baseline = r->st.baseline;
+    if (!(m->stats = malloc((buffers_copy(r, NULL, 0) + 1) * sizeof *m->stats)))
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    buffers_copy(r, m->stats, 1);
+    return ENAS_OK;
+}
+
+/* Back to the mark (restore) or not; frees it either way. */
+static void mark_end(struct enas_run *r, struct scoring_mark *m, int restore)
+{
+    if (restore) {
+        r->ctrl_rng = m->rng;
+        r->st.baseline = m->baseline;
+        buffers_copy(r, m->stats, 0);
+    }
+    free(m->stats);
+    m->stats = NULL;
+}
+
+/* After scoring: the first statistic buffer that training-mode scoring made non-finite, by name and index
+ * (the losses and rewards can stay finite through it, and the next checkpoint would be refused). */
+static enum enas_status stats_check(struct enas_run *r, const char *when, struct enas_err *err)
+{
+    size_t np;
+    struct enas_param *const *ps = enas__host_params(r->h, &np);
+    for (size_t i = 0; i < np; i++) {
+        const int64_t j = ps[i]->flags & ENAS_PARAM_BUFFER
+                              ? enas__first_nonfinite(ps[i]->value.data, enas_tensor_numel(&ps[i]->value))
+                              : -1;
+        if (j >= 0) {
+            char w[ENAS_ERRMSG_SIZE];
+            snprintf(w, sizeof w, "the statistic '%s' is %g at index %lld after %s", ps[i]->name,
+                     isnan(ps[i]->value.data[j]) ? (double)NAN : (double)ps[i]->value.data[j], (long long)j, when);
+            return numeric_fault(r, w, err);
+        }
+    }
+    return ENAS_OK;
+}
+
 /* One controller update: ctrl_steps_aggregate samples, each rewarded on its own validation batch. A stop
- * request between samples abandons the update: the sampling stream, the baseline and the statistics that
- * scoring updated go back to where it began, so that the checkpoint taken next resumes with the same update
- * (and the same samples) and a deterministic run still ends bit for bit as an uninterrupted one. */
+ * request between samples abandons the update, back to the mark taken before it, so that the checkpoint
+ * taken next resumes with the same update (and the same samples) and a deterministic run still ends bit for
+ * bit as an uninterrupted one. */
 static enum enas_status ctrl_update(struct enas_run *r, struct enas_runlog_ctrl *acc, struct enas_err *err)
 {
     const double decay = enas__cfg_float(r->core, "baseline_decay"), ew = enas__cfg_float(r->core, "entropy_weight");
     const double sw = enas__cfg_float(r->core, "skip_weight");
-    const struct enas_rng rng0 = r->ctrl_rng;
-    const double baseline0 = r->st.baseline;
-    float *stats0 = malloc((buffers_copy(r, NULL, 0) + 1) * sizeof *stats0);
-    if (!stats0)
-        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
-    buffers_copy(r, stats0, 1);
-    enum enas_status st = ENAS_OK;
+    struct scoring_mark mark;
+    enum enas_status st = mark_take(r, &mark, err);
     enas__ctrl_zero_grad(r->ctrl);
     for (int64_t k = 0; k < r->samples_per_update && st == ENAS_OK; k++) {
         if (stop_requested) {
-            r->ctrl_rng = rng0;
-            r->st.baseline = baseline0;
-            buffers_copy(r, stats0, 0);
-            free(stats0);
+            mark_end(r, &mark, 1);
             return ENAS_OK;
         }
         struct enas_ctrl_sample cs;
         const struct enas_batch *b = NULL;
         double reward = 0;
-        uint64_t stream = (1ull << 62) | (uint64_t)(r->st.ctrl_updates * r->samples_per_update + k);
+        /* unsigned: a stream number only has to be distinct, and a huge aggregate must not overflow it */
+        uint64_t stream = (1ull << 62) | ((uint64_t)r->st.ctrl_updates * (uint64_t)r->samples_per_update + (uint64_t)k);
         st = enas__ctrl_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
         if (st == ENAS_OK)
             st = enas__batcher_next_cycling(r->valid, &b, err);
         if (st == ENAS_OK)
             st = score(r, b, stream, &reward, err);
         enas__batcher_release(r->valid, b);
+        if (st == ENAS_OK && !isfinite(reward))
+            st = numeric_value(r, "the reward", reward, err);
         if (st != ENAS_OK)
             break;
-        if (!isfinite(reward)) {
-            free(stats0);
-            return numeric_value(r, "the reward", reward, err);
-        }
         reward += ew * cs.entropy;
         r->st.baseline = decay * r->st.baseline + (1 - decay) * reward; /* from 0, as the reference */
         st = enas__ctrl_backward(r->ctrl, (reward - r->st.baseline) / (double)r->samples_per_update,
                                  sw / (double)r->samples_per_update, err);
         enas__runlog_ctrl_add(acc, reward, r->st.baseline, &cs);
     }
-    free(stats0);
+    mark_end(r, &mark, 0);
+    if (st == ENAS_OK)
+        st = stats_check(r, "scoring the controller's samples", err);
     if (st == ENAS_OK)
         st = enas__ctrl_step(r->ctrl, enas__cfg_float(r->core, "ctrl_lr"), enas__cfg_float(r->core, "ctrl_adam_beta1"),
                              enas__cfg_float(r->core, "ctrl_adam_beta2"), enas__cfg_float(r->core, "ctrl_adam_eps"),
@@ -339,25 +388,34 @@ static enum enas_status derive(struct enas_run *r, struct enas_err *err)
     const struct enas_batch *b = NULL;
     int *best = malloc((r->arch_len ? r->arch_len : 1) * sizeof *best);
     double best_r = -INFINITY;
-    enum enas_status st = best ? enas__batcher_next_cycling(r->valid, &b, err)
-                               : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    struct scoring_mark mark = {0};
+    enum enas_status st = best ? mark_take(r, &mark, err) : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    if (st == ENAS_OK)
+        st = enas__batcher_next_cycling(r->valid, &b, err);
     for (int64_t i = 0; i < n && st == ENAS_OK; i++) {
+        if (stop_requested) { /* resumed, the derivation starts again from the mark */
+            enas__batcher_release(r->valid, b);
+            mark_end(r, &mark, 1);
+            free(best);
+            return ENAS_OK;
+        }
         struct enas_ctrl_sample cs;
         double reward = 0;
         st = enas__ctrl_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
         if (st == ENAS_OK)
-            st = score(r, b, (1ull << 61) | (uint64_t)(r->st.epoch * 100000 + i), &reward, err);
+            st = score(r, b, (1ull << 61) | ((uint64_t)r->st.epoch * 100000u + (uint64_t)i), &reward, err);
         /* a NaN would never beat -inf and leave the best unset; a checkpoint holds finite numbers only */
         if (st == ENAS_OK && !isfinite(reward))
-            st = enas_err_set(err, ENAS_ERR_NUMERIC, "the reward of derived architecture %lld is %g at epoch %lld; "
-                              "stopped. The last good checkpoint is kept in %s", (long long)i, reward,
-                              (long long)r->st.epoch, r->dir);
+            st = numeric_value(r, "the reward of a derived architecture", reward, err);
         if (st == ENAS_OK && reward > best_r) {
             best_r = reward;
             memcpy(best, r->arch, r->arch_len * sizeof *best);
         }
     }
     enas__batcher_release(r->valid, b);
+    mark_end(r, &mark, 0);
+    if (st == ENAS_OK)
+        st = stats_check(r, "scoring the derived architectures", err);
     if (st == ENAS_OK) { /* the checkpoint's best_arch has room for exactly arch_len ints */
         r->st.best_reward = best_r;
         r->st.best_len = (int64_t)r->arch_len;

@@ -14,6 +14,7 @@
 #            never lost nor goes back, and the resumed run ends exactly as an uninterrupted one
 #   skip     SIGINT while a resume skips a million done batches stops it at once
 #   longest  the longest architecture the spaces allow goes through a checkpoint and a resume intact
+#   pictures a run folder whose name starts with '-' gets its pictures; a huge architecture only its DOT file
 set -u
 part=$1 enas=$2 plugins=$3 gen=$4 digest=$5 tool=$6
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/enas_faults.XXXXXX")
@@ -362,6 +363,33 @@ longest)
         fail "resume of the finished run failed: $(tail -3 "$tmp/log")"
     cmp -s "$tmp/G/best_arch.tf" "$tmp/G/arch/epoch_0.tf" || fail "best_arch.tf from the checkpoint differs"
     cmp -s "$tmp/G/best_arch.json" "$tmp/G/arch/epoch_0.json" || fail "best_arch.json from the checkpoint differs"
+    ;;
+
+pictures)
+    # Graphviz is what this part is about: with `dot` installed, a run folder named "-x" still gets its
+    # pictures (its paths reach dot as ./-x/..., not as options), and a 128-layer macro architecture (160 KB
+    # of DOT, which dot takes many minutes over) gets its .dot file but no picture, instead of stalling the
+    # run at every epoch's end
+    if ! command -v dot >/dev/null 2>&1; then
+        echo "test_faults: Graphviz is not installed: skipped"
+        exit 77
+    fi
+    mkdir "$tmp/w"
+    # shellcheck disable=SC2086
+    (cd "$tmp/w" && "$enas" $opts --output -x --num-epochs 1 >"$tmp/log" 2>&1) ||
+        fail "a run folder named -x: $(tail -3 "$tmp/log")"
+    [ -s "$tmp/w/-x/best_arch.png" ] || fail "a run folder named -x: no best_arch.png"
+    [ -e "$tmp/w/V" ] || [ -e "$tmp/w/-V" ] && fail "dot took a path for an option"
+    big="--plugin-dir $plugins --space macro --backend $backend --data $tmp/data --train-subset 40 --batch-size 20
+         --ctrl-steps 1 --ctrl-steps-aggregate 1 --derive-samples 1 --seed 3 --macro.num-layers 128
+         --macro.out-filters 2 --threads 1 --workers 1"
+    t0=$(now_ms)
+    # shellcheck disable=SC2086
+    "$enas" $big --output "$tmp/B" --num-epochs 1 >"$tmp/log" 2>&1 || fail "the 128-layer search failed: $(tail -3 "$tmp/log")"
+    took=$(($(now_ms) - t0))
+    [ $took -le 120000 ] || fail "the 128-layer search took $took ms (drawing it?)"
+    [ -s "$tmp/B/best_arch.dot" ] || fail "the 128-layer search: no best_arch.dot"
+    [ -e "$tmp/B/best_arch.png" ] && fail "the 128-layer search rendered a picture at every epoch"
     ;;
 
 *)

@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_interrupt.sh ENAS PLUGIN_DIR GEN_CIFAR CKPT_DIGEST - Ctrl-C is seen between the samples of a
-# controller update, not only between updates (an update of 100,000 samples would take minutes), and an
-# update cut short is abandoned cleanly: after SIGINT inside phase 2 and --resume, a deterministic run ends
-# with exactly the weights and controller of an uninterrupted one.
+# controller update and of the epoch-end derivation, not only between them (an update of 100,000 samples
+# would take minutes), and the work cut short is abandoned cleanly: after SIGINT inside phase 2 or the
+# derivation and --resume, a deterministic run ends with exactly the weights, controller and chosen
+# architecture of an uninterrupted one.
 set -u
 enas=$1 plugins=$2 gen=$3 digest=$4
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/enas_interrupt.XXXXXX")
@@ -62,6 +63,26 @@ for delay in 0.3 1.0; do
     [ -n "$da" ] && [ "$da" = "$db" ] || fail "interrupted $delay s into phase 2 and resumed: weights differ ($da vs $db)"
     cmp -s "$tmp/a/best_arch.tf" "$out/best_arch.tf" || fail "interrupted $delay s into phase 2: best architecture differs"
 done
+
+# 3. the same inside the derivation at the epoch's end (its scoring updates BN statistics too)
+search_exec --ctrl-steps 1 --ctrl-steps-aggregate 4 --derive-samples 150 --output "$tmp/d" >/dev/null 2>&1 &
+wait $! || fail "uninterrupted run with 150 derived samples failed"
+out="$tmp/e"
+search_exec --ctrl-steps 1 --ctrl-steps-aggregate 4 --derive-samples 150 --output "$out" >"$out.log" 2>&1 &
+pid=$!
+n=0
+while ! grep -q '"ctrl_update"' "$out/metrics.jsonl" 2>/dev/null && [ $n -lt 1800 ] && kill -0 $pid 2>/dev/null; do
+    sleep 0.05
+    n=$((n + 1))
+done
+sleep 0.5
+kill -INT $pid 2>/dev/null
+wait $pid
+grep -q '"epoch_end"' "$out/metrics.jsonl" && echo "test_interrupt: note: the derivation ended before SIGINT"
+"$enas" --plugin-dir "$plugins" --resume "$out" >>"$out.log" 2>&1 || { fail "resume after SIGINT in the derivation failed"; cat "$out.log" >&2; }
+da=$("$digest" "$tmp/d/checkpoint.bin") db=$("$digest" "$out/checkpoint.bin")
+[ -n "$da" ] && [ "$da" = "$db" ] || fail "interrupted in the derivation and resumed: weights differ ($da vs $db)"
+cmp -s "$tmp/d/best_arch.tf" "$out/best_arch.tf" || fail "interrupted in the derivation: best architecture differs"
 
 [ $fails -eq 0 ] || exit 1
 echo "test_interrupt: all checks passed"
