@@ -12,6 +12,7 @@
 #include "arch.h"
 #include "config.h"
 #include "host.h"
+#include "log.h"
 #include "registry.h"
 #include "extprog.h"
 #include "fileio.h"
@@ -128,6 +129,8 @@ int enas__cmd_arch(struct enas_host *h, struct enas_config *cfg, const char *fil
     char *text = NULL, *res = NULL;
     int rc = 1;
     enum enas_status created = s.desc->create(&a, &s.state, &err);
+    if (created != ENAS_OK)
+        enas__err_terminate(&err); /* the space plugin's message */
     if (created == ENAS_OK && (text = read_all(file, &err)) &&
         enas__arch_parse(&s, text, file, &arch, &len, &err) == ENAS_OK &&
         (!draw_to || draw(&s, arch, len, draw_to, &err) == ENAS_OK)) {

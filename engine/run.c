@@ -66,16 +66,22 @@ static enum enas_status open_plugins(struct enas_run *r, struct enas_err *err)
     if (st != ENAS_OK)
         return st;
     struct enas_space_args sa = {r->h->api, r->h, enas__config_section(r->cfg, r->space_name), 32, 32, 3, 10, NULL, 0};
+    /* each plugin's message is cut at the buffer's end before the engine reads it (enas__err_terminate) */
     if ((st = r->space.desc->create(&sa, &r->space.state, err)) != ENAS_OK) {
+        enas__err_terminate(err);
         enas_err_prefix(err, "space '%s': ", r->space_name);
         return st;
     }
     struct enas_create_args la = {r->h->api, r->h, enas__config_section(r->cfg, r->loss_d->name)};
-    if (r->loss_d->create && (st = r->loss_d->create(&la, &r->loss, err)) != ENAS_OK)
+    if (r->loss_d->create && (st = r->loss_d->create(&la, &r->loss, err)) != ENAS_OK) {
+        enas__err_terminate(err);
         return st;
+    }
     struct enas_create_args ra = {r->h->api, r->h, enas__config_section(r->cfg, r->reward_d->name)};
-    if (r->reward_d->create && (st = r->reward_d->create(&ra, &r->reward, err)) != ENAS_OK)
+    if (r->reward_d->create && (st = r->reward_d->create(&ra, &r->reward, err)) != ENAS_OK) {
+        enas__err_terminate(err);
         return st;
+    }
     r->arch_len = enas__arch_len(&r->space);
     r->arch = calloc(r->arch_len ? r->arch_len : 1, sizeof *r->arch);
     r->best = calloc(r->arch_len ? r->arch_len : 1, sizeof *r->best);

@@ -1,10 +1,10 @@
 #!/bin/sh
-# test_plugins_cli.sh ENAS PLUGIN_DIR FIXTURES - what a user sees of plugins that fail: a plugin that
+# test_plugins_cli.sh ENAS PLUGIN_DIR FIXTURES GEN_CIFAR - what a user sees of plugins that fail: a plugin that
 # crashes in its init is named before the process dies of it; a plugin directory that cannot be opened is
 # reported with the reason; `enas --help` and `enas plugins` list the files that failed to load; careless
 # plugins (messages and strings without a NUL, too many settings) are refused by name.
 set -u
-enas=$1 plugins=$2 fixtures=$3
+enas=$1 plugins=$2 fixtures=$3 gen=$4
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/enas_plugins_cli.XXXXXX")
 trap 'chmod 700 "$tmp/noperm" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 fails=0
@@ -135,6 +135,18 @@ n=$(grep -c -- "--many\.s[0-9]* N" "$tmp/out")
 [ "$rc" = 0 ] && [ "$n" = 300 ] || fail "many settings: rc $rc, $n in --help"
 run --plugin-dir "$plugins" --plugin-dir "$fixtures/many" --many.s299 1001
 [ "$rc" = 2 ] && has err "many.s299" || fail "many settings, out of range: rc $rc"
+
+# A reward whose create and a loss whose compute fail with a message without a NUL, during a search: the
+# message is cut (the sanitizer build would stop on reading past it), the run exits 1.
+mkdir "$tmp/data" && "$gen" "$tmp/data" 100 >/dev/null || exit 1
+small="--plugin-dir $plugins --plugin-dir $fixtures/backend_no_nul --space macro --backend ref --data $tmp/data
+       --train-subset 40 --batch-size 20 --macro.num-layers 1 --macro.out-filters 4 --threads 1"
+# shellcheck disable=SC2086
+run $small --reward nonul_reward --output "$tmp/r1"
+[ "$rc" = 1 ] && has err "yyyyyyyy" || fail "a reward's create without a NUL: rc $rc"
+# shellcheck disable=SC2086
+run $small --loss nonul_loss --output "$tmp/r2"
+[ "$rc" = 1 ] && has err "yyyyyyyy" || fail "a loss's compute without a NUL: rc $rc"
 
 if [ "$fails" -gt 0 ]; then
     echo "test_plugins_cli: $fails failure(s)" >&2
