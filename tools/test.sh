@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - builds enas and runs the whole test suite twice: a normal build (build/) and a build under
-# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/). Real-data tests use $ENAS_DATA or
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/); then each libFuzzer harness of tests/fuzz for
+# 15 seconds, under the same sanitizers (build-fuzz/, clang). Real-data tests use $ENAS_DATA or
 # ./data/cifar-10-batches-bin when either holds CIFAR-10, and skip otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,6 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DENAS_SANITIZE=ON
 cmake --build build-asan -j"$jobs"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" \
   -E '^(test_space_(macro|micro)_train|test_controller_learn|test_search_micro_ref)$'
+
+# the readers of untrusted input (architectures, settings, checkpoints, CIFAR-10) against a minute of fuzzing
+tools/fuzz.sh all 15

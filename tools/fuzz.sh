@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# fuzz.sh NAME|all SECONDS [LIBFUZZER-OPTION...] - runs the libFuzzer harness NAME (arch, config, ckpt, cifar;
+# tests/fuzz) for SECONDS under AddressSanitizer and UndefinedBehaviorSanitizer ("all": each in turn, SECONDS
+# each). It configures and builds build-fuzz/ with clang (-DENAS_FUZZ=ON) on first use. The corpus starts
+# from tests/fuzz/corpus/NAME (the repo's seeds, never written to) plus seeds made by the program's own
+# writers, and grows in build-fuzz/fuzz/corpus/NAME. A crash or a broken property leaves its input in
+# build-fuzz/fuzz/artifacts/NAME/ and makes this exit 1; rerun one input with
+#     build-fuzz/tests/fuzz/fuzz_NAME FILE
+set -euo pipefail
+cd "$(dirname "$0")/.."
+names=(arch config ckpt cifar)
+if [ $# -lt 2 ] || ! [[ $2 =~ ^[0-9]+$ ]]; then
+    echo "usage: tools/fuzz.sh NAME|all SECONDS [LIBFUZZER-OPTION...]   (NAME: ${names[*]})" >&2
+    exit 2
+fi
+which=$1 seconds=$2
+shift 2
+if [ "$which" = all ]; then
+    run=("${names[@]}")
+elif [[ " ${names[*]} " == *" $which "* ]]; then
+    run=("$which")
+else
+    echo "fuzz.sh: no harness '$which' (${names[*]})" >&2
+    exit 2
+fi
+command -v clang >/dev/null || { echo "fuzz.sh: clang is not installed (tools/setup.sh installs it)" >&2; exit 1; }
+
+build=build-fuzz
+# warnings are gcc's business (the normal build has -Werror); clang's extra ones must not stop fuzzing
+[ -f "$build/CMakeCache.txt" ] ||
+    CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DENAS_FUZZ=ON -DENAS_WERROR=OFF >/dev/null
+targets=(fuzz_mkseeds)
+for n in "${run[@]}"; do targets+=("fuzz_$n"); done
+cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target "${targets[@]}" >/dev/null
+
+work=$build/fuzz
+mkdir -p "$work/seeds"
+"$build/tests/fuzz/fuzz_mkseeds" "$work/seeds"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp
+export ENAS_PLUGIN_PATH=
+status=0
+for n in "${run[@]}"; do
+    corpus=$work/corpus/$n artifacts=$work/artifacts/$n
+    mkdir -p "$corpus" "$artifacts"
+    seeds=(tests/fuzz/corpus/$n)
+    [ -d "$work/seeds/$n" ] && seeds+=("$work/seeds/$n")
+    echo "fuzz.sh: $n for ${seconds}s (corpus $corpus)"
+    # -timeout: one input may take at most 10 s (a hang is a finding); -rss_limit_mb: so is a runaway allocation
+    if ! "$build/tests/fuzz/fuzz_$n" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$artifacts/" -print_final_stats=1 "$@" "$corpus" "${seeds[@]}" >"$work/$n.log" 2>&1; then
+        status=1
+        echo "fuzz.sh: $n FOUND A PROBLEM (log $work/$n.log, input in $artifacts/):" >&2
+        grep -E "ERROR|fuzz:|SUMMARY|Test unit written" "$work/$n.log" | head -20 >&2
+    else
+        grep -E "stat::number_of_executed_units|cov: " "$work/$n.log" | tail -2
+    fi
+done
+exit $status
