@@ -1424,35 +1424,17 @@ static void write_section(FILE *f, const struct cfg_section *sec)
 
 enum enas_status enas__config_write(const struct enas_config *c, const char *path, struct enas_err *err)
 {
-    size_t len = strlen(path) + 5;
-    char *tmp = malloc(len);
-    if (!tmp)
-        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
-    snprintf(tmp, len, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        enum enas_status st = enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-        free(tmp);
-        return st;
-    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "cannot write '%s': out of memory", path);
     fprintf(f, "# enas settings: every value of this run; load with --config %s\n", path);
     for (size_t i = 0; i < c->n; i++)
         write_section(f, c->secs[i]);
-    int bad = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int e = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (!bad && rename(tmp, path) != 0) {
-        bad = 1;
-        e = errno;
-    }
-    enum enas_status st = ENAS_OK;
-    if (bad) {
-        unlink(tmp);
-        st = enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", path, strerror(e ? e : EIO));
-    }
-    free(tmp);
+    const int bad = ferror(f);
+    enum enas_status st = fclose(f) != 0 || bad ? enas_err_set(err, ENAS_ERR_NOMEM, "cannot write '%s': out of memory", path)
+                                                : enas__file_replace(path, text, len, 1, err);
+    free(text);
     return st;
 }

@@ -96,3 +96,36 @@ enum enas_status enas__file_read(const char *path, const char *what, uint64_t ma
     fclose(f);
     return st;
 }
+
+enum enas_status enas__file_replace(const char *path, const void *data, size_t len, int durable,
+                                    struct enas_err *err)
+{
+    const size_t n = strlen(path) + 5;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "cannot write '%s': out of memory", path);
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        enum enas_status st = enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    int bad = (len && fwrite(data, 1, len, f) != len) || fflush(f) != 0 || (durable && fsync(fileno(f)) != 0);
+    int e = errno; /* the reason for the message */
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad && rename(tmp, path) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    enum enas_status st = ENAS_OK;
+    if (bad) {
+        unlink(tmp);
+        st = enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", path, strerror(e ? e : EIO));
+    }
+    free(tmp);
+    return st;
+}

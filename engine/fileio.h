@@ -25,4 +25,10 @@ enum enas_status enas__file_read(const char *path, const char *what, uint64_t ma
 enum enas_status enas__file_read_stream(FILE *f, const char *name, const char *what, uint64_t max_bytes, char **buf,
                                         size_t *len, struct enas_err *err);
 
+/* Replaces path with len bytes of data atomically: written to "<path>.tmp", flushed (and fsync'ed when
+ * durable), then renamed over path. On failure the old file stays, no .tmp is left, and the error
+ * (ENAS_ERR_IO) names the file and the system's reason (a full disk, a file-size limit). */
+enum enas_status enas__file_replace(const char *path, const void *data, size_t len, int durable,
+                                    struct enas_err *err);
+
 #endif

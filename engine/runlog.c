@@ -13,6 +13,7 @@
 #include "log.h"
 #include "run.h"
 #include "extprog.h"
+#include "fileio.h"
 
 void enas__runlog_window_add(struct enas_runlog_window *w, const struct enas_loss_result *res, int64_t images)
 {
@@ -82,26 +83,7 @@ void enas__runlog_ctrl(struct enas_run *r, const struct enas_runlog_ctrl *c)
 /* Writes text to path atomically. */
 static enum enas_status write_file(const char *path, const char *text, struct enas_err *err)
 {
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-    int bad = fputs(text, f) < 0 || fflush(f) != 0;
-    int e = errno; /* the reason (a full disk, a file-size limit) for the message */
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    if (!bad && rename(tmp, path) != 0) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) {
-        unlink(tmp);
-        return enas_err_set(err, ENAS_ERR_IO, "cannot write '%s': %s", path, strerror(e));
-    }
-    return ENAS_OK;
+    return enas__file_replace(path, text, strlen(text), 0, err);
 }
 
 static int dot_chunk(void *ctx, const char *text, size_t len)

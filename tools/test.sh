@@ -6,6 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+# which CPU ran the suite: the kernels it takes natively (the other CPUs' kernels run in the *_avx2 and
+# *_portable views of tests/cpu_views.cmake whatever it is)
+flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
+has() { case " $flags " in *" $1 "*) echo yes ;; *) echo no ;; esac; }
+echo "test.sh: CPU $(grep -m1 '^model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//'):" \
+    "AVX2 $(has avx2), AVX-512F $(has avx512f), AVX-512BW $(has avx512bw)"
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"

@@ -1,7 +1,11 @@
 /* test_fileio.c - untrusted input files (engine/fileio.c): a regular file is read whole and NUL-terminated;
  * a FIFO is refused at once instead of blocking, a character device (/dev/zero, which never ends), a
- * directory, a missing file and one over the size limit are refused with the path and the reason. */
+ * directory, a missing file and one over the size limit are refused with the path and the reason. A file
+ * replaced atomically is either the new one or, when the write fails (a file-size limit standing in for a
+ * full disk), still the old one, with no .tmp left. */
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +58,31 @@ int main(void)
                   "too large (over 10000 bytes)");
         fclose(z);
     }
+
+    /* atomic replacement */
+    snprintf(path, sizeof path, "%s/replaced", dir);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    CHECK(enas__file_replace(path, "old", 3, 1, &err) == ENAS_OK);
+    CHECK(enas__file_replace(path, "newer", 5, 0, &err) == ENAS_OK);
+    CHECK(enas__file_read(path, "test file", 100, &buf, &len, &err) == ENAS_OK && len == 5 && !memcmp(buf, "newer", 5));
+    free(buf);
+    static char big[1 << 16];
+    struct rlimit old_lim, lim;
+    getrlimit(RLIMIT_FSIZE, &old_lim);
+    lim = old_lim;
+    lim.rlim_cur = 4096;
+    signal(SIGXFSZ, SIG_IGN); /* writes past the limit fail with EFBIG instead of killing the process */
+    CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    CHECK_ERR(enas__file_replace(path, big, sizeof big, 1, &err), err, ENAS_ERR_IO, "File too large");
+    setrlimit(RLIMIT_FSIZE, &old_lim);
+    CHECK(strstr(err.msg, path) != NULL);
+    CHECK(access(tmp, F_OK) != 0);
+    CHECK(enas__file_read(path, "test file", 100, &buf, &len, &err) == ENAS_OK && len == 5 && !memcmp(buf, "newer", 5));
+    free(buf);
+    snprintf(tmp, sizeof tmp, "%s/no/such/folder/file", dir);
+    CHECK_ERR(enas__file_replace(tmp, "x", 1, 0, &err), err, ENAS_ERR_IO, "No such file or directory");
+    unlink(path);
 
     snprintf(path, sizeof path, "%s/fifo", dir);
     unlink(path);
