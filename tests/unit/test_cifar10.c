@@ -5,6 +5,7 @@
 #include "cifar10.h"
 
 #include "check.h"
+#include "rm_tree.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -53,25 +54,6 @@ static void make_dir(char *out, size_t cap, const char *name)
     CHECK(mkdir(out, 0700) == 0);
 }
 
-/* Recursion is bounded by the few levels this test creates. */
-static void rm_tree(const char *path) // NOLINT(misc-no-recursion)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 static const int train_counts[5] = {3, 4, 2, 5, 1};
 

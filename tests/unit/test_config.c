@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "check.h"
+#include "rm_tree.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -245,25 +246,6 @@ static void put_text(const char *name, const char *text)
     put_file(name, text, strlen(text));
 }
 
-/* Recursion is bounded by the two levels this test creates. */
-static void rm_tree(const char *path) // NOLINT(misc-no-recursion)
-{
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char sub[1024];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
 
 /* A NUL byte ended the file for libconfig without a word; a FIFO blocked, /dev/zero never ended. */
 static void test_file_kinds(void)
