@@ -18,13 +18,14 @@ cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
 # The sanitizer build runs everything except tests whose point is how well something learns (the same
-# code paths run under the sanitizers in the other tests) and the micro search on the slow reference
-# backend (the macro search on it and the micro search on oneDNN still run): under ASan they alone
-# would take most of CI's time.
+# code paths run under the sanitizers in the other tests), the micro search on the slow reference
+# backend (the macro search on it and the micro search on oneDNN still run), and the whole-network and
+# search runs of the other CPUs' views (their kernels run under the sanitizers in the op parity, step and
+# macro views): under ASan they alone would take most of CI's time.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DENAS_SANITIZE=ON
 cmake --build build-asan -j"$jobs"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" \
-  -E '^(test_space_(macro|micro)_train|test_controller_learn|test_search_micro_ref)$'
+  -E '^(test_space_(macro|micro)_train|test_controller_learn|test_search_micro_ref|test_space_micro_ops_onednn_(avx2|portable)|test_cpu_views_micro)$'
 
 # the readers of untrusted input (architectures, settings, checkpoints, CIFAR-10) against a minute of fuzzing
 tools/fuzz.sh all 15
