@@ -44,13 +44,24 @@ mkdir -p "$work/seeds"
 "$build/tests/fuzz/fuzz_mkseeds" "$work/seeds"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp
+# Function names in the reports, and for the suppressions, which name functions: without a symbolizer
+# (Debian's llvm-14 has it) a report shows bare addresses and no suppression matches.
+for s in llvm-symbolizer llvm-symbolizer-14 /usr/lib/llvm-14/bin/llvm-symbolizer; do
+    if command -v "$s" >/dev/null; then
+        ASAN_SYMBOLIZER_PATH=$(command -v "$s")
+        export ASAN_SYMBOLIZER_PATH
+        break
+    fi
+done
 export ENAS_PLUGIN_PATH=
 status=0
 for n in "${run[@]}"; do
     corpus=$work/corpus/$n artifacts=$work/artifacts/$n
     mkdir -p "$corpus" "$artifacts"
-    seeds=(tests/fuzz/corpus/$n)
-    [ -d "$work/seeds/$n" ] && seeds+=("$work/seeds/$n")
+    seeds=()
+    for d in "tests/fuzz/corpus/$n" "$work/seeds/$n"; do # the repo has text seeds, mkseeds the binary ones
+        [ -d "$d" ] && seeds+=("$d")
+    done
     echo "fuzz.sh: $n for ${seconds}s (corpus $corpus)"
     # -timeout: one input may take at most 10 s (a hang is a finding); -rss_limit_mb: so is a runaway allocation
     if ! "$build/tests/fuzz/fuzz_$n" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

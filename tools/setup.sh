@@ -9,7 +9,8 @@ packages=(
   libdnnl-dev ocl-icd-opencl-dev                 # oneDNN 2.6 (its CMake package requires OpenCL)
   graphviz                                       # `dot`: architecture pictures
   gnuplot-nox                                    # learning-curve plots
-  clang libclang-rt-14-dev                       # tools/fuzz.sh: libFuzzer and the sanitizers' runtimes
+  clang libclang-rt-14-dev llvm-14               # tools/fuzz.sh: libFuzzer, the sanitizers' runtimes, and
+                                                 # llvm-symbolizer (reports with function names)
 )
 
 missing=()
