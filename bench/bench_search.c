@@ -78,8 +78,13 @@ static const char *space_options(const char *space)
 static int ctrl_open(struct sh *s, struct enas_controller **c)
 {
     struct enas_err err = {0};
-    struct enas_ctrl_opts co = {.lstm_size = 64, .lstm_layers = 1, .tanh_constant = 1.5, .temperature = 0,
-                                .op_tanh_reduce = 1.0, .skip_target = 0.4, .seed = 3};
+    struct enas_ctrl_opts co = {.lstm_size = 64,
+                                .lstm_layers = 1,
+                                .tanh_constant = 1.5,
+                                .temperature = 0,
+                                .op_tanh_reduce = 1.0,
+                                .skip_target = 0.4,
+                                .seed = 3};
     if (enas__ctrl_create(&co, sh_desc(s), sh_state(s), c, &err) != ENAS_OK) {
         fprintf(stderr, "bench_search: controller: %s\n", err.msg);
         return 1;
@@ -153,7 +158,8 @@ static int read_archs(const char *path, size_t len, int **out, int *n_out)
             k++;
         }
         if (k != len) {
-            fprintf(stderr, "bench_search: %s line %d: %zu ints; this space takes %zu\n", path, n + 1, k, len);
+            fprintf(stderr, "bench_search: %s line %d: %zu ints; this space takes %zu\n", path, n + 1, k,
+                    len);
             fclose(f);
             free(v);
             return 1;
@@ -185,7 +191,8 @@ static int pass_open(struct pass *p, struct sh *s)
     struct enas_sgd_opts so = {.momentum = 0.9, .nesterov = 1, .weight_decay = 0};
     p->sh = s;
     if (!(p->loss = enas__registry_find_loss(sh_host(s)->reg, "cross_entropy", &err)) ||
-        enas__step_create(sh_host(s), &p->step, &err) != ENAS_OK || enas__sgd_create(&so, &p->sgd, &err) != ENAS_OK) {
+        enas__step_create(sh_host(s), &p->step, &err) != ENAS_OK ||
+        enas__sgd_create(&so, &p->sgd, &err) != ENAS_OK) {
         fprintf(stderr, "bench_search: %s\n", err.msg);
         return 1;
     }
@@ -199,8 +206,8 @@ static void pass_close(struct pass *p)
     free(p->grad);
 }
 
-static int pass_run(struct pass *p, const int *arch, const float *images, const int32_t *labels, int n, double lr,
-                    double *loss)
+static int pass_run(struct pass *p, const int *arch, const float *images, const int32_t *labels, int n,
+                    double lr, double *loss)
 {
     struct enas_err err = {0};
     struct enas_step_opts so = {.training = 1, .record = 1, .seed = 11, .stream = p->n++, .threads = 2};
@@ -214,7 +221,8 @@ static int pass_run(struct pass *p, const int *arch, const float *images, const 
     struct enas_child_out o = {0};
     struct enas_loss_result r = {0};
     const struct enas_space_desc *d = sh_desc(p->sh);
-    enum enas_status st = d->forward(sh_state(p->sh), enas__step_exec(p->step), arch, sh_arch_len(p->sh), img, &o, &err);
+    enum enas_status st =
+        d->forward(sh_state(p->sh), enas__step_exec(p->step), arch, sh_arch_len(p->sh), img, &o, &err);
     double t1 = now_s();
     if (st == ENAS_OK && o.aux_logits)
         st = enas_err_set(&err, ENAS_ERR_INVALID_ARG, "bench_search: aux heads are not benchmarked");
@@ -293,7 +301,8 @@ static int ctrl_time(struct sh *s, int reps, double *ms)
     return rc;
 }
 
-static int cmd_train(const char *plugin_dir, const char *space, const char *archs_path, const struct train_opts *o)
+static int cmd_train(const char *plugin_dir, const char *space, const char *archs_path,
+                     const struct train_opts *o)
 {
     struct sh *s = NULL;
     int rc = sh_open(&s, plugin_dir, o->backend, space, space_options(space), NULL, 0);
@@ -343,7 +352,8 @@ static int cmd_train(const char *plugin_dir, const char *space, const char *arch
     if (rc == 0 && o->ctrl_reps > 0)
         rc = ctrl_time(s, o->ctrl_reps, &ctrl_ms);
     if (rc == 0 && t && tc && ph) {
-        printf("{\"program\": \"enas-%s\", \"space\": \"%s\", \"first_arch\": %d, \"batch\": %d, \"threads\": 2, "
+        printf("{\"program\": \"enas-%s\", \"space\": \"%s\", \"first_arch\": %d, \"batch\": %d, "
+               "\"threads\": 2, "
                "\"data\": \"%s\", \"step_s\": [",
                o->backend, space, o->first, o->batch, data);
         for (int i = o->warmup; i < total; i++)
@@ -354,10 +364,12 @@ static int cmd_train(const char *plugin_dir, const char *space, const char *arch
         double med = median(t + o->warmup, o->steps);
         printf("], \"median_s\": %.6f, \"images_per_s\": %.3f, \"peak_rss_mb\": %.1f, ", med, o->batch / med,
                (double)hwm / 1024.0);
-        printf("\"tape_peak_mb\": %.1f, \"tape_live_peak_mb\": %.1f, \"phase_median_s\": {\"forward\": %.4f, \"backward\": %.4f, \"sgd\": %.4f}, ",
+        printf("\"tape_peak_mb\": %.1f, \"tape_live_peak_mb\": %.1f, \"phase_median_s\": {\"forward\": %.4f, "
+               "\"backward\": %.4f, \"sgd\": %.4f}, ",
                (double)enas__step_peak_bytes(ps.step) / (1024.0 * 1024.0),
-               (double)enas__step_live_peak_bytes(ps.step) / (1024.0 * 1024.0), median(ph + o->warmup, o->steps),
-               median(ph + total + o->warmup, o->steps), median(ph + 2 * total + o->warmup, o->steps));
+               (double)enas__step_live_peak_bytes(ps.step) / (1024.0 * 1024.0),
+               median(ph + o->warmup, o->steps), median(ph + total + o->warmup, o->steps),
+               median(ph + 2 * total + o->warmup, o->steps));
         if (o->ctrl_reps > 0 && ctrl_ms >= 0)
             printf("\"ctrl_update_ms\": %.3f, ", ctrl_ms);
         else
@@ -377,9 +389,10 @@ static int cmd_train(const char *plugin_dir, const char *space, const char *arch
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_search gen PLUGIN_DIR SPACE N SEED\n"
-                    "       bench_search train PLUGIN_DIR SPACE ARCHS [--backend B] [--warmup N] [--steps N]\n"
-                    "                          [--batch N] [--ctrl-reps N] [--first-arch I]\n");
+    fprintf(stderr,
+            "usage: bench_search gen PLUGIN_DIR SPACE N SEED\n"
+            "       bench_search train PLUGIN_DIR SPACE ARCHS [--backend B] [--warmup N] [--steps N]\n"
+            "                          [--batch N] [--ctrl-reps N] [--first-arch I]\n");
     return 2;
 }
 

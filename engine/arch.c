@@ -43,15 +43,15 @@ enum enas_status enas__arch_validate(const struct enas_arch_space *s, const int 
         char buf[24];
         if (d->kind == ENAS_CHOICE_ONE) {
             if (arch[pos] < 0 || (unsigned)arch[pos] >= d->n_candidates)
-                return enas_err_set(err, ENAS_ERR_DATA, "position %zu (%s): %d is out of range 0..%u", pos, d->label,
-                                    arch[pos], d->n_candidates - 1);
+                return enas_err_set(err, ENAS_ERR_DATA, "position %zu (%s): %d is out of range 0..%u", pos,
+                                    d->label, arch[pos], d->n_candidates - 1);
             pos++;
             continue;
         }
         for (unsigned j = 0; j < d->n_candidates; j++, pos++)
             if (arch[pos] != 0 && arch[pos] != 1)
-                return enas_err_set(err, ENAS_ERR_DATA, "position %zu (%s, candidate %s): %d is not 0 or 1", pos,
-                                    d->label, cand_name(d, j, buf, sizeof buf), arch[pos]);
+                return enas_err_set(err, ENAS_ERR_DATA, "position %zu (%s, candidate %s): %d is not 0 or 1",
+                                    pos, d->label, cand_name(d, j, buf, sizeof buf), arch[pos]);
     }
     if (s->desc->validate)
         return s->desc->validate(s->state, arch, len, err);
@@ -69,8 +69,8 @@ enum enas_status enas__arch_check_text(const char *text, size_t len, const char 
         line += *p == '\n';
     }
     return enas_err_set(err, ENAS_ERR_DATA,
-                        "%s:%zu:%zu: a NUL byte (byte %zu of the file); an architecture file is text", name, line,
-                        col, (size_t)(nul - text));
+                        "%s:%zu:%zu: a NUL byte (byte %zu of the file); an architecture file is text", name,
+                        line, col, (size_t)(nul - text));
 }
 
 /* ---- TF integer string ---- */
@@ -130,20 +130,21 @@ static int json_cand(const struct enas_decision *d, const struct enas_json *v, c
     snprintf(first, sizeof first, "%s", cand_name(d, 0, buf, sizeof buf));
     snprintf(last, sizeof last, "%s", cand_name(d, d->n_candidates - 1, buf, sizeof buf));
     if (v->type == ENAS_JSON_STRING)
-        enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: key '%s': '%s' is not a candidate (%s .. %s)", name, v->line,
-                     v->col, d->label, v->str, first, last);
+        enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: key '%s': '%s' is not a candidate (%s .. %s)", name,
+                     v->line, v->col, d->label, v->str, first, last);
     else if (v->type == ENAS_JSON_NUMBER)
-        enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: key '%s': %g is not a candidate index (0 .. %u)", name, v->line,
-                     v->col, d->label, v->num, d->n_candidates - 1);
+        enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: key '%s': %g is not a candidate index (0 .. %u)", name,
+                     v->line, v->col, d->label, v->num, d->n_candidates - 1);
     else
-        enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: key '%s': expected a candidate index, a name (%s .. %s) or a list",
-                     name, v->line, v->col, d->label, first, last);
+        enas_err_set(err, ENAS_ERR_DATA,
+                     "%s:%d:%d: key '%s': expected a candidate index, a name (%s .. %s) or a list", name,
+                     v->line, v->col, d->label, first, last);
     return -1;
 }
 
 /* Fills bits[0..n) from a value: a candidate, a list of candidates, or a full-length list of bools. */
-static enum enas_status json_choice(const struct enas_decision *d, const struct enas_json *v, const char *name,
-                                    int *bits, struct enas_err *err)
+static enum enas_status json_choice(const struct enas_decision *d, const struct enas_json *v,
+                                    const char *name, int *bits, struct enas_err *err)
 {
     memset(bits, 0, d->n_candidates * sizeof *bits);
     if (v->type != ENAS_JSON_ARRAY) {
@@ -180,13 +181,14 @@ static enum enas_status json_one(const struct enas_decision *d, const struct ena
         }
     free(bits);
     if (st == ENAS_OK && count != 1)
-        return enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: key '%s': exactly one candidate must be chosen, got %d",
-                            name, v->line, v->col, d->label, count);
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "%s:%d:%d: key '%s': exactly one candidate must be chosen, got %d", name, v->line,
+                            v->col, d->label, count);
     return st;
 }
 
-static enum enas_status parse_json(const struct enas_arch_space *s, const char *text, const char *name, int *a,
-                                   struct enas_err *err)
+static enum enas_status parse_json(const struct enas_arch_space *s, const char *text, const char *name,
+                                   int *a, struct enas_err *err)
 {
     struct enas_json *doc = NULL;
     enum enas_status st = enas__json_parse(text, name, &doc, err);
@@ -194,14 +196,15 @@ static enum enas_status parse_json(const struct enas_arch_space *s, const char *
         return st;
     size_t k = s->desc->n_decisions(s->state), pos = 0;
     if (doc->type != ENAS_JSON_OBJECT)
-        st = enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: expected a JSON object of decisions", name, doc->line,
-                          doc->col);
+        st = enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: expected a JSON object of decisions", name,
+                          doc->line, doc->col);
     for (size_t m = 0; m < doc->n && st == ENAS_OK; m++) { /* every key must be a decision */
         size_t i = 0;
         while (i < k && strcmp(s->desc->decision(s->state, i)->label, doc->keys[m]) != 0)
             i++;
         if (i == k)
-            st = enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: unknown key '%s' (not a decision of the %s space)", name,
+            st = enas_err_set(err, ENAS_ERR_DATA,
+                              "%s:%d:%d: unknown key '%s' (not a decision of the %s space)", name,
                               doc->items[m].line, doc->items[m].col, doc->keys[m], s->desc->name);
     }
     for (size_t i = 0; i < k && st == ENAS_OK; i++) {
@@ -219,8 +222,8 @@ static enum enas_status parse_json(const struct enas_arch_space *s, const char *
     return st;
 }
 
-enum enas_status enas__arch_parse(const struct enas_arch_space *s, const char *text, const char *name, int **arch,
-                                  size_t *len, struct enas_err *err)
+enum enas_status enas__arch_parse(const struct enas_arch_space *s, const char *text, const char *name,
+                                  int **arch, size_t *len, struct enas_err *err)
 {
     const char *p = text;
     while (isspace((unsigned char)*p))
@@ -350,7 +353,8 @@ static void write_value(struct sbuf *b, const struct entry *e, const int *arch, 
     }
 }
 
-static void write_json(struct sbuf *b, const struct enas_arch_space *s, const int *arch, enum enas_arch_format f)
+static void write_json(struct sbuf *b, const struct enas_arch_space *s, const int *arch,
+                       enum enas_arch_format f)
 {
     size_t k = s->desc->n_decisions(s->state), pos = 0, n = 0;
     struct entry *es = malloc((k ? k : 1) * sizeof *es);

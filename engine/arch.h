@@ -27,8 +27,8 @@ size_t enas__arch_len(const struct enas_arch_space *s);
  * used in errors ("FILE: position 5 (InputChoice3): 2 is not 0 or 1", "FILE:3:7: ..." for JSON,
  * "FILE: unknown key 'X'", "FILE: missing key 'Y'", "FILE: 77 values; this space takes 78").
  * The result is validated (ranges, then the space's own rules). *arch is malloc'd. */
-enum enas_status enas__arch_parse(const struct enas_arch_space *s, const char *text, const char *name, int **arch,
-                                  size_t *len, struct enas_err *err);
+enum enas_status enas__arch_parse(const struct enas_arch_space *s, const char *text, const char *name,
+                                  int **arch, size_t *len, struct enas_err *err);
 
 /* Checks text as read (len bytes) before enas__arch_parse, which reads up to the first NUL byte: a NUL
  * byte inside it is ENAS_ERR_DATA "NAME:LINE:COL: a NUL byte (byte N of the file); an architecture file is
@@ -40,6 +40,7 @@ enum enas_status enas__arch_validate(const struct enas_arch_space *s, const int 
                                      struct enas_err *err);
 
 /* Writes arch in a format; returns malloc'd text ending in a newline, or NULL when out of memory. */
-char *enas__arch_format(const struct enas_arch_space *s, const int *arch, size_t len, enum enas_arch_format f);
+char *enas__arch_format(const struct enas_arch_space *s, const int *arch, size_t len,
+                        enum enas_arch_format f);
 
 #endif

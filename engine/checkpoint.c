@@ -20,37 +20,38 @@ static const char magic[8] = {'E', 'N', 'A', 'S', 'C', 'K', 'P', 'T'};
 /* The header and the state, in file order. The first two are the header; the rest map to the struct
  * through state_at (same index). The unit test checks that the offsets follow each other. */
 static const struct enas_ckpt_field fields[] = {
-    {"version", ENAS_CKPT_U32, 1, 8},
-    {"state_bytes", ENAS_CKPT_U32, 1, 12},
-    {"space", ENAS_CKPT_TEXT, 64, 16},
-    {"epoch", ENAS_CKPT_I64, 1, 80},
-    {"batch", ENAS_CKPT_I64, 1, 88},
-    {"phase", ENAS_CKPT_I64, 1, 96},
-    {"global_step", ENAS_CKPT_I64, 1, 104},
-    {"ctrl_updates", ENAS_CKPT_I64, 1, 112},
-    {"ctrl_in_epoch", ENAS_CKPT_I64, 1, 120},
-    {"adam_t", ENAS_CKPT_I64, 1, 128},
-    {"metrics_bytes", ENAS_CKPT_I64, 1, 136},
-    {"baseline", ENAS_CKPT_F64, 1, 144},
-    {"seed", ENAS_CKPT_U64, 1, 152},
-    {"rng", ENAS_CKPT_U64, 4, 160},
-    {"best_reward", ENAS_CKPT_F64, 1, 192},
-    {"best_len", ENAS_CKPT_I64, 1, 200},
+    {"version", ENAS_CKPT_U32, 1, 8},         {"state_bytes", ENAS_CKPT_U32, 1, 12},
+    {"space", ENAS_CKPT_TEXT, 64, 16},        {"epoch", ENAS_CKPT_I64, 1, 80},
+    {"batch", ENAS_CKPT_I64, 1, 88},          {"phase", ENAS_CKPT_I64, 1, 96},
+    {"global_step", ENAS_CKPT_I64, 1, 104},   {"ctrl_updates", ENAS_CKPT_I64, 1, 112},
+    {"ctrl_in_epoch", ENAS_CKPT_I64, 1, 120}, {"adam_t", ENAS_CKPT_I64, 1, 128},
+    {"metrics_bytes", ENAS_CKPT_I64, 1, 136}, {"baseline", ENAS_CKPT_F64, 1, 144},
+    {"seed", ENAS_CKPT_U64, 1, 152},          {"rng", ENAS_CKPT_U64, 4, 160},
+    {"best_reward", ENAS_CKPT_F64, 1, 192},   {"best_len", ENAS_CKPT_I64, 1, 200},
 };
-#define N_FIELDS (sizeof fields / sizeof fields[0])
-#define N_HEAD 2
-#define STATE_AT 16u    /* where the state begins */
+#define N_FIELDS    (sizeof fields / sizeof fields[0])
+#define N_HEAD      2
+#define STATE_AT    16u  /* where the state begins */
 #define STATE_BYTES 192u /* and its size */
 #define BEST_LEN_AT 200u
 
 static const size_t state_at[N_FIELDS] = {
-    0, 0, offsetof(struct enas_ckpt_state, space), offsetof(struct enas_ckpt_state, epoch),
-    offsetof(struct enas_ckpt_state, batch), offsetof(struct enas_ckpt_state, phase),
-    offsetof(struct enas_ckpt_state, global_step), offsetof(struct enas_ckpt_state, ctrl_updates),
-    offsetof(struct enas_ckpt_state, ctrl_in_epoch), offsetof(struct enas_ckpt_state, adam_t),
-    offsetof(struct enas_ckpt_state, metrics_bytes), offsetof(struct enas_ckpt_state, baseline),
-    offsetof(struct enas_ckpt_state, seed), offsetof(struct enas_ckpt_state, rng),
-    offsetof(struct enas_ckpt_state, best_reward), offsetof(struct enas_ckpt_state, best_len),
+    0,
+    0,
+    offsetof(struct enas_ckpt_state, space),
+    offsetof(struct enas_ckpt_state, epoch),
+    offsetof(struct enas_ckpt_state, batch),
+    offsetof(struct enas_ckpt_state, phase),
+    offsetof(struct enas_ckpt_state, global_step),
+    offsetof(struct enas_ckpt_state, ctrl_updates),
+    offsetof(struct enas_ckpt_state, ctrl_in_epoch),
+    offsetof(struct enas_ckpt_state, adam_t),
+    offsetof(struct enas_ckpt_state, metrics_bytes),
+    offsetof(struct enas_ckpt_state, baseline),
+    offsetof(struct enas_ckpt_state, seed),
+    offsetof(struct enas_ckpt_state, rng),
+    offsetof(struct enas_ckpt_state, best_reward),
+    offsetof(struct enas_ckpt_state, best_len),
 };
 
 static size_t field_bytes(const struct enas_ckpt_field *f)
@@ -151,25 +152,31 @@ static enum enas_status check_writable(const char *path, const struct enas_ckpt_
                                        const struct enas_ckpt_array *a, size_t n, struct enas_err *err)
 {
     if (!isfinite(s->baseline) || !isfinite(s->best_reward))
-        return enas_err_set(err, ENAS_ERR_NUMERIC, "checkpoint '%s': not written: %s is %g (a checkpoint holds "
-                            "finite numbers only); the previous checkpoint is kept", path,
-                            isfinite(s->baseline) ? "best_reward" : "baseline",
+        return enas_err_set(err, ENAS_ERR_NUMERIC,
+                            "checkpoint '%s': not written: %s is %g (a checkpoint holds "
+                            "finite numbers only); the previous checkpoint is kept",
+                            path, isfinite(s->baseline) ? "best_reward" : "baseline",
                             isfinite(s->baseline) ? s->best_reward : s->baseline);
     if (s->best_len < 0 || s->best_len > s->best_cap || (s->best_len > 0 && !s->best_arch))
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "checkpoint '%s': not written: best_len %lld with room for "
-                            "%lld", path, (long long)s->best_len, (long long)s->best_cap);
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "checkpoint '%s': not written: best_len %lld with room for "
+                            "%lld",
+                            path, (long long)s->best_len, (long long)s->best_cap);
     for (size_t i = 0; i < n; i++) {
         int64_t j = first_nonfinite(a[i].data, a[i].numel);
         if (j >= 0)
-            return enas_err_set(err, ENAS_ERR_NUMERIC, "checkpoint '%s': not written: array %zu '%s' holds %g at "
-                                "index %lld (a checkpoint holds finite numbers only); the previous checkpoint is "
-                                "kept", path, i, a[i].name, (double)a[i].data[j], (long long)j);
+            return enas_err_set(
+                err, ENAS_ERR_NUMERIC,
+                "checkpoint '%s': not written: array %zu '%s' holds %g at "
+                "index %lld (a checkpoint holds finite numbers only); the previous checkpoint is "
+                "kept",
+                path, i, a[i].name, (double)a[i].data[j], (long long)j);
     }
     return ENAS_OK;
 }
 
-enum enas_status enas__ckpt_write(const char *path, const struct enas_ckpt_state *s, const struct enas_ckpt_array *a,
-                                  size_t n, struct enas_err *err)
+enum enas_status enas__ckpt_write(const char *path, const struct enas_ckpt_state *s,
+                                  const struct enas_ckpt_array *a, size_t n, struct enas_err *err)
 {
     enum enas_status st = check_writable(path, s, a, n, err);
     if (st != ENAS_OK)
@@ -185,7 +192,8 @@ enum enas_status enas__ckpt_write(const char *path, const struct enas_ckpt_state
         free(w);
         return st;
     }
-    *w = (struct writer){.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666), .sum = 0xcbf29ce484222325ull};
+    *w = (struct writer){.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666),
+                         .sum = 0xcbf29ce484222325ull};
     if (w->fd < 0) {
         st = enas_err_set(err, ENAS_ERR_IO, "checkpoint '%s': %s", tmp, strerror(errno));
         free(w);
@@ -220,8 +228,9 @@ enum enas_status enas__ckpt_write(const char *path, const struct enas_ckpt_state
     free(w);
     if (e) {
         unlink(tmp);
-        return enas_err_set(err, ENAS_ERR_IO, "checkpoint '%s': write failed: %s; the previous checkpoint is kept",
-                            path, strerror(e));
+        return enas_err_set(err, ENAS_ERR_IO,
+                            "checkpoint '%s': write failed: %s; the previous checkpoint is kept", path,
+                            strerror(e));
     }
     sync_dir(path);
     return ENAS_OK;
@@ -243,7 +252,8 @@ static int take(struct reader *r, void *out, size_t n)
 }
 
 /* Header checks: magic, size, version, state size, checksum. */
-static enum enas_status check_frame(const char *path, const unsigned char *buf, size_t len, struct enas_err *err)
+static enum enas_status check_frame(const char *path, const unsigned char *buf, size_t len,
+                                    struct enas_err *err)
 {
     if (len < sizeof magic || memcmp(buf, magic, sizeof magic) != 0)
         return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': not an enas checkpoint", path);
@@ -255,10 +265,14 @@ static enum enas_status check_frame(const char *path, const unsigned char *buf, 
     /* Version 1 is refused rather than converted: it stored the best architecture in a fixed int32_t[512]
      * (garbage past it for longer macro architectures) and its raw struct layout was the compiler's. */
     if (version != ENAS_CKPT_VERSION)
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': format version %u; this enas reads version %d "
-                            "only%s", path, version, ENAS_CKPT_VERSION,
-                            version < ENAS_CKPT_VERSION ? " (an older enas wrote it: finish that run with the enas "
-                                                          "that started it, or start it again)" : "");
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "checkpoint '%s': format version %u; this enas reads version %d "
+                            "only%s",
+                            path, version, ENAS_CKPT_VERSION,
+                            version < ENAS_CKPT_VERSION
+                                ? " (an older enas wrote it: finish that run with the enas "
+                                  "that started it, or start it again)"
+                                : "");
     if (state_bytes != STATE_BYTES)
         return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': state_bytes is %u; version %d has %u", path,
                             state_bytes, ENAS_CKPT_VERSION, STATE_BYTES);
@@ -267,8 +281,8 @@ static enum enas_status check_frame(const char *path, const unsigned char *buf, 
     uint64_t sum;
     memcpy(&sum, buf + len - sizeof sum, sizeof sum);
     if (enas__ckpt_checksum(buf, len - sizeof sum) != sum)
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': checksum mismatch (truncated or corrupt file)",
-                            path);
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "checkpoint '%s': checksum mismatch (truncated or corrupt file)", path);
     return ENAS_OK;
 }
 
@@ -282,32 +296,36 @@ static enum enas_status parse_state(const char *path, const unsigned char *buf, 
     r->p = buf + STATE_AT + STATE_BYTES;
     r->end = buf + len - sizeof(uint64_t);
     if (!memchr(st->space, '\0', sizeof st->space))
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': space is not a name (no end in %zu bytes)", path,
-                            sizeof st->space);
+        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': space is not a name (no end in %zu bytes)",
+                            path, sizeof st->space);
     if (!isfinite(st->baseline))
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': baseline is %g; allowed: a finite number", path,
-                            st->baseline);
+        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': baseline is %g; allowed: a finite number",
+                            path, st->baseline);
     if (!isfinite(st->best_reward))
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': best_reward is %g; allowed: a finite number",
-                            path, st->best_reward);
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "checkpoint '%s': best_reward is %g; allowed: a finite number", path,
+                            st->best_reward);
     if (st->best_len < 0 || st->best_len > best_cap)
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': best_len is %lld; allowed 0..%lld (the length "
-                            "of this run's architectures)", path, (long long)st->best_len, (long long)best_cap);
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "checkpoint '%s': best_len is %lld; allowed 0..%lld (the length "
+                            "of this run's architectures)",
+                            path, (long long)st->best_len, (long long)best_cap);
     if ((size_t)(r->end - r->p) / sizeof(int32_t) < (size_t)st->best_len)
         return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': truncated in best_arch", path);
     return ENAS_OK;
 }
 
 /* Matches the file's arrays against the run's, values finite; records where each one's floats start. */
-static enum enas_status match_arrays(const char *path, struct reader *r, const struct enas_ckpt_array *a, size_t n,
-                                     const unsigned char **starts, struct enas_err *err)
+static enum enas_status match_arrays(const char *path, struct reader *r, const struct enas_ckpt_array *a,
+                                     size_t n, const unsigned char **starts, struct enas_err *err)
 {
     uint64_t count;
     if (take(r, &count, sizeof count) != 0)
         return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': truncated", path);
     if (count != n)
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': %llu arrays; this run has %zu (other settings?)",
-                            path, (unsigned long long)count, n);
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "checkpoint '%s': %llu arrays; this run has %zu (other settings?)", path,
+                            (unsigned long long)count, n);
     for (size_t i = 0; i < n; i++) {
         uint32_t len = 0;
         int64_t numel = -1;
@@ -316,11 +334,13 @@ static enum enas_status match_arrays(const char *path, struct reader *r, const s
             return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': array %zu: bad name", path, i);
         name[len] = '\0';
         if (strcmp(name, a[i].name) != 0)
-            return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': array %zu is '%s'; this run expects '%s'", path,
-                                i, name, a[i].name);
+            return enas_err_set(err, ENAS_ERR_DATA,
+                                "checkpoint '%s': array %zu is '%s'; this run expects '%s'", path, i, name,
+                                a[i].name);
         if (take(r, &numel, sizeof numel) != 0 || numel != a[i].numel)
-            return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': '%s' has %lld values; this run has %lld", path,
-                                name, (long long)numel, (long long)a[i].numel);
+            return enas_err_set(err, ENAS_ERR_DATA,
+                                "checkpoint '%s': '%s' has %lld values; this run has %lld", path, name,
+                                (long long)numel, (long long)a[i].numel);
         starts[i] = r->p;
         if ((size_t)(r->end - r->p) / sizeof(float) < (size_t)numel)
             return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': truncated in '%s'", path, name);
@@ -328,8 +348,10 @@ static enum enas_status match_arrays(const char *path, struct reader *r, const s
             float v;
             memcpy(&v, r->p + (size_t)j * sizeof v, sizeof v);
             if (!isfinite(v))
-                return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': array %zu '%s' holds %g at index %lld; "
-                                    "allowed: finite numbers", path, i, name, (double)v, (long long)j);
+                return enas_err_set(err, ENAS_ERR_DATA,
+                                    "checkpoint '%s': array %zu '%s' holds %g at index %lld; "
+                                    "allowed: finite numbers",
+                                    path, i, name, (double)v, (long long)j);
         }
         r->p += (size_t)numel * sizeof(float);
     }
@@ -337,13 +359,13 @@ static enum enas_status match_arrays(const char *path, struct reader *r, const s
 }
 
 enum enas_status enas__ckpt_read(const char *path, const char *space, struct enas_ckpt_state *s,
-                                 const struct enas_ckpt_array *a, size_t n, enas_ckpt_check_fn check, void *ctx,
-                                 struct enas_err *err)
+                                 const struct enas_ckpt_array *a, size_t n, enas_ckpt_check_fn check,
+                                 void *ctx, struct enas_err *err)
 {
     /* What this run's checkpoint can hold, with room for an older format's header to be reported as such:
      * memory stays bounded whatever the file is. */
-    uint64_t max = STATE_AT + STATE_BYTES + 2 * sizeof(uint64_t) + (uint64_t)(s->best_cap > 0 ? s->best_cap : 0) * 4 +
-                   (1u << 20);
+    uint64_t max = STATE_AT + STATE_BYTES + 2 * sizeof(uint64_t) +
+                   (uint64_t)(s->best_cap > 0 ? s->best_cap : 0) * 4 + (1u << 20);
     for (size_t i = 0; i < n; i++)
         max += sizeof(uint32_t) + strlen(a[i].name) + sizeof(int64_t) + (uint64_t)a[i].numel * sizeof(float);
     char *text = NULL;
@@ -360,8 +382,9 @@ enum enas_status enas__ckpt_read(const char *path, const char *space, struct ena
     if (rc == ENAS_OK)
         rc = parse_state(path, buf, len, s->best_cap, &st, &r, err);
     if (rc == ENAS_OK && strncmp(st.space, space, sizeof st.space) != 0)
-        rc = enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': written for space '%.63s'; this run uses '%s'", path,
-                          st.space, space);
+        rc =
+            enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': written for space '%.63s'; this run uses '%s'",
+                         path, st.space, space);
     if (rc == ENAS_OK && !(best = malloc((size_t)(st.best_len ? st.best_len : 1) * sizeof *best)))
         rc = enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
     if (rc == ENAS_OK) {
@@ -404,8 +427,8 @@ enum enas_status enas__ckpt_digest(const char *path, uint64_t *digest, struct en
     if (st == ENAS_OK) {
         memcpy(&best_len, buf + BEST_LEN_AT, sizeof best_len);
         if (best_len < 0 || (uint64_t)best_len > (len - STATE_AT - STATE_BYTES - 2 * sizeof(uint64_t)) / 4)
-            st = enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': best_len is %lld: truncated or corrupt", path,
-                              (long long)best_len);
+            st = enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': best_len is %lld: truncated or corrupt",
+                              path, (long long)best_len);
     }
     if (st == ENAS_OK) {
         size_t start = STATE_AT + STATE_BYTES + (size_t)best_len * sizeof(int32_t);

@@ -18,22 +18,22 @@
 #define ENAS_CKPT_VERSION 2
 
 struct enas_ckpt_state {
-    char space[64];           /* the space the weights belong to */
-    int64_t epoch;            /* the epoch to run next (or to continue) */
-    int64_t batch;            /* shared-weight batches of that epoch already done */
-    int64_t phase;            /* 0: in phase 1 (shared weights), 1: phase 1 done for this epoch */
-    int64_t global_step;      /* shared-weight steps so far */
-    int64_t ctrl_updates;     /* controller updates so far */
-    int64_t ctrl_in_epoch;    /* controller updates done in the current epoch's phase 2 */
-    int64_t adam_t;           /* the controller optimizer's step count */
-    int64_t metrics_bytes;    /* length of metrics.jsonl when written: later lines are dropped on resume */
+    char space[64];        /* the space the weights belong to */
+    int64_t epoch;         /* the epoch to run next (or to continue) */
+    int64_t batch;         /* shared-weight batches of that epoch already done */
+    int64_t phase;         /* 0: in phase 1 (shared weights), 1: phase 1 done for this epoch */
+    int64_t global_step;   /* shared-weight steps so far */
+    int64_t ctrl_updates;  /* controller updates so far */
+    int64_t ctrl_in_epoch; /* controller updates done in the current epoch's phase 2 */
+    int64_t adam_t;        /* the controller optimizer's step count */
+    int64_t metrics_bytes; /* length of metrics.jsonl when written: later lines are dropped on resume */
     double baseline;
     uint64_t seed;
-    uint64_t rng[4];          /* the controller's sampling stream */
-    double best_reward;       /* the best derived architecture so far (0 until an epoch ends) */
-    int64_t best_len;         /* its length: 0 until an epoch ends */
+    uint64_t rng[4];    /* the controller's sampling stream */
+    double best_reward; /* the best derived architecture so far (0 until an epoch ends) */
+    int64_t best_len;   /* its length: 0 until an epoch ends */
     /* Not stored as such: best_len ints follow the fields in the file. */
-    int32_t *best_arch;       /* borrowed from the owner, room for best_cap ints */
+    int32_t *best_arch; /* borrowed from the owner, room for best_cap ints */
     int64_t best_cap;
 };
 
@@ -48,8 +48,8 @@ struct enas_ckpt_array {
  * written (ENAS_ERR_NUMERIC, naming the array and the index); so is a write that fails (ENAS_ERR_IO, with
  * the system's reason: a full disk, a file-size limit). Either way the previous checkpoint stays in place
  * and no temporary file is left. Errors name the path. */
-enum enas_status enas__ckpt_write(const char *path, const struct enas_ckpt_state *s, const struct enas_ckpt_array *a,
-                                  size_t n, struct enas_err *err);
+enum enas_status enas__ckpt_write(const char *path, const struct enas_ckpt_state *s,
+                                  const struct enas_ckpt_array *a, size_t n, struct enas_err *err);
 
 /* The run's own checks of a state read from a file (ranges against its settings); called after every
  * check of the file itself and before anything is changed. Messages are complete (they name the file). */
@@ -62,8 +62,8 @@ typedef enum enas_status (*enas_ckpt_check_fn)(void *ctx, const char *path, cons
  * finite numbers, names, sizes, then check(ctx, ...) when not NULL) runs before anything is written; on
  * error nothing is changed and the message names the path and what is wrong. */
 enum enas_status enas__ckpt_read(const char *path, const char *space, struct enas_ckpt_state *s,
-                                 const struct enas_ckpt_array *a, size_t n, enas_ckpt_check_fn check, void *ctx,
-                                 struct enas_err *err);
+                                 const struct enas_ckpt_array *a, size_t n, enas_ckpt_check_fn check,
+                                 void *ctx, struct enas_err *err);
 
 /* A digest (FNV-1a) of the arrays of a checkpoint file, after verifying its checksum: equal digests mean
  * bit-identical weights and optimizer states, whatever the run's position or log sizes. */

@@ -11,11 +11,11 @@
 
 #include "arch.h"
 #include "config.h"
+#include "extprog.h"
+#include "fileio.h"
 #include "host.h"
 #include "log.h"
 #include "registry.h"
-#include "extprog.h"
-#include "fileio.h"
 
 /* Architecture files are small (a TF string of thousands of ints, or its JSON); the bound keeps /dev/zero
  * or a runaway pipe on standard input from filling memory. */
@@ -27,8 +27,8 @@ static char *read_all(const char *file, struct enas_err *err)
     char *text = NULL;
     size_t len = 0;
     enum enas_status st = strcmp(file, "-") == 0
-                              ? enas__file_read_stream(stdin, "standard input", "architecture", ARCH_MAX_BYTES,
-                                                       &text, &len, err)
+                              ? enas__file_read_stream(stdin, "standard input", "architecture",
+                                                       ARCH_MAX_BYTES, &text, &len, err)
                               : enas__file_read(file, "architecture file", ARCH_MAX_BYTES, &text, &len, err);
     if (st == ENAS_OK && enas__arch_check_text(text, len, file, err) != ENAS_OK) {
         free(text);
@@ -49,13 +49,16 @@ static const char *extension(const char *path)
 }
 
 /* DOT source to a temporary file, then rendered (png, svg) or renamed (dot) into place. */
-static int draw(const struct enas_arch_space *s, const int *arch, size_t len, const char *out, struct enas_err *err)
+static int draw(const struct enas_arch_space *s, const int *arch, size_t len, const char *out,
+                struct enas_err *err)
 {
     const char *ext = extension(out);
     if (strcmp(ext, "dot") != 0 && strcmp(ext, "png") != 0 && strcmp(ext, "svg") != 0)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "--draw %s: the name must end in .dot, .png or .svg", out);
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "--draw %s: the name must end in .dot, .png or .svg",
+                            out);
     if (!s->desc->dot)
-        return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "the %s space cannot draw architectures", s->desc->name);
+        return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "the %s space cannot draw architectures",
+                            s->desc->name);
     char tmp[4096], gv[4096], tmp_arg[4100], gv_arg[4100];
     int lt = snprintf(tmp, sizeof tmp, "%s.tmp", out), lg = snprintf(gv, sizeof gv, "%s.gv.tmp", out);
     if (lt < 0 || lg < 0 || (size_t)lt >= sizeof tmp || (size_t)lg >= sizeof gv)
@@ -74,9 +77,11 @@ static int draw(const struct enas_arch_space *s, const int *arch, size_t len, co
         snprintf(fmt, sizeof fmt, "-T%s", ext);
         char *argv[] = {"dot", fmt, "-o", tmp_arg, gv_arg, NULL};
         if (!enas__have_program("dot")) {
-            st = enas_err_set(err, ENAS_ERR_UNSUPPORTED,
-                              "--draw %s: the Graphviz `dot` program is not installed (tools/setup.sh installs it); "
-                              "--draw NAME.dot writes the source", out);
+            st = enas_err_set(
+                err, ENAS_ERR_UNSUPPORTED,
+                "--draw %s: the Graphviz `dot` program is not installed (tools/setup.sh installs it); "
+                "--draw NAME.dot writes the source",
+                out);
         } else if (enas__run_program(argv, 1) != 0) {
             st = enas_err_set(err, ENAS_ERR_IO, "--draw %s: dot failed to render the graph", out);
         }
@@ -112,14 +117,16 @@ int enas__cmd_arch(struct enas_host *h, struct enas_config *cfg, const char *fil
     struct enas_err err = {0};
     enum enas_arch_format fmt;
     if (!file || parse_format(to, &fmt) != 0) {
-        fprintf(stderr, "enas: arch: %s\n", !file ? "give the architecture FILE (or - for standard input)"
-                                                  : "--to takes tf, nni or nni-retiarii");
+        fprintf(stderr, "enas: arch: %s\n",
+                !file ? "give the architecture FILE (or - for standard input)"
+                      : "--to takes tf, nni or nni-retiarii");
         return 2;
     }
     const struct enas_cfg *core = enas__config_section(cfg, "");
     const char *name = enas__cfg_string(core, "space"), *backend = enas__cfg_string(core, "backend");
     struct enas_arch_space s = {enas__registry_find_space(h->reg, name, &err), NULL};
-    if (!s.desc || enas__host_init_backend(h, backend, 1, enas__config_section(cfg, backend), &err) != ENAS_OK) {
+    if (!s.desc ||
+        enas__host_init_backend(h, backend, 1, enas__config_section(cfg, backend), &err) != ENAS_OK) {
         fprintf(stderr, "enas: arch: %s\n", err.msg);
         return 2;
     }

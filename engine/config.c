@@ -1433,8 +1433,9 @@ enum enas_status enas__config_write(const struct enas_config *c, const char *pat
     for (size_t i = 0; i < c->n; i++)
         write_section(f, c->secs[i]);
     const int bad = ferror(f);
-    enum enas_status st = fclose(f) != 0 || bad ? enas_err_set(err, ENAS_ERR_NOMEM, "cannot write '%s': out of memory", path)
-                                                : enas__file_replace(path, text, len, 1, err);
+    enum enas_status st = fclose(f) != 0 || bad
+                              ? enas_err_set(err, ENAS_ERR_NOMEM, "cannot write '%s': out of memory", path)
+                              : enas__file_replace(path, text, len, 1, err);
     free(text);
     return st;
 }

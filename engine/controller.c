@@ -30,8 +30,9 @@ static struct ctrl_grp *find_grp(struct enas_controller *c, unsigned id)
 static enum enas_status check_opts(const struct enas_ctrl_opts *o, struct enas_err *err)
 {
     if (o->lstm_size < 1 || o->lstm_size > 4096 || o->lstm_layers < 1 || o->lstm_layers > 64)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "controller: lstm_size %d / lstm_layers %d out of range",
-                            o->lstm_size, o->lstm_layers);
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "controller: lstm_size %d / lstm_layers %d out of range", o->lstm_size,
+                            o->lstm_layers);
     if (!(o->tanh_constant >= 0) || !(o->temperature >= 0) || !(o->op_tanh_reduce >= 0))
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "controller: tanh_constant, temperature and op_tanh_reduce must be >= 0");
@@ -69,7 +70,8 @@ static enum enas_status place_one(struct enas_controller *c, size_t i, struct en
     if (d->n_candidates < 1 || (d->kind != ENAS_CHOICE_ONE && d->kind != ENAS_CHOICE_ANY) ||
         (d->role != ENAS_ROLE_OP && d->role != ENAS_ROLE_INPUT) || d->anchor < ENAS_ANCHOR_NONE ||
         d->anchor > ENAS_ANCHOR_STEP)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "controller: decision '%s' (#%zu) is malformed", lab, i);
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "controller: decision '%s' (#%zu) is malformed", lab,
+                            i);
     if (d->warmup_anchors && !d->new_scope)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                             "controller: decision '%s' asks for warm-up anchors without a new scope", lab);
@@ -78,7 +80,8 @@ static enum enas_status place_one(struct enas_controller *c, size_t i, struct en
         if (d->bias_init)
             return enas_err_set(err, ENAS_ERR_INVALID_ARG,
                                 "controller: input decision '%s' has bias_init; only op decisions have a "
-                                "learnable bias", lab);
+                                "learnable bias",
+                                lab);
     } else {
         enum enas_status st = add_to_group(c, cd, err);
         if (st != ENAS_OK)
@@ -98,7 +101,8 @@ static enum enas_status place_one(struct enas_controller *c, size_t i, struct en
 
 /* Follows the hints of decision i, the next one in sample order: counts the steps and anchors it needs
  * and checks that its input candidates exist at that point of the walk. */
-static enum enas_status walk_one(struct enas_controller *c, size_t i, struct ctrl_count *n, struct enas_err *err)
+static enum enas_status walk_one(struct enas_controller *c, size_t i, struct ctrl_count *n,
+                                 struct enas_err *err)
 {
     struct ctrl_dec *cd = &c->dec[i];
     const struct enas_decision *d = cd->d;
@@ -109,11 +113,11 @@ static enum enas_status walk_one(struct enas_controller *c, size_t i, struct ctr
     }
     if (d->role == ENAS_ROLE_INPUT) {
         if (d->n_candidates > n->live)
-            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                                "controller: input decision '%s' (#%zu) has %u candidates but only %zu anchors "
-                                "exist at that point (see the new_scope / warmup_anchors / anchor hints%s)",
-                                label(d), i, d->n_candidates, n->live,
-                                c->ordered ? " and the space's sample_order" : "");
+            return enas_err_set(
+                err, ENAS_ERR_INVALID_ARG,
+                "controller: input decision '%s' (#%zu) has %u candidates but only %zu anchors "
+                "exist at that point (see the new_scope / warmup_anchors / anchor hints%s)",
+                label(d), i, d->n_candidates, n->live, c->ordered ? " and the space's sample_order" : "");
         cd->u_off = c->n_u;
         c->n_u += d->n_candidates;
         c->has_attn = 1;
@@ -129,8 +133,8 @@ static enum enas_status walk_one(struct enas_controller *c, size_t i, struct ctr
 /* The space's sample order into c->order: decision order when it has none, or when its descriptor
  * predates the member (struct_size too small to hold it). Anything but a permutation is an error that
  * names the space and the first bad entry. */
-static enum enas_status read_order(struct enas_controller *c, const struct enas_space_desc *space, void *state,
-                                   struct enas_err *err)
+static enum enas_status read_order(struct enas_controller *c, const struct enas_space_desc *space,
+                                   void *state, struct enas_err *err)
 {
     const size_t need = offsetof(struct enas_space_desc, sample_order) + sizeof space->sample_order;
     c->ordered = space->struct_size >= need && space->sample_order;
@@ -147,10 +151,11 @@ static enum enas_status read_order(struct enas_controller *c, const struct enas_
     for (size_t s = 0; s < c->n_dec && st == ENAS_OK; s++) {
         size_t i = c->order[s];
         if (i >= c->n_dec)
-            st = enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                              "controller: space '%s': sample_order[%zu] = %zu is out of range: the order must "
-                              "be a permutation of the decisions 0..%zu",
-                              name, s, i, c->n_dec - 1);
+            st = enas_err_set(
+                err, ENAS_ERR_INVALID_ARG,
+                "controller: space '%s': sample_order[%zu] = %zu is out of range: the order must "
+                "be a permutation of the decisions 0..%zu",
+                name, s, i, c->n_dec - 1);
         else if (at[i])
             st = enas_err_set(err, ENAS_ERR_INVALID_ARG,
                               "controller: space '%s': sample_order[%zu] = %zu ('%s') repeats "
@@ -248,7 +253,8 @@ static void init_params(struct enas_controller *c)
         for (size_t i = 0; i < c->n_dec; i++)
             if (c->dec[i].grp == (int)g && c->dec[i].d->bias_init) {
                 /* the group's first bias_init wins; the others share the same bias anyway */
-                memcpy(c->val + c->off[c->grp[g].b_soft], c->dec[i].d->bias_init, c->grp[g].k * sizeof(float));
+                memcpy(c->val + c->off[c->grp[g].b_soft], c->dec[i].d->bias_init,
+                       c->grp[g].k * sizeof(float));
                 break;
             }
     }
@@ -267,8 +273,7 @@ static int alloc_params(struct enas_controller *c)
     size_t np = c->n_par, nv = c->n_val;
     if (!CTRL_ALLOC(c->par, np) || !CTRL_ALLOC(c->pp, np) || !CTRL_ALLOC(c->names, np) ||
         !CTRL_ALLOC(c->off, np) || !CTRL_ALLOC(c->val, nv) || !CTRL_ALLOC(c->grad, nv) ||
-        !CTRL_ALLOC(c->am, nv) || !CTRL_ALLOC(c->av, nv) ||
-        !CTRL_ALLOC(c->gd, nv))
+        !CTRL_ALLOC(c->am, nv) || !CTRL_ALLOC(c->av, nv) || !CTRL_ALLOC(c->gd, nv))
         return 0;
     layout(c); /* fills */
     init_params(c);
@@ -282,9 +287,10 @@ static int alloc_tape(struct enas_controller *c)
            CTRL_ALLOC(c->term_at, s + 1) && CTRL_ALLOC(c->terms, c->max_terms) &&
            CTRL_ALLOC(c->pend, c->k_max + 1) && CTRL_ALLOC(c->a_key, a) && CTRL_ALLOC(c->a_emb, a) &&
            CTRL_ALLOC(c->key, a * h) && CTRL_ALLOC(c->dkey, a * h) && CTRL_ALLOC(c->q_step, c->n_dec) &&
-           CTRL_ALLOC(c->scope, c->n_dec) && CTRL_ALLOC(c->arch, c->arch_len) && CTRL_ALLOC(c->lraw, c->n_k) &&
-           CTRL_ALLOC(c->lsq, c->n_k) && CTRL_ALLOC(c->prob, c->n_k) && CTRL_ALLOC(c->u, c->n_u * h) &&
-           CTRL_ALLOC(c->dzs, s * nl * 4 * h) && CTRL_ALLOC(c->dh_ext, s * h) && CTRL_ALLOC(c->dh_next, nl * h) && CTRL_ALLOC(c->dc_next, nl * h) &&
+           CTRL_ALLOC(c->scope, c->n_dec) && CTRL_ALLOC(c->arch, c->arch_len) &&
+           CTRL_ALLOC(c->lraw, c->n_k) && CTRL_ALLOC(c->lsq, c->n_k) && CTRL_ALLOC(c->prob, c->n_k) &&
+           CTRL_ALLOC(c->u, c->n_u * h) && CTRL_ALLOC(c->dzs, s * nl * 4 * h) &&
+           CTRL_ALLOC(c->dh_ext, s * h) && CTRL_ALLOC(c->dh_next, nl * h) && CTRL_ALLOC(c->dc_next, nl * h) &&
            CTRL_ALLOC(c->dz, 4 * h) && CTRL_ALLOC(c->dxin, 2 * h) && CTRL_ALLOC(c->dq, h) &&
            CTRL_ALLOC(c->gk, c->k_max + 1);
 }
@@ -327,11 +333,11 @@ void enas__ctrl_destroy(struct enas_controller *c)
 {
     if (!c)
         return;
-    void *all[] = {c->dec,     c->order, c->grp,   c->par,    c->pp,      c->names,   c->off,    c->val,
-                   c->grad,    c->am,    c->av,    c->dzs,    c->gd,      c->x,       c->st,     c->zero,
-                   c->term_at, c->terms, c->pend,  c->a_key,  c->a_emb,   c->key,     c->dkey,   c->q_step,
-                   c->scope,   c->arch,  c->lraw,  c->lsq,    c->prob,    c->u,       c->dh_ext, c->dh_next,
-                   c->dc_next, c->dz,    c->dxin,  c->dq,     c->gk};
+    void *all[] = {c->dec,     c->order, c->grp,  c->par,   c->pp,    c->names, c->off,    c->val,
+                   c->grad,    c->am,    c->av,   c->dzs,   c->gd,    c->x,     c->st,     c->zero,
+                   c->term_at, c->terms, c->pend, c->a_key, c->a_emb, c->key,   c->dkey,   c->q_step,
+                   c->scope,   c->arch,  c->lraw, c->lsq,   c->prob,  c->u,     c->dh_ext, c->dh_next,
+                   c->dc_next, c->dz,    c->dxin, c->dq,    c->gk};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         free(all[i]);
     free(c);

@@ -56,7 +56,8 @@ enum enas_status enas__ctrl_score(struct enas_controller *c, const int *arch, st
 /* Accumulates into the parameter gradients the gradient of  w_lp * log_prob + w_skip * skip_penalty  for
  * the last sampled/scored arch (REINFORCE: w_lp = (R - b) / aggregate, w_skip = skip_weight / aggregate).
  * May be called more than once per sample (the gradients add up). */
-enum enas_status enas__ctrl_backward(struct enas_controller *c, double w_lp, double w_skip, struct enas_err *err);
+enum enas_status enas__ctrl_backward(struct enas_controller *c, double w_lp, double w_skip,
+                                     struct enas_err *err);
 /* Adam (Kingma & Ba, Algorithm 1: eps is added to sqrt(v_hat), as in PyTorch) after clipping the
  * gradients' global L2 norm to clip (0 = no clip); zeroes the gradients. *norm (may be NULL) gets the
  * norm before clipping. A non-finite norm is ENAS_ERR_NUMERIC: nothing is updated, the gradients are

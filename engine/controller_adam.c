@@ -23,9 +23,11 @@ enum enas_status enas__ctrl_step(struct enas_controller *c, double lr, double be
                                  double clip, double *norm, struct enas_err *err)
 {
     if (!(lr >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0) || !(clip >= 0))
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                            "controller: Adam needs lr >= 0, betas in [0, 1), eps > 0, clip >= 0 (got %g, %g, %g, "
-                            "%g, %g)", lr, beta1, beta2, eps, clip);
+        return enas_err_set(
+            err, ENAS_ERR_INVALID_ARG,
+            "controller: Adam needs lr >= 0, betas in [0, 1), eps > 0, clip >= 0 (got %g, %g, %g, "
+            "%g, %g)",
+            lr, beta1, beta2, eps, clip);
     double n = enas__ctrl_grad_norm(c);
     if (norm)
         *norm = n;

@@ -27,7 +27,7 @@ static void loss_grad(struct enas_controller *c, size_t i, double w_lp, double w
     double lt = log(c->o.skip_target) - log1p(-c->o.skip_target), wk = w_skip / (double)c->n_any;
     for (size_t j = 0; j < k; j++) {
         /* p1 = sigma(2 q): d(-log p(bit))/dq = 2 (p1 - bit); dKL/dq = 2 p1 p0 (logit(p1) - logit(t)) */
-        double q = ls[j], p1 = p[j], p0 = exp(-softplus(2 * q)); /* p0 directly: 1 - p1 cancels */
+        double q = ls[j], p1 = p[j], p0 = exp(-softplus(2 * q));             /* p0 directly: 1 - p1 cancels */
         c->gk[j] = w_lp * 2 * (p1 - a[j]) + wk * 2 * p1 * p0 * (2 * q - lt); /* logit(p1) = 2q */
     }
 }
@@ -174,12 +174,14 @@ static void bptt(struct enas_controller *c)
         lstm_weight_grad(c, l);
 }
 
-enum enas_status enas__ctrl_backward(struct enas_controller *c, double w_lp, double w_skip, struct enas_err *err)
+enum enas_status enas__ctrl_backward(struct enas_controller *c, double w_lp, double w_skip,
+                                     struct enas_err *err)
 {
     if (!c->have_tape)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "controller: backward before any sample or score");
     if (!isfinite(w_lp) || !isfinite(w_skip))
-        return enas_err_set(err, ENAS_ERR_NUMERIC, "controller: loss weights %g, %g are not finite", w_lp, w_skip);
+        return enas_err_set(err, ENAS_ERR_NUMERIC, "controller: loss weights %g, %g are not finite", w_lp,
+                            w_skip);
     size_t h = (size_t)c->h;
     memset(c->gd, 0, c->n_val * sizeof *c->gd);
     memset(c->dh_ext, 0, (size_t)c->n_steps * h * sizeof *c->dh_ext);

@@ -138,13 +138,14 @@ struct ctrl_acc {
 
 static enum enas_status bad_value(const struct ctrl_dec *cd, size_t pos, int v, struct enas_err *err)
 {
-    return enas_err_set(err, ENAS_ERR_INVALID_ARG, "controller: arch[%zu] = %d is out of range for decision '%s'",
-                        pos, v, cd->d->label ? cd->d->label : "?");
+    return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                        "controller: arch[%zu] = %d is out of range for decision '%s'", pos, v,
+                        cd->d->label ? cd->d->label : "?");
 }
 
 /* A categorical choice: softmax of the squashed logits; the input becomes the choice's embedding. */
-static enum enas_status choose_one(struct enas_controller *c, size_t i, struct enas_rng *rng, struct ctrl_acc *a,
-                                   struct enas_err *err)
+static enum enas_status choose_one(struct enas_controller *c, size_t i, struct enas_rng *rng,
+                                   struct ctrl_acc *a, struct enas_err *err)
 {
     const struct ctrl_dec *cd = &c->dec[i];
     int k = (int)cd->d->n_candidates;
@@ -184,8 +185,8 @@ static enum enas_status choose_one(struct enas_controller *c, size_t i, struct e
 
 /* Independent bits: P(bit_j = 1) = sigma(2 q~_j), TF's softmax over [-q~, q~]. The KL uses that same
  * Bernoulli; TF's sigma(pair) there is a defect (ENAS.md §8.5). */
-static enum enas_status choose_any(struct enas_controller *c, size_t i, struct enas_rng *rng, struct ctrl_acc *a,
-                                   struct enas_err *err)
+static enum enas_status choose_any(struct enas_controller *c, size_t i, struct enas_rng *rng,
+                                   struct ctrl_acc *a, struct enas_err *err)
 {
     const struct ctrl_dec *cd = &c->dec[i];
     size_t k = cd->d->n_candidates, n_on = 0;
@@ -251,8 +252,8 @@ static enum enas_status run(struct enas_controller *c, struct enas_rng *rng, str
         int t = before(c, i, &scope);
         logits(c, i, t);
         squash(c, i);
-        enum enas_status st = d->kind == ENAS_CHOICE_ONE ? choose_one(c, i, rng, &a, err)
-                                                         : choose_any(c, i, rng, &a, err);
+        enum enas_status st =
+            d->kind == ENAS_CHOICE_ONE ? choose_one(c, i, rng, &a, err) : choose_any(c, i, rng, &a, err);
         if (st != ENAS_OK)
             return st;
         if (d->anchor == ENAS_ANCHOR_QUERY) {

@@ -23,17 +23,17 @@ struct ctrl_term {
  * the walk (sampling, scoring, backward) visits the decisions in the sample order, c->order. */
 struct ctrl_dec {
     const struct enas_decision *d;
-    int grp;          /* dense OP group, -1 for INPUT decisions */
-    size_t arch_off;  /* first int in the architecture */
-    size_t k_off;     /* first of its n_candidates slots in the logits/probability tape */
-    size_t u_off;     /* first row of its attention cache (INPUT decisions) */
-    double cmul;      /* the tanh constant that applies here (0 = no tanh) */
+    int grp;         /* dense OP group, -1 for INPUT decisions */
+    size_t arch_off; /* first int in the architecture */
+    size_t k_off;    /* first of its n_candidates slots in the logits/probability tape */
+    size_t u_off;    /* first row of its attention cache (INPUT decisions) */
+    double cmul;     /* the tanh constant that applies here (0 = no tanh) */
 };
 
 struct ctrl_grp {
-    unsigned id;                 /* the space's group number */
-    unsigned k;                  /* candidates */
-    size_t w_soft, b_soft, w_emb; /* parameter indices; b_soft = SIZE_MAX when the group has none */
+    unsigned id;                       /* the space's group number */
+    unsigned k;                        /* candidates */
+    size_t w_soft, b_soft, w_emb;      /* parameter indices; b_soft = SIZE_MAX when the group has none */
     const struct enas_decision *first; /* for error messages */
 };
 
@@ -41,9 +41,9 @@ struct enas_controller {
     struct enas_ctrl_opts o;
     int h, nl; /* lstm size, layers */
     size_t n_dec, n_grp, n_any, arch_len;
-    struct ctrl_dec *dec;     /* in decision (architecture) order */
-    size_t *order;            /* the walk makes decision order[s] s-th (the space's sample_order) */
-    int ordered;              /* the space gave a sample_order (for error messages) */
+    struct ctrl_dec *dec; /* in decision (architecture) order */
+    size_t *order;        /* the walk makes decision order[s] s-th (the space's sample_order) */
+    int ordered;          /* the space gave a sample_order (for error messages) */
     struct ctrl_grp *grp;
     int has_attn;
 
@@ -65,15 +65,15 @@ struct enas_controller {
     int have_tape, n_steps, n_anchors;
     size_t n_terms;
     double *x, *st, *zero;
-    size_t *term_at;          /* steps + 1 offsets into terms */
+    size_t *term_at; /* steps + 1 offsets into terms */
     struct ctrl_term *terms, *pend;
     size_t n_pend;
-    int *a_key, *a_emb;       /* anchor: the step giving its key, and its embedding (-1: zeros) */
-    double *key, *dkey;       /* anchors x h: P = h W_attn1, and its gradient */
-    int *q_step, *scope;      /* per decision: the query step and the scope's first anchor */
-    int *arch;                /* the architecture on the tape */
+    int *a_key, *a_emb;        /* anchor: the step giving its key, and its embedding (-1: zeros) */
+    double *key, *dkey;        /* anchors x h: P = h W_attn1, and its gradient */
+    int *q_step, *scope;       /* per decision: the query step and the scope's first anchor */
+    int *arch;                 /* the architecture on the tape */
     double *lraw, *lsq, *prob; /* per candidate slot: logits, squashed logits, p (ONE) or p(bit = 1) (ANY) */
-    double *u;                /* attention tanh(P_j + h W_attn2), n_u x h */
+    double *u;                 /* attention tanh(P_j + h W_attn2), n_u x h */
     /* Backward scratch; dzs keeps every step's gate gradients so that the weight gradient is one
      * cache-blocked pass at the end instead of a rank-1 update of the whole matrix per step. */
     double *dzs, *dh_ext, *dh_next, *dc_next, *dz, *dxin, *dq, *gk;

@@ -1,6 +1,7 @@
-/* extprog.c - see extprog.h. posix_spawnp keeps the parent's signal handling as it is: a SIGINT during a drawing
- * sets the trainer's stop flag (waitpid returns EINTR and is called again) and the run stops at the next
- * step as it would without the drawing. The child gets default dispositions for handled signals (exec). */
+/* extprog.c - see extprog.h. posix_spawnp keeps the parent's signal handling as it is: a SIGINT during a
+ * drawing sets the trainer's stop flag (waitpid returns EINTR and is called again) and the run stops at the
+ * next step as it would without the drawing. The child gets default dispositions for handled signals (exec).
+ */
 #include "extprog.h"
 
 #include <errno.h>

@@ -11,12 +11,15 @@
 
 static const char *kind_of(mode_t m)
 {
-    return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
-           : S_ISSOCK(m) ? "a socket" : "not a plain file";
+    return S_ISFIFO(m)   ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a plain file";
 }
 
-enum enas_status enas__file_open(const char *path, const char *what, uint64_t max_bytes, FILE **f, uint64_t *size,
-                                 struct enas_err *err)
+enum enas_status enas__file_open(const char *path, const char *what, uint64_t max_bytes, FILE **f,
+                                 uint64_t *size, struct enas_err *err)
 {
     *f = NULL;
     /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer */
@@ -30,7 +33,8 @@ enum enas_status enas__file_open(const char *path, const char *what, uint64_t ma
     else if (S_ISDIR(sb.st_mode))
         st = enas_err_set(err, ENAS_ERR_IO, "%s '%s': is a directory", what, path);
     else if (!S_ISREG(sb.st_mode))
-        st = enas_err_set(err, ENAS_ERR_IO, "%s '%s': not a regular file (%s)", what, path, kind_of(sb.st_mode));
+        st = enas_err_set(err, ENAS_ERR_IO, "%s '%s': not a regular file (%s)", what, path,
+                          kind_of(sb.st_mode));
     else if ((uint64_t)sb.st_size > max_bytes)
         st = enas_err_set(err, ENAS_ERR_DATA, "%s '%s': too large (%llu bytes; at most %llu)", what, path,
                           (unsigned long long)sb.st_size, (unsigned long long)max_bytes);
@@ -45,8 +49,8 @@ enum enas_status enas__file_open(const char *path, const char *what, uint64_t ma
     return ENAS_OK;
 }
 
-enum enas_status enas__file_read_stream(FILE *f, const char *name, const char *what, uint64_t max_bytes, char **buf,
-                                        size_t *len, struct enas_err *err)
+enum enas_status enas__file_read_stream(FILE *f, const char *name, const char *what, uint64_t max_bytes,
+                                        char **buf, size_t *len, struct enas_err *err)
 {
     size_t cap = 4096, n = 0;
     char *b = malloc(cap);
@@ -83,8 +87,8 @@ enum enas_status enas__file_read_stream(FILE *f, const char *name, const char *w
     return ENAS_OK;
 }
 
-enum enas_status enas__file_read(const char *path, const char *what, uint64_t max_bytes, char **buf, size_t *len,
-                                 struct enas_err *err)
+enum enas_status enas__file_read(const char *path, const char *what, uint64_t max_bytes, char **buf,
+                                 size_t *len, struct enas_err *err)
 {
     FILE *f = NULL;
     *buf = NULL;

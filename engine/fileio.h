@@ -14,16 +14,16 @@
  *   "<what> '<path>': No such file or directory" (or Permission denied, ...: strerror),
  *   "<what> '<path>': is a directory", "<what> '<path>': not a regular file (a FIFO)",
  *   "<what> '<path>': too large (N bytes; at most M)". ENAS_ERR_IO, or ENAS_ERR_DATA for the size. */
-enum enas_status enas__file_open(const char *path, const char *what, uint64_t max_bytes, FILE **f, uint64_t *size,
-                                 struct enas_err *err);
+enum enas_status enas__file_open(const char *path, const char *what, uint64_t max_bytes, FILE **f,
+                                 uint64_t *size, struct enas_err *err);
 
 /* The whole file (checked as by enas__file_open) in a malloc'd buffer with a NUL after its len bytes. */
-enum enas_status enas__file_read(const char *path, const char *what, uint64_t max_bytes, char **buf, size_t *len,
-                                 struct enas_err *err);
+enum enas_status enas__file_read(const char *path, const char *what, uint64_t max_bytes, char **buf,
+                                 size_t *len, struct enas_err *err);
 
 /* Reads all of f (standard input, say) up to max_bytes, as enas__file_read; name is used in messages. */
-enum enas_status enas__file_read_stream(FILE *f, const char *name, const char *what, uint64_t max_bytes, char **buf,
-                                        size_t *len, struct enas_err *err);
+enum enas_status enas__file_read_stream(FILE *f, const char *name, const char *what, uint64_t max_bytes,
+                                        char **buf, size_t *len, struct enas_err *err);
 
 /* Replaces path with len bytes of data atomically: written to "<path>.tmp", flushed (and fsync'ed when
  * durable), then renamed over path. On failure the old file stays, no .tmp is left, and the error

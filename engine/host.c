@@ -476,7 +476,7 @@ const char *enas__host_backend(const struct enas_host *h)
 }
 
 enum enas_status enas__host_init_backend(struct enas_host *h, const char *name, int threads,
-                                        const struct enas_cfg *cfg, struct enas_err *err)
+                                         const struct enas_cfg *cfg, struct enas_err *err)
 {
     if (h->backend_desc)
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "backend '%s' is already initialised", h->backend);

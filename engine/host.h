@@ -86,7 +86,8 @@ const char *enas__host_backend(const struct enas_host *h);
 /* Selects the backend and runs its init with `threads` and its config section (may be NULL); its fini
  * runs in enas__host_destroy, after every op instance is gone. Once per host. */
 enum enas_status enas__host_init_backend(struct enas_host *h, const char *name, int threads,
-                                        const struct enas_cfg *cfg, struct enas_err *err);       /* NULL when none is selected */
+                                         const struct enas_cfg *cfg,
+                                         struct enas_err *err);  /* NULL when none is selected */
 void enas__host_set_backend_ctx(struct enas_host *h, void *ctx); /* borrowed */
 
 /* Every parameter created so far, creation order; valid until the next param_create. */

@@ -233,9 +233,9 @@ static enum enas_status check_unique(struct parser *ps, struct key_at *at, size_
         }
     if (!dup)
         return ENAS_OK;
-    return enas_err_set(ps->err, ENAS_ERR_DATA, "%s:%d:%d: duplicate key '%.80s%s' (first at line %d, column %d)",
-                        ps->name, dup->line, dup->col, dup->key, strlen(dup->key) > 80 ? "..." : "", first->line,
-                        first->col);
+    return enas_err_set(
+        ps->err, ENAS_ERR_DATA, "%s:%d:%d: duplicate key '%.80s%s' (first at line %d, column %d)", ps->name,
+        dup->line, dup->col, dup->key, strlen(dup->key) > 80 ? "..." : "", first->line, first->col);
 }
 
 /* One "key": value member into v->keys[v->n], v->items[v->n]; at gets the key's position. */
@@ -363,7 +363,8 @@ void enas__json_free(struct enas_json *j)
     free(j);
 }
 
-enum enas_status enas__json_parse(const char *text, const char *name, struct enas_json **out, struct enas_err *err)
+enum enas_status enas__json_parse(const char *text, const char *name, struct enas_json **out,
+                                  struct enas_err *err)
 {
     struct parser ps = {text, name, 1, 1, err};
     struct enas_json *v = calloc(1, sizeof *v);

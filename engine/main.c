@@ -250,7 +250,8 @@ static int load_plugins(struct enas_host *h, const struct cli *c, int strict, st
 static int settle_config(struct enas_host *h, struct enas_config *cfg, const struct cli *c)
 {
     struct enas_err err = {0};
-    if (enas__config_add_section(cfg, "", "enas", enas__core_settings, enas__n_core_settings, &err) != ENAS_OK ||
+    if (enas__config_add_section(cfg, "", "enas", enas__core_settings, enas__n_core_settings, &err) !=
+            ENAS_OK ||
         enas__registry_declare_sections(h->reg, cfg, &err) != ENAS_OK) {
         fprintf(stderr, "enas: %s\n", err.msg);
         return EXIT_RUNTIME;
@@ -262,7 +263,8 @@ static int settle_config(struct enas_host *h, struct enas_config *cfg, const str
     const char *file = c->config_file;
     if (c->resume) { /* a run continues with its own settings; options may still override them */
         if (c->config_file) {
-            fprintf(stderr, "enas: --resume uses the run's own config.cfg; give changes as options, not --config\n");
+            fprintf(stderr,
+                    "enas: --resume uses the run's own config.cfg; give changes as options, not --config\n");
             return EXIT_USAGE;
         }
         snprintf(resumed, sizeof resumed, "%s/config.cfg", c->resume);
@@ -276,8 +278,8 @@ static int settle_config(struct enas_host *h, struct enas_config *cfg, const str
         const char *v = c->opts[i].value;
         if (!v && !enas__config_option_is_bool(cfg, c->opts[i].name)) {
             /* an unknown name gets its own message (with a suggestion) from set_option */
-            if (enas__config_set_option(cfg, c->opts[i].name, "", &err) == ENAS_OK || err.code != ENAS_ERR_CONFIG ||
-                !strstr(err.msg, "unknown option"))
+            if (enas__config_set_option(cfg, c->opts[i].name, "", &err) == ENAS_OK ||
+                err.code != ENAS_ERR_CONFIG || !strstr(err.msg, "unknown option"))
                 snprintf(err.msg, sizeof err.msg, "option --%s needs a value", c->opts[i].name);
             fprintf(stderr, "enas: %s\n", err.msg);
             return EXIT_USAGE;

@@ -8,7 +8,7 @@
 #include "enas/plugin.h"
 
 struct enas_sgd_opts {
-    double momentum;     /* 0 = plain SGD */
+    double momentum; /* 0 = plain SGD */
     int nesterov;
     double weight_decay; /* added to the gradient: g + wd * w (PyTorch's weight_decay) */
 };

@@ -62,10 +62,12 @@ static enum enas_status open_plugins(struct enas_run *r, struct enas_err *err)
         !(r->loss_d = enas__registry_find_loss(r->h->reg, enas__cfg_string(r->core, "loss"), err)) ||
         !(r->reward_d = enas__registry_find_reward(r->h->reg, enas__cfg_string(r->core, "reward"), err)))
         return ENAS_ERR_CONFIG;
-    enum enas_status st = enas__host_init_backend(r->h, backend, r->threads, enas__config_section(r->cfg, backend), err);
+    enum enas_status st =
+        enas__host_init_backend(r->h, backend, r->threads, enas__config_section(r->cfg, backend), err);
     if (st != ENAS_OK)
         return st;
-    struct enas_space_args sa = {r->h->api, r->h, enas__config_section(r->cfg, r->space_name), 32, 32, 3, 10, NULL, 0};
+    struct enas_space_args sa = {r->h->api, r->h, enas__config_section(r->cfg, r->space_name), 32, 32, 3, 10,
+                                 NULL,      0};
     /* each plugin's message is cut at the buffer's end before the engine reads it (enas__err_terminate) */
     if ((st = r->space.desc->create(&sa, &r->space.state, err)) != ENAS_OK) {
         enas__err_terminate(err);
@@ -122,9 +124,18 @@ static enum enas_status open_data(struct enas_run *r, struct enas_err *err)
     if (st != ENAS_OK)
         return st;
     int64_t bs = enas__cfg_int(r->core, "batch_size");
-    struct enas_batcher_opts o = {&r->data, r->split.train_begin, r->split.train_end, bs, 0, 1, 1,
-                                  (int)enas__cfg_int(r->core, "cutout"), r->st.seed, 0,
-                                  (int)enas__cfg_int(r->core, "workers"), 0};
+    struct enas_batcher_opts o = {&r->data,
+                                  r->split.train_begin,
+                                  r->split.train_end,
+                                  bs,
+                                  0,
+                                  1,
+                                  1,
+                                  (int)enas__cfg_int(r->core, "cutout"),
+                                  r->st.seed,
+                                  0,
+                                  (int)enas__cfg_int(r->core, "workers"),
+                                  0};
     if ((st = enas__batcher_create(&o, &r->train, err)) != ENAS_OK)
         return st;
     o.begin = r->split.valid_begin;
@@ -140,8 +151,10 @@ static enum enas_status open_data(struct enas_run *r, struct enas_err *err)
     r->ctrl_steps = enas__cfg_int(r->core, "ctrl_steps");
     if (r->ctrl_steps == 0) /* the reference: one pass over the controller half, leftovers dropped */
         r->ctrl_steps = valid_batches / r->samples_per_update > 0 ? valid_batches / r->samples_per_update : 1;
-    enas__log(ENAS_LOG_INFO, "data: %s: %lld images, %lld train / %lld controller; %lld steps and %lld controller "
-              "updates per epoch", dir, (long long)r->data.n, (long long)(r->split.train_end - r->split.train_begin),
+    enas__log(ENAS_LOG_INFO,
+              "data: %s: %lld images, %lld train / %lld controller; %lld steps and %lld controller "
+              "updates per epoch",
+              dir, (long long)r->data.n, (long long)(r->split.train_end - r->split.train_begin),
               (long long)(r->split.valid_end - r->split.valid_begin), (long long)r->steps_per_epoch,
               (long long)r->ctrl_steps);
     return ENAS_OK;
@@ -182,7 +195,8 @@ static enum enas_status list_arrays(struct enas_run *r, struct enas_err *err)
         int64_t k = enas_tensor_numel(&ps[i]->value);
         st = add_array(r, ps[i]->name, "", ps[i]->value.data, k, &cap, err);
         if (st == ENAS_OK && ps[i]->grad && !(ps[i]->flags & ENAS_PARAM_BUFFER))
-            st = add_array(r, ps[i]->name, " (momentum)", enas__sgd_buffer(r->sgd, i, (size_t)k), k, &cap, err);
+            st = add_array(r, ps[i]->name, " (momentum)", enas__sgd_buffer(r->sgd, i, (size_t)k), k, &cap,
+                           err);
     }
     for (size_t i = 0; i < nc && st == ENAS_OK; i++) {
         int64_t k = enas_tensor_numel(&cs[i]->value);
@@ -219,14 +233,18 @@ static enum enas_status lock_folder(struct enas_run *r, struct enas_err *err)
         struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
         if (fcntl(fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK) {
             close(fd);
-            return enas_err_set(err, ENAS_ERR_IO, "run folder '%s' is in use by another search (pid %ld); wait for "
-                                "it to end, or choose another --output", r->dir, (long)who.l_pid);
+            return enas_err_set(err, ENAS_ERR_IO,
+                                "run folder '%s' is in use by another search (pid %ld); wait for "
+                                "it to end, or choose another --output",
+                                r->dir, (long)who.l_pid);
         }
         /* the holder ended between the two calls: try again */
     }
     close(fd);
-    return enas_err_set(err, ENAS_ERR_IO, "run folder '%s' is in use by another search; wait for it to end, or "
-                        "choose another --output", r->dir);
+    return enas_err_set(err, ENAS_ERR_IO,
+                        "run folder '%s' is in use by another search; wait for it to end, or "
+                        "choose another --output",
+                        r->dir);
 }
 
 /* "<stem>.<ext>" or "<stem>.<ext>.tmp" for an ext that runlog writes; with digits, stem is followed by a
@@ -264,8 +282,8 @@ static enum enas_status remove_file(const char *dir, const char *name, struct en
  * (metrics lines, architectures, curves) would mix with this run's. Only the names enas writes go. */
 static enum enas_status clear_outputs(const struct enas_run *r, struct enas_err *err)
 {
-    static const char *const top[] = {"metrics.jsonl", "train.tsv", "ctrl.tsv", "curves.png", "curves.png.tmp",
-                                      "checkpoint.bin.tmp"};
+    static const char *const top[] = {"metrics.jsonl", "train.tsv",      "ctrl.tsv",
+                                      "curves.png",    "curves.png.tmp", "checkpoint.bin.tmp"};
     enum enas_status st = ENAS_OK;
     for (size_t i = 0; i < sizeof top / sizeof top[0] && st == ENAS_OK; i++)
         st = remove_file(r->dir, top[i], err);
@@ -304,10 +322,13 @@ static enum enas_status open_folder(struct enas_run *r, const char *resume_dir, 
         st = lock_folder(r, err);
     snprintf(path, sizeof path, "%s/checkpoint.bin", r->dir);
     if (st == ENAS_OK && !resume_dir && access(path, F_OK) == 0)
-        return enas_err_set(err, ENAS_ERR_CONFIG, "'%s' already holds a run; continue it with --resume %s, or "
-                            "choose another --output", r->dir, r->dir);
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "'%s' already holds a run; continue it with --resume %s, or "
+                            "choose another --output",
+                            r->dir, r->dir);
     if (st == ENAS_OK && resume_dir && access(path, F_OK) != 0)
-        return enas_err_set(err, ENAS_ERR_CONFIG, "'%s' holds no checkpoint (the run ended before its first epoch "
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "'%s' holds no checkpoint (the run ended before its first epoch "
                             "did, or this is not a run folder); start it again with --config %s/config.cfg",
                             r->dir, r->dir);
     snprintf(path, sizeof path, "%s/arch", r->dir);
@@ -331,8 +352,8 @@ struct resume_check {
 static enum enas_status out_of_range(struct enas_err *err, const char *path, const char *field, int64_t v,
                                      int64_t lo, int64_t hi, const char *why)
 {
-    return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': %s is %lld; allowed %lld..%lld (%s)", path, field,
-                        (long long)v, (long long)lo, (long long)hi, why);
+    return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': %s is %lld; allowed %lld..%lld (%s)", path,
+                        field, (long long)v, (long long)lo, (long long)hi, why);
 }
 
 /* a * b + c for a, b, c >= 0, saturated at INT64_MAX (ctrl_steps may be set absurdly high). */
@@ -353,8 +374,10 @@ static enum enas_status check_state(void *ctx, const char *path, const struct en
     const struct enas_run *r = c->r;
     const int64_t spe = r->steps_per_epoch, cs = r->ctrl_steps, len = (int64_t)r->arch_len;
     if (s->seed != r->st.seed)
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': seed is %llu; allowed %llu (the run's seed, from "
-                            "its config.cfg)", path, (unsigned long long)s->seed, (unsigned long long)r->st.seed);
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "checkpoint '%s': seed is %llu; allowed %llu (the run's seed, from "
+                            "its config.cfg)",
+                            path, (unsigned long long)s->seed, (unsigned long long)r->st.seed);
     if (s->epoch < 0 || s->epoch > r->epochs)
         return out_of_range(err, path, "epoch", s->epoch, 0, r->epochs, "num_epochs");
     if (s->phase < 0 || s->phase > 1)
@@ -382,11 +405,15 @@ static enum enas_status check_state(void *ctx, const char *path, const struct en
         return out_of_range(err, path, "metrics_bytes", s->metrics_bytes, 0, c->metrics_size, why);
     }
     if (!(s->rng[0] | s->rng[1] | s->rng[2] | s->rng[3]))
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': rng is all zero; allowed: any state but all zero "
-                            "(it would draw zeros for ever)", path);
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "checkpoint '%s': rng is all zero; allowed: any state but all zero "
+                            "(it would draw zeros for ever)",
+                            path);
     if (s->best_len != 0 && s->best_len != len)
-        return enas_err_set(err, ENAS_ERR_DATA, "checkpoint '%s': best_len is %lld; allowed 0 or %lld (the length "
-                            "of this run's architectures)", path, (long long)s->best_len, (long long)len);
+        return enas_err_set(err, ENAS_ERR_DATA,
+                            "checkpoint '%s': best_len is %lld; allowed 0 or %lld (the length "
+                            "of this run's architectures)",
+                            path, (long long)s->best_len, (long long)len);
     if (s->best_len == 0 && s->epoch > 0)
         return out_of_range(err, path, "best_len", 0, len, len, "every finished epoch chose an architecture");
     if (s->best_len == 0)
@@ -423,7 +450,8 @@ static enum enas_status resume(struct enas_run *r, struct enas_err *err)
         return enas_err_set(err, ENAS_ERR_IO, "'%s': not a regular file", metrics);
     if (have)
         c.metrics_size = (int64_t)sb.st_size;
-    enum enas_status st = enas__ckpt_read(path, r->space_name, &r->st, r->arrays, r->n_arrays, check_state, &c, err);
+    enum enas_status st =
+        enas__ckpt_read(path, r->space_name, &r->st, r->arrays, r->n_arrays, check_state, &c, err);
     if (st != ENAS_OK)
         return st;
     memcpy(r->ctrl_rng.s, r->st.rng, sizeof r->ctrl_rng.s);
@@ -534,10 +562,12 @@ static const struct {
 } fixed_on_resume[] = {
     {"space", "the shared weights and the architectures belong to it"},
     {"seed", "the batches and every random stream derive from it"},
-    {"batch_size", "it fixes which images each batch of an epoch holds, so the checkpoint's position would point "
-                   "elsewhere"},
-    {"train_subset", "it fixes which images each batch of an epoch holds, so the checkpoint's position would point "
-                     "elsewhere"},
+    {"batch_size",
+     "it fixes which images each batch of an epoch holds, so the checkpoint's position would point "
+     "elsewhere"},
+    {"train_subset",
+     "it fixes which images each batch of an epoch holds, so the checkpoint's position would point "
+     "elsewhere"},
     {"split", "it fixes which images each batch of an epoch holds, so the checkpoint's position would point "
               "elsewhere"},
     {"ctrl_steps", "it fixes the controller's position within an epoch"},
@@ -550,10 +580,18 @@ static const struct {
 static void value_text(const struct enas_cfg *sec, const struct enas_setting *d, char *buf, size_t cap)
 {
     switch (d->type) {
-    case ENAS_SET_INT: snprintf(buf, cap, "%lld", (long long)enas__cfg_int(sec, d->key)); break;
-    case ENAS_SET_FLOAT: snprintf(buf, cap, "%.17g", enas__cfg_float(sec, d->key)); break;
-    case ENAS_SET_BOOL: snprintf(buf, cap, "%s", enas__cfg_bool(sec, d->key) ? "true" : "false"); break;
-    case ENAS_SET_STRING: snprintf(buf, cap, "%s", enas__cfg_string(sec, d->key)); break;
+    case ENAS_SET_INT:
+        snprintf(buf, cap, "%lld", (long long)enas__cfg_int(sec, d->key));
+        break;
+    case ENAS_SET_FLOAT:
+        snprintf(buf, cap, "%.17g", enas__cfg_float(sec, d->key));
+        break;
+    case ENAS_SET_BOOL:
+        snprintf(buf, cap, "%s", enas__cfg_bool(sec, d->key) ? "true" : "false");
+        break;
+    case ENAS_SET_STRING:
+        snprintf(buf, cap, "%s", enas__cfg_string(sec, d->key));
+        break;
     }
 }
 
@@ -576,8 +614,10 @@ enum enas_status enas__run_resume_option(struct enas_host *h, struct enas_config
     for (char *p = key; *p; p++)
         *p = *p == '-' ? '_' : *p;
     if (strcmp(key, "output") == 0)
-        return enas_err_set(err, ENAS_ERR_CONFIG, "--output cannot be given with --resume: the run folder is the one "
-                            "resumed ('%s')", resume_dir);
+        return enas_err_set(err, ENAS_ERR_CONFIG,
+                            "--output cannot be given with --resume: the run folder is the one "
+                            "resumed ('%s')",
+                            resume_dir);
     const struct enas_cfg *core = enas__config_section(cfg, "");
     const char *space = enas__cfg_string(core, "space");
     const struct enas_setting *d = NULL;
@@ -608,6 +648,8 @@ enum enas_status enas__run_resume_option(struct enas_host *h, struct enas_config
     value_text(sec, d, after, sizeof after);
     if (strcmp(before, after) == 0)
         return ENAS_OK;
-    return enas_err_set(err, ENAS_ERR_CONFIG, "--%s cannot change on resume (the run has %s, the option gives %s): "
-                        "%s. Start a new run (another --output) to change it", opt, before, after, why);
+    return enas_err_set(err, ENAS_ERR_CONFIG,
+                        "--%s cannot change on resume (the run has %s, the option gives %s): "
+                        "%s. Start a new run (another --output) to change it",
+                        opt, before, after, why);
 }

@@ -35,18 +35,18 @@ struct enas_run {
     int threads;
     int64_t epochs, steps_per_epoch, ctrl_steps, samples_per_update;
     size_t arch_len;
-    int *arch;       /* the architecture being trained or scored */
-    float *grad;     /* loss gradients of the logits (main, then aux) */
+    int *arch;   /* the architecture being trained or scored */
+    float *grad; /* loss gradients of the logits (main, then aux) */
     size_t grad_cap;
-    char dir[4096];  /* run folder */
-    FILE *metrics;   /* metrics.jsonl, appended */
+    char dir[4096]; /* run folder */
+    FILE *metrics;  /* metrics.jsonl, appended */
     struct enas_ckpt_state st;
-    int32_t *best;   /* the best architecture so far: arch_len ints, st.best_arch */
+    int32_t *best; /* the best architecture so far: arch_len ints, st.best_arch */
     struct enas_rng ctrl_rng;
     struct enas_ckpt_array *arrays; /* everything a checkpoint holds (names owned) */
     size_t n_arrays;
-    int lock_fd;     /* run.lock, locked while this run uses the folder; -1 when not held */
-    int tty;         /* progress bar on a terminal, log lines otherwise */
+    int lock_fd; /* run.lock, locked while this run uses the folder; -1 when not held */
+    int tty;     /* progress bar on a terminal, log lines otherwise */
 };
 
 /* Builds everything from the settings. resume_dir: continue the run in that folder from its checkpoint

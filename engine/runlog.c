@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "log.h"
-#include "run.h"
 #include "extprog.h"
 #include "fileio.h"
+#include "log.h"
+#include "run.h"
 
 void enas__runlog_window_add(struct enas_runlog_window *w, const struct enas_loss_result *res, int64_t images)
 {
@@ -31,8 +31,8 @@ static void progress(const struct enas_run *r, double rate, double loss, double 
                   (double)(r->epochs - r->st.epoch - 1) * (double)r->steps_per_epoch;
     double eta = rate > 0 ? left * (double)enas__cfg_int(r->core, "batch_size") / rate : 0;
     fprintf(stderr, "\r\033[Kepoch %lld/%lld [%.*s%*s] %lld/%lld loss %.3f acc %.3f %.0f img/s ETA %dh%02dm",
-            (long long)r->st.epoch + 1, (long long)r->epochs, done, "########################", width - done, "",
-            (long long)r->st.batch, (long long)r->steps_per_epoch, loss, acc, rate, (int)(eta / 3600),
+            (long long)r->st.epoch + 1, (long long)r->epochs, done, "########################", width - done,
+            "", (long long)r->st.batch, (long long)r->steps_per_epoch, loss, acc, rate, (int)(eta / 3600),
             (int)fmod(eta / 60, 60));
     fflush(stderr);
 }
@@ -44,18 +44,21 @@ void enas__runlog_train(struct enas_run *r, struct enas_runlog_window *w, double
     double rate = now > w->t0 ? (double)w->images / (now - w->t0) : 0;
     double loss = w->loss_sum / (double)w->steps, acc = w->acc_sum / (double)w->steps;
     fprintf(r->metrics,
-            "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6g, \"accuracy\": %.6g, \"lr\": %.6g, \"images_per_s\": %.1f}\n",
+            "{\"step\": %lld, \"epoch\": %lld, \"loss\": %.6g, \"accuracy\": %.6g, \"lr\": %.6g, "
+            "\"images_per_s\": %.1f}\n",
             (long long)r->st.global_step, (long long)r->st.epoch, loss, acc, lr, rate);
     fflush(r->metrics);
     if (r->tty)
         progress(r, rate, loss, acc);
     else
         enas__log(ENAS_LOG_INFO, "epoch %lld step %lld/%lld: loss %.4f accuracy %.4f lr %.5f %.0f images/s",
-                  (long long)r->st.epoch, (long long)r->st.batch, (long long)r->steps_per_epoch, loss, acc, lr, rate);
+                  (long long)r->st.epoch, (long long)r->st.batch, (long long)r->steps_per_epoch, loss, acc,
+                  lr, rate);
     *w = (struct enas_runlog_window){now, 0, 0, 0, 0};
 }
 
-void enas__runlog_ctrl_add(struct enas_runlog_ctrl *c, double reward, double baseline, const struct enas_ctrl_sample *s)
+void enas__runlog_ctrl_add(struct enas_runlog_ctrl *c, double reward, double baseline,
+                           const struct enas_ctrl_sample *s)
 {
     c->reward += reward;
     c->baseline = baseline;
@@ -68,16 +71,18 @@ void enas__runlog_ctrl_add(struct enas_runlog_ctrl *c, double reward, double bas
 void enas__runlog_ctrl(struct enas_run *r, const struct enas_runlog_ctrl *c)
 {
     double n = c->n ? (double)c->n : 1.0;
-    fprintf(r->metrics,
-            "{\"ctrl_update\": %lld, \"epoch\": %lld, \"reward\": %.6g, \"baseline\": %.6g, \"entropy\": %.6g, "
-            "\"log_prob\": %.6g, \"skip_rate\": %.6g}\n",
-            (long long)r->st.ctrl_updates, (long long)r->st.epoch, c->reward / n, c->baseline, c->entropy / n,
-            c->log_prob / n, c->skip_rate / n);
+    fprintf(
+        r->metrics,
+        "{\"ctrl_update\": %lld, \"epoch\": %lld, \"reward\": %.6g, \"baseline\": %.6g, \"entropy\": %.6g, "
+        "\"log_prob\": %.6g, \"skip_rate\": %.6g}\n",
+        (long long)r->st.ctrl_updates, (long long)r->st.epoch, c->reward / n, c->baseline, c->entropy / n,
+        c->log_prob / n, c->skip_rate / n);
     fflush(r->metrics);
     if (!r->tty)
-        enas__log(ENAS_LOG_INFO, "epoch %lld controller update %lld/%lld: reward %.4f baseline %.4f entropy %.3f",
-                  (long long)r->st.epoch, (long long)r->st.ctrl_in_epoch, (long long)r->ctrl_steps, c->reward / n,
-                  c->baseline, c->entropy / n);
+        enas__log(ENAS_LOG_INFO,
+                  "epoch %lld controller update %lld/%lld: reward %.4f baseline %.4f entropy %.3f",
+                  (long long)r->st.epoch, (long long)r->st.ctrl_in_epoch, (long long)r->ctrl_steps,
+                  c->reward / n, c->baseline, c->entropy / n);
 }
 
 /* Writes text to path atomically. */
@@ -120,23 +125,29 @@ static void draw(const struct enas_run *r, const int *arch, const char *base)
     if (!enas__have_program("dot"))
         return;
     if (bytes > DRAW_MAX_DOT_BYTES) {
-        enas__log(ENAS_LOG_DEBUG, "%s: %ld KB of DOT, too large to render at every epoch (dot -Tpng renders it)",
-                  path, bytes / 1024);
+        enas__log(ENAS_LOG_DEBUG,
+                  "%s: %ld KB of DOT, too large to render at every epoch (dot -Tpng renders it)", path,
+                  bytes / 1024);
         return;
     }
     char png[4400], png_tmp[4400], out_arg[4410], in_arg[4310];
     snprintf(png, sizeof png, "%s.png", base);
     snprintf(png_tmp, sizeof png_tmp, "%s.png.tmp", base);
     /* a run folder named "-x" must not turn these paths into options of dot */
-    char *argv[] = {"dot", "-Tpng", "-o", enas__path_arg(png_tmp, out_arg, sizeof out_arg),
-                    enas__path_arg(path, in_arg, sizeof in_arg), NULL};
+    char *argv[] = {"dot",
+                    "-Tpng",
+                    "-o",
+                    enas__path_arg(png_tmp, out_arg, sizeof out_arg),
+                    enas__path_arg(path, in_arg, sizeof in_arg),
+                    NULL};
     if (!argv[3] || !argv[4] || enas__run_program(argv, 0) != 0 || rename(png_tmp, png) != 0) {
         unlink(png_tmp);
         enas__log(ENAS_LOG_WARN, "dot could not render %s", path);
     }
 }
 
-static enum enas_status write_arch(const struct enas_run *r, const int *arch, const char *base, struct enas_err *err)
+static enum enas_status write_arch(const struct enas_run *r, const int *arch, const char *base,
+                                   struct enas_err *err)
 {
     char path[4300];
     char *tf = enas__arch_format(&r->space, arch, r->arch_len, ENAS_ARCH_TF);
@@ -162,13 +173,14 @@ enum enas_status enas__runlog_arch(struct enas_run *r, const int *arch, double s
     char *tf = enas__arch_format(&r->space, arch, r->arch_len, ENAS_ARCH_TF);
     if (tf)
         tf[strcspn(tf, "\n")] = '\0';
-    fprintf(r->metrics, "{\"epoch_end\": %lld, \"derived_score\": %.6g, \"arch\": \"%s\"}\n", (long long)r->st.epoch,
-            score, tf ? tf : "");
+    fprintf(r->metrics, "{\"epoch_end\": %lld, \"derived_score\": %.6g, \"arch\": \"%s\"}\n",
+            (long long)r->st.epoch, score, tf ? tf : "");
     fflush(r->metrics);
     if (r->tty)
         fputc('\n', stderr);
-    enas__log(ENAS_LOG_INFO, "epoch %lld: best of %lld sampled architectures scores %.4f: %s", (long long)r->st.epoch,
-              (long long)enas__cfg_int(r->core, "derive_samples"), score, tf ? tf : "");
+    enas__log(ENAS_LOG_INFO, "epoch %lld: best of %lld sampled architectures scores %.4f: %s",
+              (long long)r->st.epoch, (long long)enas__cfg_int(r->core, "derive_samples"), score,
+              tf ? tf : "");
     free(tf);
     return write_arch(r, arch, base, err);
 }
@@ -190,11 +202,15 @@ static void write_tables(const struct enas_run *r)
         double b, c, d, e;
         long long ep;
         while (fgets(line, sizeof line, in)) {
-            if (sscanf(line, "{\"step\": %lld, \"epoch\": %lld, \"loss\": %lf, \"accuracy\": %lf, \"lr\": %lf, "
-                             "\"images_per_s\": %lf", &a, &ep, &b, &c, &d, &e) == 6)
+            if (sscanf(line,
+                       "{\"step\": %lld, \"epoch\": %lld, \"loss\": %lf, \"accuracy\": %lf, \"lr\": %lf, "
+                       "\"images_per_s\": %lf",
+                       &a, &ep, &b, &c, &d, &e) == 6)
                 fprintf(tr, "%lld\t%g\t%g\t%g\t%g\n", a, b, c, d, e);
-            else if (sscanf(line, "{\"ctrl_update\": %lld, \"epoch\": %lld, \"reward\": %lf, \"baseline\": %lf, "
-                                  "\"entropy\": %lf", &a, &ep, &b, &c, &d) == 5)
+            else if (sscanf(line,
+                            "{\"ctrl_update\": %lld, \"epoch\": %lld, \"reward\": %lf, \"baseline\": %lf, "
+                            "\"entropy\": %lf",
+                            &a, &ep, &b, &c, &d) == 5)
                 fprintf(ct, "%lld\t%g\t%g\t%g\n", a, b, c, d);
         }
     }
@@ -214,13 +230,14 @@ void enas__runlog_epoch_end(struct enas_run *r)
     char script[13000], png[4400], png_tmp[4400];
     snprintf(png, sizeof png, "%s/curves.png", r->dir);
     snprintf(png_tmp, sizeof png_tmp, "%s/curves.png.tmp", r->dir);
-    snprintf(script, sizeof script,
-             "set terminal pngcairo size 1000,700 noenhanced; set output '%s'; "
-             "set multiplot layout 2,1; set key autotitle columnhead; set xlabel 'shared-weight step'; "
-             "plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
-             "set xlabel 'controller update'; plot '%s/ctrl.tsv' using 1:2 with lines, '' using 1:3 with lines; "
-             "unset multiplot",
-             png_tmp, r->dir, r->dir);
+    snprintf(
+        script, sizeof script,
+        "set terminal pngcairo size 1000,700 noenhanced; set output '%s'; "
+        "set multiplot layout 2,1; set key autotitle columnhead; set xlabel 'shared-weight step'; "
+        "plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
+        "set xlabel 'controller update'; plot '%s/ctrl.tsv' using 1:2 with lines, '' using 1:3 with lines; "
+        "unset multiplot",
+        png_tmp, r->dir, r->dir);
     char *argv[] = {"gnuplot", "-e", script, NULL};
     if (enas__run_program(argv, 0) != 0 || rename(png_tmp, png) != 0) {
         unlink(png_tmp);
@@ -242,6 +259,7 @@ enum enas_status enas__runlog_finish(struct enas_run *r, struct enas_err *err)
     enum enas_status st = write_arch(r, arch, base, err);
     free(arch);
     if (st == ENAS_OK)
-        enas__log(ENAS_LOG_INFO, "search finished: %s/best_arch.json (NNI), best_arch.tf (TF string)", r->dir);
+        enas__log(ENAS_LOG_INFO, "search finished: %s/best_arch.json (NNI), best_arch.tf (TF string)",
+                  r->dir);
     return st;
 }

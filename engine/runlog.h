@@ -24,10 +24,12 @@ struct enas_runlog_ctrl {
     int64_t n;
 };
 
-void enas__runlog_window_add(struct enas_runlog_window *w, const struct enas_loss_result *res, int64_t images);
+void enas__runlog_window_add(struct enas_runlog_window *w, const struct enas_loss_result *res,
+                             int64_t images);
 /* A metrics line for the window (then restarted at now) and the progress display. */
 void enas__runlog_train(struct enas_run *r, struct enas_runlog_window *w, double lr, double now);
-void enas__runlog_ctrl_add(struct enas_runlog_ctrl *c, double reward, double baseline, const struct enas_ctrl_sample *s);
+void enas__runlog_ctrl_add(struct enas_runlog_ctrl *c, double reward, double baseline,
+                           const struct enas_ctrl_sample *s);
 void enas__runlog_ctrl(struct enas_run *r, const struct enas_runlog_ctrl *c);
 /* The epoch's chosen architecture: arch/epoch_<e>.{tf,json,dot,png} and a metrics line. */
 enum enas_status enas__runlog_arch(struct enas_run *r, const int *arch, double score, struct enas_err *err);

@@ -85,8 +85,9 @@ const struct enas_setting enas__core_settings[] = {
     BOOL_SET("reward_train_mode", 0,
              "score controller samples in training mode (batch-statistics BN, dropout; TF micro) instead of "
              "inference mode (the reference trainer)"),
-    BOOL_SET("valid_augment", 1,
-             "augment the controller's validation images as training images (the reference trainer; TF: off)"),
+    BOOL_SET(
+        "valid_augment", 1,
+        "augment the controller's validation images as training images (the reference trainer; TF: off)"),
 };
 
 const size_t enas__n_core_settings = sizeof enas__core_settings / sizeof enas__core_settings[0];

@@ -27,9 +27,9 @@ struct node {
     struct enas_tensor t;     /* first member: the pointer handed out is the node's */
     struct enas_tensor *grad; /* NULL until a gradient reaches it */
     int needs_grad;
-    int readers;              /* recorded ops whose backward reads t.data */
-    int top;                  /* an output backward started from: kept for the caller */
-    size_t cap, gcap;         /* bytes behind t.data and grad->data (a reused buffer may be larger) */
+    int readers;      /* recorded ops whose backward reads t.data */
+    int top;          /* an output backward started from: kept for the caller */
+    size_t cap, gcap; /* bytes behind t.data and grad->data (a reused buffer may be larger) */
 };
 
 /* Free stretches of `acts` in the current pass, by address: neighbours merge, so that the memory of
@@ -38,7 +38,7 @@ struct pool {
     struct pooled {
         unsigned char *data;
         size_t bytes; /* a multiple of the arena's alignment */
-    } *b;
+    } * b;
     size_t n, cap;
 };
 
@@ -55,12 +55,12 @@ struct record {
 struct enas_step {
     struct enas_exec x; /* first member: ops get &s->x and we get s back */
     struct enas_host *h;
-    struct enas_arena acts;    /* tensor data, saved data, gradients: live for the pass */
-    struct enas_arena meta;    /* nodes, input lists, gradient headers: kept apart so that data merges */
-    struct held {              /* scratch of the running call, from acts; back to the pool after it */
+    struct enas_arena acts; /* tensor data, saved data, gradients: live for the pass */
+    struct enas_arena meta; /* nodes, input lists, gradient headers: kept apart so that data merges */
+    struct held {           /* scratch of the running call, from acts; back to the pool after it */
         void *data;
         size_t cap;
-    } *held;
+    } * held;
     size_t n_held, cap_held;
     struct enas_rng rng;
     int record;
@@ -71,9 +71,9 @@ struct enas_step {
     size_t map_cap, map_n;
     void *pending_saved; /* what the running forward saved */
     size_t pending_saved_cap;
-    struct pool pool;  /* stretches of acts this pass no longer uses */
-    size_t pooled;     /* bytes in pool */
-    size_t live_peak;  /* most bytes of acts in use and not pooled (all passes) */
+    struct pool pool;                /* stretches of acts this pass no longer uses */
+    size_t pooled;                   /* bytes in pool */
+    size_t live_peak;                /* most bytes of acts in use and not pooled (all passes) */
     const unsigned char *accumulate; /* the running backward's grad_accumulates answers, per input */
     size_t n_accumulate;
 };
@@ -428,7 +428,8 @@ static void mark_used(const struct enas_op *op)
 /* The descriptor's bwd_flags; 0 for a plugin built before the member existed. */
 static unsigned bwd_flags(const struct enas_op_desc *d)
 {
-    return d->struct_size >= offsetof(struct enas_op_desc, bwd_flags) + sizeof d->bwd_flags ? d->bwd_flags : 0u;
+    return d->struct_size >= offsetof(struct enas_op_desc, bwd_flags) + sizeof d->bwd_flags ? d->bwd_flags
+                                                                                            : 0u;
 }
 
 static enum enas_status push_record(struct enas_step *s, struct enas_op *op, struct node *out,
@@ -471,17 +472,19 @@ static enum enas_status call_check(const struct enas_op *op, const struct enas_t
 {
     const struct enas_op_desc *d = op->desc;
     if (n_in < d->min_inputs || n_in > d->max_inputs)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "op '%s': %zu inputs given; it takes %u to %u", d->name,
-                            n_in, d->min_inputs, d->max_inputs);
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "op '%s': %zu inputs given; it takes %u to %u",
+                            d->name, n_in, d->min_inputs, d->max_inputs);
     for (size_t i = 0; i < n_in; i++)
         if (!in[i] || !in[i]->data)
             return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                                "op '%s': input %zu has no data (released earlier in this pass?)", d->name, i);
+                                "op '%s': input %zu has no data (released earlier in this pass?)", d->name,
+                                i);
     return ENAS_OK;
 }
 
-enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, const struct enas_tensor *const *in,
-                                    size_t n_in, double arg, struct enas_tensor **out, struct enas_err *err)
+enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op,
+                                    const struct enas_tensor *const *in, size_t n_in, double arg,
+                                    struct enas_tensor **out, struct enas_err *err)
 {
     if (out)
         *out = NULL;
@@ -544,7 +547,8 @@ void enas__step_release(struct enas_exec *x, const struct enas_tensor *t)
 
 /* A gradient tensor shaped like `like`: kept for the pass (acts, its header in meta) or for one call
  * (scratch). */
-static struct enas_tensor *grad_new(struct enas_step *s, int pass, const struct enas_tensor *like, size_t *cap)
+static struct enas_tensor *grad_new(struct enas_step *s, int pass, const struct enas_tensor *like,
+                                    size_t *cap)
 {
     struct enas_tensor *g = enas__arena_alloc(&s->meta, sizeof *g);
     if (!g)
@@ -618,7 +622,8 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     struct node *taker = NULL; /* gets dout's buffer as its gradient once the call returns */
     int any_add = 0;
     if (r->n_in > MAX_CALL_INPUTS)
-        return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "op '%s': more than %d inputs", d->name, MAX_CALL_INPUTS);
+        return enas_err_set(err, ENAS_ERR_UNSUPPORTED, "op '%s': more than %d inputs", d->name,
+                            MAX_CALL_INPUTS);
     const size_t m = s->n_held;
     for (size_t i = 0; i < r->n_in; i++) {
         struct node *n = node_of(s, r->in[i]);
@@ -655,7 +660,8 @@ static enum enas_status replay(struct enas_step *s, const struct record *r, stru
     s->x.backend = r->op->backend;
     s->accumulate = any_add ? adds : NULL;
     s->n_accumulate = any_add ? r->n_in : 0;
-    enum enas_status st = d->backward(r->op->state, &s->x, r->in, r->n_in, &r->out->t, r->out->grad, din, err);
+    enum enas_status st =
+        d->backward(r->op->state, &s->x, r->in, r->n_in, &r->out->t, r->out->grad, din, err);
     if (st != ENAS_OK)
         enas__err_terminate(err); /* the op plugin's message */
     s->accumulate = NULL;

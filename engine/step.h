@@ -15,12 +15,12 @@
 struct enas_step;
 
 struct enas_step_opts {
-    int training;    /* ops in training mode (batch-statistics BN, active dropout) */
-    int record;      /* keep a tape for backward (training passes); 0 records nothing */
-    uint64_t seed;   /* the pass's random stream is (seed, stream) */
+    int training;  /* ops in training mode (batch-statistics BN, active dropout) */
+    int record;    /* keep a tape for backward (training passes); 0 records nothing */
+    uint64_t seed; /* the pass's random stream is (seed, stream) */
     uint64_t stream;
-    int threads;     /* x->threads for ops */
-    int keep;        /* keep every op output after backward (tests that compare two passes' tensors) */
+    int threads; /* x->threads for ops */
+    int keep;    /* keep every op output after backward (tests that compare two passes' tensors) */
 };
 
 enum enas_status enas__step_create(struct enas_host *h, struct enas_step **out, struct enas_err *err);
@@ -45,7 +45,8 @@ enum enas_status enas__step_backward(struct enas_step *s, const struct enas_tens
 /* The same from several outputs at once (a main and an auxiliary head): their gradients meet where
  * the networks join. */
 enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_tensor *const *outs,
-                                       const struct enas_tensor *const *douts, size_t n, struct enas_err *err);
+                                       const struct enas_tensor *const *douts, size_t n,
+                                       struct enas_err *err);
 
 /* The gradient of a tensor of this pass after backward; NULL when none reached it. Only tensors that no
  * recorded op produced (inputs made with enas__step_tensor) keep theirs: the gradient of an op's output
@@ -71,7 +72,8 @@ void enas__step_release(struct enas_exec *x, const struct enas_tensor *t);
 int enas__step_grad_accumulates(const struct enas_exec *x, size_t i);
 
 /* The host API's op_call: x must come from a step. */
-enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op, const struct enas_tensor *const *in,
-                                    size_t n_in, double arg, struct enas_tensor **out, struct enas_err *err);
+enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op,
+                                    const struct enas_tensor *const *in, size_t n_in, double arg,
+                                    struct enas_tensor **out, struct enas_err *err);
 
 #endif

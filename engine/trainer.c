@@ -55,10 +55,12 @@ static struct enas_tensor *input_of(struct enas_run *r, const struct enas_batch 
 }
 
 /* Loss gradients of the main head and the weighted aux head, then one backward from both. */
-static enum enas_status child_backward(struct enas_run *r, const struct enas_child_out *o, const int32_t *labels,
-                                       struct enas_loss_result *res, struct enas_err *err)
+static enum enas_status child_backward(struct enas_run *r, const struct enas_child_out *o,
+                                       const int32_t *labels, struct enas_loss_result *res,
+                                       struct enas_err *err)
 {
-    size_t k = (size_t)enas_tensor_numel(o->logits), ka = o->aux_logits ? (size_t)enas_tensor_numel(o->aux_logits) : 0;
+    size_t k = (size_t)enas_tensor_numel(o->logits),
+           ka = o->aux_logits ? (size_t)enas_tensor_numel(o->aux_logits) : 0;
     float *g = grad_buf(r, k + ka);
     if (!g)
         return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
@@ -87,11 +89,12 @@ static enum enas_status numeric_fault(struct enas_run *r, const char *what, stru
     snprintf(w, sizeof w, "%s", what); /* what may be err->msg itself */
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", r->dir);
     const int have = access(ckpt, F_OK) == 0;
-    enum enas_status st = enas_err_set(err, ENAS_ERR_NUMERIC, "%s at step %lld (epoch %lld) for architecture %s; "
-                                       "stopped. %s %s", w, (long long)r->st.global_step, (long long)r->st.epoch,
-                                       tf ? strtok(tf, "\n") : "?",
-                                       have ? "The last good checkpoint is kept in" : "No checkpoint was written yet in",
-                                       r->dir);
+    enum enas_status st = enas_err_set(
+        err, ENAS_ERR_NUMERIC,
+        "%s at step %lld (epoch %lld) for architecture %s; "
+        "stopped. %s %s",
+        w, (long long)r->st.global_step, (long long)r->st.epoch, tf ? strtok(tf, "\n") : "?",
+        have ? "The last good checkpoint is kept in" : "No checkpoint was written yet in", r->dir);
     free(tf);
     return st;
 }
@@ -135,7 +138,8 @@ static enum enas_status train_step(struct enas_run *r, const struct enas_batch *
     if (st == ENAS_OK && !x)
         st = enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for a batch");
     if (st == ENAS_OK)
-        st = r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, &o, err);
+        st = r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, &o,
+                                    err);
     if (st != ENAS_OK)
         enas__err_terminate(err); /* the space plugin's message */
     if (st == ENAS_OK)
@@ -156,15 +160,16 @@ static enum enas_status train_step(struct enas_run *r, const struct enas_batch *
 static enum enas_status score(struct enas_run *r, const struct enas_batch *b, uint64_t stream, double *reward,
                               struct enas_err *err)
 {
-    struct enas_step_opts so = {enas__cfg_bool(r->core, "reward_train_mode"), 0, r->st.seed, stream, r->threads, 0};
+    struct enas_step_opts so = {
+        enas__cfg_bool(r->core, "reward_train_mode"), 0, r->st.seed, stream, r->threads, 0};
     enas__step_begin(r->step, &so);
     struct enas_tensor *x = input_of(r, b);
     struct enas_child_out o = {0};
     struct enas_child_info info = {0};
     if (!x)
         return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for a batch");
-    enum enas_status st = r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x,
-                                                 &o, err);
+    enum enas_status st =
+        r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, &o, err);
     if (st == ENAS_OK)
         st = r->space.desc->info(r->space.state, r->arch, r->arch_len, &info, err);
     if (st == ENAS_OK)
@@ -180,7 +185,8 @@ static enum enas_status skip_batches(struct enas_batcher *b, int64_t n, int cycl
 {
     for (int64_t i = 0; i < n && !stop_requested; i++) {
         const struct enas_batch *x = NULL;
-        enum enas_status st = cycling ? enas__batcher_next_cycling(b, &x, err) : enas__batcher_next(b, &x, err);
+        enum enas_status st =
+            cycling ? enas__batcher_next_cycling(b, &x, err) : enas__batcher_next(b, &x, err);
         if (st != ENAS_OK)
             return st;
         enas__batcher_release(b, x);
@@ -193,8 +199,9 @@ static double epoch_lr(const struct enas_run *r)
     if (strcmp(enas__cfg_string(r->core, "lr_schedule"), "constant") == 0)
         return enas__cfg_float(r->core, "lr_max");
     int64_t t0 = enas__cfg_int(r->core, "lr_t0");
-    return enas__lr_cosine((int)r->st.epoch, enas__cfg_float(r->core, "lr_max"), enas__cfg_float(r->core, "lr_min"),
-                           (int)(t0 ? t0 : r->epochs), (int)enas__cfg_int(r->core, "lr_tmul"));
+    return enas__lr_cosine((int)r->st.epoch, enas__cfg_float(r->core, "lr_max"),
+                           enas__cfg_float(r->core, "lr_min"), (int)(t0 ? t0 : r->epochs),
+                           (int)enas__cfg_int(r->core, "lr_tmul"));
 }
 
 /* Phase 1: the shared weights, from batch st.batch of the epoch to its end (or max_steps). */
@@ -204,7 +211,8 @@ static enum enas_status phase_shared(struct enas_run *r, struct enas_err *err)
     if (st == ENAS_OK)
         st = skip_batches(r->train, r->st.batch, 0, err);
     const double lr = epoch_lr(r);
-    const int64_t freq = enas__cfg_int(r->core, "log_frequency"), max_steps = enas__cfg_int(r->core, "max_steps");
+    const int64_t freq = enas__cfg_int(r->core, "log_frequency"),
+                  max_steps = enas__cfg_int(r->core, "max_steps");
     struct enas_runlog_window win = {now_s(), 0, 0.0, 0.0, 0};
     while (st == ENAS_OK && !stop_requested && (!max_steps || r->st.global_step < max_steps)) {
         const struct enas_batch *b = NULL;
@@ -232,7 +240,8 @@ static enum enas_status ctrl_check(struct enas_run *r, struct enas_err *err)
     for (size_t i = 0; i < nc; i++) {
         const int64_t k = enas_tensor_numel(&cs[i]->value);
         const float *v[] = {cs[i]->value.data, enas__ctrl_adam_m(r->ctrl, i), enas__ctrl_adam_v(r->ctrl, i)};
-        static const char *const what[] = {"the controller weight", "the Adam mean of", "the Adam variance of"};
+        static const char *const what[] = {"the controller weight", "the Adam mean of",
+                                           "the Adam variance of"};
         for (int a = 0; a < 3; a++) {
             const int64_t j = v[a] ? enas__first_nonfinite(v[a], k) : -1;
             if (j >= 0) {
@@ -309,7 +318,8 @@ static enum enas_status stats_check(struct enas_run *r, const char *when, struct
         if (j >= 0) {
             char w[ENAS_ERRMSG_SIZE];
             snprintf(w, sizeof w, "the statistic '%s' is %g at index %lld after %s", ps[i]->name,
-                     isnan(ps[i]->value.data[j]) ? (double)NAN : (double)ps[i]->value.data[j], (long long)j, when);
+                     isnan(ps[i]->value.data[j]) ? (double)NAN : (double)ps[i]->value.data[j], (long long)j,
+                     when);
             return numeric_fault(r, w, err);
         }
     }
@@ -322,7 +332,8 @@ static enum enas_status stats_check(struct enas_run *r, const char *when, struct
  * bit as an uninterrupted one. */
 static enum enas_status ctrl_update(struct enas_run *r, struct enas_runlog_ctrl *acc, struct enas_err *err)
 {
-    const double decay = enas__cfg_float(r->core, "baseline_decay"), ew = enas__cfg_float(r->core, "entropy_weight");
+    const double decay = enas__cfg_float(r->core, "baseline_decay"),
+                 ew = enas__cfg_float(r->core, "entropy_weight");
     const double sw = enas__cfg_float(r->core, "skip_weight");
     struct scoring_mark mark;
     enum enas_status st = mark_take(r, &mark, err);
@@ -336,7 +347,8 @@ static enum enas_status ctrl_update(struct enas_run *r, struct enas_runlog_ctrl 
         const struct enas_batch *b = NULL;
         double reward = 0;
         /* unsigned: a stream number only has to be distinct, and a huge aggregate must not overflow it */
-        uint64_t stream = (1ull << 62) | ((uint64_t)r->st.ctrl_updates * (uint64_t)r->samples_per_update + (uint64_t)k);
+        uint64_t stream =
+            (1ull << 62) | ((uint64_t)r->st.ctrl_updates * (uint64_t)r->samples_per_update + (uint64_t)k);
         st = enas__ctrl_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
         if (st == ENAS_OK)
             st = enas__batcher_next_cycling(r->valid, &b, err);
@@ -357,9 +369,10 @@ static enum enas_status ctrl_update(struct enas_run *r, struct enas_runlog_ctrl 
     if (st == ENAS_OK)
         st = stats_check(r, "scoring the controller's samples", err);
     if (st == ENAS_OK)
-        st = enas__ctrl_step(r->ctrl, enas__cfg_float(r->core, "ctrl_lr"), enas__cfg_float(r->core, "ctrl_adam_beta1"),
-                             enas__cfg_float(r->core, "ctrl_adam_beta2"), enas__cfg_float(r->core, "ctrl_adam_eps"),
-                             enas__cfg_float(r->core, "ctrl_grad_clip"), NULL, err);
+        st = enas__ctrl_step(
+            r->ctrl, enas__cfg_float(r->core, "ctrl_lr"), enas__cfg_float(r->core, "ctrl_adam_beta1"),
+            enas__cfg_float(r->core, "ctrl_adam_beta2"), enas__cfg_float(r->core, "ctrl_adam_eps"),
+            enas__cfg_float(r->core, "ctrl_grad_clip"), NULL, err);
     return st == ENAS_OK ? ctrl_check(r, err) : st;
 }
 
@@ -389,7 +402,8 @@ static enum enas_status derive(struct enas_run *r, struct enas_err *err)
     int *best = malloc((r->arch_len ? r->arch_len : 1) * sizeof *best);
     double best_r = -INFINITY;
     struct scoring_mark mark = {0};
-    enum enas_status st = best ? mark_take(r, &mark, err) : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    enum enas_status st =
+        best ? mark_take(r, &mark, err) : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
     if (st == ENAS_OK)
         st = enas__batcher_next_cycling(r->valid, &b, err);
     for (int64_t i = 0; i < n && st == ENAS_OK; i++) {
@@ -468,7 +482,8 @@ enum enas_status enas__run_search(struct enas_run *r, struct enas_err *err)
     stop_requested = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    enas__log(ENAS_LOG_INFO, "search: space %s, %lld epochs, run folder %s", r->space_name, (long long)r->epochs, r->dir);
+    enas__log(ENAS_LOG_INFO, "search: space %s, %lld epochs, run folder %s", r->space_name,
+              (long long)r->epochs, r->dir);
     const int64_t max_steps = enas__cfg_int(r->core, "max_steps");
     enum enas_status st = ENAS_OK;
     while (st == ENAS_OK && !stop_requested && r->st.epoch < r->epochs) {
@@ -479,8 +494,10 @@ enum enas_status enas__run_search(struct enas_run *r, struct enas_err *err)
     if (st == ENAS_OK && stop_requested) {
         st = enas__run_checkpoint(r, err);
         if (st == ENAS_OK)
-            st = enas_err_set(err, ENAS_ERR_INTERRUPTED, "interrupted at epoch %lld, step %lld; checkpoint written: "
-                              "continue with --resume %s", (long long)r->st.epoch, (long long)r->st.global_step, r->dir);
+            st = enas_err_set(err, ENAS_ERR_INTERRUPTED,
+                              "interrupted at epoch %lld, step %lld; checkpoint written: "
+                              "continue with --resume %s",
+                              (long long)r->st.epoch, (long long)r->st.global_step, r->dir);
     }
     if (st == ENAS_OK)
         st = enas__runlog_finish(r, err);

@@ -21,8 +21,8 @@
 #include <time.h>
 
 struct layer {
-    const char *name;    /* row label */
-    const char *op;      /* onednn op name */
+    const char *name; /* row label */
+    const char *op;   /* onednn op name */
     char attrs[128];
     int64_t c, hw, k, groups; /* k = 0: not a conv */
 };
@@ -86,7 +86,7 @@ static int ours_call(struct ours *o, enum pass p)
     struct enas_err err = {0};
     const struct enas_tensor *ins[1] = {&o->x};
     struct enas_tensor *din[1] = {p == BWD_DATA || o->op.n_p == 0 || strstr(o->op.d->name, "batch") ? &o->dx
-                                                                                                     : NULL};
+                                                                                                    : NULL};
     size_t keep = p == FWD ? 0 : o->e.used; /* backward keeps the forward's saved block */
     float *grads[8] = {0};
     enum enas_status st;
@@ -109,7 +109,6 @@ static int ours_call(struct ours *o, enum pass p)
     return st == ENAS_OK ? 0 : -1;
 }
 
-
 /* ---- direct: one oneDNN primitive, every argument allocated by the library ---- */
 
 struct direct {
@@ -118,10 +117,10 @@ struct direct {
     int nargs;
 };
 
-static const int all_args[] = {DNNL_ARG_SRC,        DNNL_ARG_DST,        DNNL_ARG_WEIGHTS,    DNNL_ARG_BIAS,
-                               DNNL_ARG_DIFF_SRC,   DNNL_ARG_DIFF_DST,   DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_WORKSPACE,
-                               DNNL_ARG_SCALE,      DNNL_ARG_SHIFT,      DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT,
-                               DNNL_ARG_MEAN,       DNNL_ARG_VARIANCE,   DNNL_ARG_SCRATCHPAD};
+static const int all_args[] = {
+    DNNL_ARG_SRC,        DNNL_ARG_DST,          DNNL_ARG_WEIGHTS,   DNNL_ARG_BIAS,     DNNL_ARG_DIFF_SRC,
+    DNNL_ARG_DIFF_DST,   DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_WORKSPACE, DNNL_ARG_SCALE,    DNNL_ARG_SHIFT,
+    DNNL_ARG_DIFF_SCALE, DNNL_ARG_DIFF_SHIFT,   DNNL_ARG_MEAN,      DNNL_ARG_VARIANCE, DNNL_ARG_SCRATCHPAD};
 
 static int direct_make(struct direct *d, dnnl_engine_t eng, const void *opd, const_dnnl_primitive_desc_t hint,
                        dnnl_primitive_desc_t *keep)
@@ -196,8 +195,9 @@ static double floor_call(const struct floor_buf *f, int n_read)
 
 /* Medians of reps calls of ours, the direct primitive and (n_read > 0) the memory floor, taken in turn, so
  * that a busy neighbour slows all of them alike. */
-static void time_pass(struct ours *o, enum pass p, struct direct *d, dnnl_stream_t s, const struct floor_buf *f,
-                      int n_read, double *t_ours, double *t_direct, double *t_floor)
+static void time_pass(struct ours *o, enum pass p, struct direct *d, dnnl_stream_t s,
+                      const struct floor_buf *f, int n_read, double *t_ours, double *t_direct,
+                      double *t_floor)
 {
     double to[64], td[64], tf[64];
     const int reps = g_reps > 64 ? 64 : g_reps;
@@ -240,11 +240,12 @@ static void direct_layer(const struct layer *l, dnnl_engine_t eng, struct direct
         dnnl_memory_desc_init_by_tag(&dst, 4, sd, dnnl_f32, dnnl_acdb);
         dnnl_memory_desc_init_by_tag(&wany, g > 1 ? 5 : 4, g > 1 ? gd : wd, dnnl_f32, dnnl_format_tag_any);
         dnnl_convolution_desc_t f, b, w;
-        dnnl_convolution_forward_desc_init(&f, dnnl_forward_training, dnnl_convolution_direct, &src, &wany, NULL,
-                                           &dst, st, pad, pad);
-        dnnl_convolution_backward_data_desc_init(&b, dnnl_convolution_direct, &src, &wany, &dst, st, pad, pad);
-        dnnl_convolution_backward_weights_desc_init(&w, dnnl_convolution_direct, &src, &wany, NULL, &dst, st, pad,
-                                                    pad);
+        dnnl_convolution_forward_desc_init(&f, dnnl_forward_training, dnnl_convolution_direct, &src, &wany,
+                                           NULL, &dst, st, pad, pad);
+        dnnl_convolution_backward_data_desc_init(&b, dnnl_convolution_direct, &src, &wany, &dst, st, pad,
+                                                 pad);
+        dnnl_convolution_backward_weights_desc_init(&w, dnnl_convolution_direct, &src, &wany, NULL, &dst, st,
+                                                    pad, pad);
         if (direct_make(&d[0], eng, &f, NULL, &fpd) == 0) {
             direct_make(&d[1], eng, &b, fpd, NULL);
             direct_make(&d[2], eng, &w, fpd, NULL);
@@ -353,8 +354,9 @@ static int n_layers(struct layer *ls)
             struct layer *l = &ls[n++];
             l->op = ops[j], l->name = names[j], l->c = c, l->hw = hw, l->k = ks[j], l->groups = gs[j];
             if (ks[j])
-                snprintf(l->attrs, sizeof l->attrs, "in_channels=%lld out_channels=%lld kernel=%lld groups=%lld",
-                         (long long)c, (long long)c, (long long)ks[j], (long long)gs[j]);
+                snprintf(l->attrs, sizeof l->attrs,
+                         "in_channels=%lld out_channels=%lld kernel=%lld groups=%lld", (long long)c,
+                         (long long)c, (long long)ks[j], (long long)gs[j]);
             else if (j == 5)
                 snprintf(l->attrs, sizeof l->attrs, "channels=%lld", (long long)c);
             else
@@ -368,13 +370,13 @@ static int n_layers(struct layer *ls)
 
 /* GFLOP/s of one thread running 12 independent FMA chains, best of 5 runs of 2e7 iterations. */
 #define PEAK_CHAINS(type, set1, fma)                                                                         \
-    type a0 = set1(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,    \
+    type a0 = set1(1.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,   \
          a10 = a0, a11 = a0;                                                                                 \
     const type m = set1(0.999999f), c = set1(1e-7f);                                                         \
     for (long i = 0; i < iters; i++) {                                                                       \
-        a0 = fma(a0, m, c), a1 = fma(a1, m, c), a2 = fma(a2, m, c), a3 = fma(a3, m, c);                       \
-        a4 = fma(a4, m, c), a5 = fma(a5, m, c), a6 = fma(a6, m, c), a7 = fma(a7, m, c);                       \
-        a8 = fma(a8, m, c), a9 = fma(a9, m, c), a10 = fma(a10, m, c), a11 = fma(a11, m, c);                   \
+        a0 = fma(a0, m, c), a1 = fma(a1, m, c), a2 = fma(a2, m, c), a3 = fma(a3, m, c);                      \
+        a4 = fma(a4, m, c), a5 = fma(a5, m, c), a6 = fma(a6, m, c), a7 = fma(a7, m, c);                      \
+        a8 = fma(a8, m, c), a9 = fma(a9, m, c), a10 = fma(a10, m, c), a11 = fma(a11, m, c);                  \
     }                                                                                                        \
     type t = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;                                    \
     float out[16];                                                                                           \
@@ -489,7 +491,8 @@ int main(int argc, char **argv)
         return 1;
     const char *isa = "";
     const double peak = measured_peak(&isa) * threads;
-    printf("bench_ops: N=128, %d thread(s), median of %d reps, peak %.0f GFLOP/s (%s FMA chains); ms wall clock\n",
+    printf("bench_ops: N=128, %d thread(s), median of %d reps, peak %.0f GFLOP/s (%s FMA chains); ms wall "
+           "clock\n",
            threads, g_reps, peak, isa);
     printf("| layer               | pass     | ours ms  | oneDNN ms| GF/s   | %%peak  | ours/dir | speedup "
            "| ours/mem |\n");

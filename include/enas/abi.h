@@ -8,7 +8,7 @@
 #define ENAS_ABI_VERSION 1
 
 #if defined(__GNUC__) || defined(__clang__)
-#define ENAS_EXPORT __attribute__((visibility("default")))
+#define ENAS_EXPORT            __attribute__((visibility("default")))
 #define ENAS_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define ENAS_EXPORT
@@ -16,8 +16,8 @@
 #endif
 
 /* Every descriptor starts with these two members, in this order. */
-#define ENAS_DESC_HEADER                                                                               \
-    unsigned abi_version; /* = ENAS_ABI_VERSION */                                                     \
+#define ENAS_DESC_HEADER                                                                                     \
+    unsigned abi_version; /* = ENAS_ABI_VERSION */                                                           \
     size_t struct_size    /* = sizeof(the descriptor struct); new members go at the end only */
 
 #endif

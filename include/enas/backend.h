@@ -21,8 +21,8 @@ struct enas_backend_args {
 
 struct enas_backend_desc {
     ENAS_DESC_HEADER;
-    const char *name;         /* [a-z0-9_]+; the provider name of the ops it registers */
-    const char *description;  /* one line for `enas plugins` */
+    const char *name;                    /* [a-z0-9_]+; the provider name of the ops it registers */
+    const char *description;             /* one line for `enas plugins` */
     const struct enas_setting *settings; /* Optional: keys of its config section */
     size_t n_settings;
     /* Optional: makes the context that x->backend and op args->backend carry. */

@@ -12,10 +12,10 @@ struct enas_host_api;
 struct enas_exec {
     const struct enas_host_api *api;
     struct enas_host *host;
-    void *backend;   /* the selected backend's context (its init's result); NULL for op-only plugins */
-    int training;    /* 1: batch-statistics BN, active dropout, forward recorded for backward */
-    int threads;     /* worker threads the op may use (the `threads` setting resolved) */
-    double arg;      /* per-call scalar given to op_call (drop path: keep probability); NAN if none */
+    void *backend; /* the selected backend's context (its init's result); NULL for op-only plugins */
+    int training;  /* 1: batch-statistics BN, active dropout, forward recorded for backward */
+    int threads;   /* worker threads the op may use (the `threads` setting resolved) */
+    double arg;    /* per-call scalar given to op_call (drop path: keep probability); NAN if none */
     /* forward only: memory kept with this call's tape record and handed back to backward as `saved`
      * (masks, batch statistics). NULL when out of memory. Freed by the engine after backward. */
     void *(*save)(struct enas_exec *x, size_t bytes);

@@ -21,13 +21,13 @@ struct enas_create_args {
 };
 
 struct enas_loss_result {
-    double loss;      /* mean over the batch */
-    double accuracy;  /* top-1 fraction correct, in [0, 1] */
+    double loss;     /* mean over the batch */
+    double accuracy; /* top-1 fraction correct, in [0, 1] */
 };
 
 struct enas_loss_desc {
     ENAS_DESC_HEADER;
-    const char *name;         /* "cross_entropy" */
+    const char *name; /* "cross_entropy" */
     const char *description;
     const struct enas_setting *settings; /* Optional */
     size_t n_settings;

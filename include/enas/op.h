@@ -28,11 +28,11 @@ struct enas_op_args {
 
 struct enas_op_desc {
     ENAS_DESC_HEADER;
-    const char *name;       /* [a-z0-9_]+, the word used in configs and spaces: "conv", "sep_conv" */
-    const char *provider;   /* [a-z0-9_]+: a backend's name ("onednn", "ref") or an op plugin's own */
+    const char *name;     /* [a-z0-9_]+, the word used in configs and spaces: "conv", "sep_conv" */
+    const char *provider; /* [a-z0-9_]+: a backend's name ("onednn", "ref") or an op plugin's own */
     const struct enas_setting *attrs; /* Optional: the attributes create accepts (kernel, stride...) */
     size_t n_attrs;
-    unsigned min_inputs, max_inputs;  /* accepted input counts (sum/concat take several) */
+    unsigned min_inputs, max_inputs; /* accepted input counts (sum/concat take several) */
 
     /* Builds an instance: reads attrs, creates its parameters through api->param_create.
      * On failure sets *state = NULL, sets err and returns non-OK. */

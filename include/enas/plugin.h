@@ -93,7 +93,7 @@ struct enas_host_api {
 };
 
 /* Whether the engine's API table has `member` (members are only ever added at the end). */
-#define ENAS_API_HAS(api, member)                                                                        \
+#define ENAS_API_HAS(api, member)                                                                            \
     ((api)->struct_size >= offsetof(struct enas_host_api, member) + sizeof((api)->member) && (api)->member)
 
 /* The one symbol a plugin exports. Its signature never changes; everything else sits behind api. */

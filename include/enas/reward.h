@@ -14,7 +14,7 @@
 
 struct enas_reward_desc {
     ENAS_DESC_HEADER;
-    const char *name;         /* "accuracy" */
+    const char *name; /* "accuracy" */
     const char *description;
     const struct enas_setting *settings; /* Optional */
     size_t n_settings;

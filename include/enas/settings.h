@@ -8,10 +8,10 @@
 #include <stddef.h>
 
 enum enas_setting_type {
-    ENAS_SET_INT,    /* 64-bit integer */
-    ENAS_SET_FLOAT,  /* double; an integer literal is accepted too */
-    ENAS_SET_BOOL,   /* true/false */
-    ENAS_SET_STRING  /* free text, or one of `choices` when that is set */
+    ENAS_SET_INT,   /* 64-bit integer */
+    ENAS_SET_FLOAT, /* double; an integer literal is accepted too */
+    ENAS_SET_BOOL,  /* true/false */
+    ENAS_SET_STRING /* free text, or one of `choices` when that is set */
 };
 
 /* Use for a bound that does not exist. */
@@ -19,13 +19,13 @@ enum enas_setting_type {
 
 /* One setting. Arrays of these are static const data in the plugin. */
 struct enas_setting {
-    const char *key;             /* [a-z0-9_]+, e.g. "num_layers"; option --<section>.num-layers */
+    const char *key; /* [a-z0-9_]+, e.g. "num_layers"; option --<section>.num-layers */
     enum enas_setting_type type;
-    double def;                  /* default for INT, FLOAT, BOOL (0/1) */
-    const char *def_str;         /* default for STRING; NULL means "" */
-    double min, max;             /* inclusive range for INT and FLOAT: use -ENAS_UNBOUNDED/ENAS_UNBOUNDED */
-    const char *choices;         /* STRING only, optional: allowed words separated by '|', e.g. "half|tf" */
-    const char *help;            /* one line for --help */
+    double def;          /* default for INT, FLOAT, BOOL (0/1) */
+    const char *def_str; /* default for STRING; NULL means "" */
+    double min, max;     /* inclusive range for INT and FLOAT: use -ENAS_UNBOUNDED/ENAS_UNBOUNDED */
+    const char *choices; /* STRING only, optional: allowed words separated by '|', e.g. "half|tf" */
+    const char *help;    /* one line for --help */
 };
 
 /* Validated values of one section (a plugin's settings, or an op instance's attributes).

@@ -33,52 +33,52 @@ enum enas_anchor {
 };
 
 enum enas_choice_role {
-    ENAS_ROLE_OP,    /* candidates are operations: the controller uses a softmax and an embedding */
-    ENAS_ROLE_INPUT  /* candidates are earlier outputs: the controller attends over its anchors */
+    ENAS_ROLE_OP,   /* candidates are operations: the controller uses a softmax and an embedding */
+    ENAS_ROLE_INPUT /* candidates are earlier outputs: the controller attends over its anchors */
 };
 
 /* One decision, in architecture order. A controller makes them in the same order unless the space gives
  * a sample_order; the hints below then apply where the decision falls in that order. Static or owned by
  * the space state. */
 struct enas_decision {
-    const char *label;            /* unique; the NNI key: "LayerChoice1", "normal_node_0_x_op" */
+    const char *label; /* unique; the NNI key: "LayerChoice1", "normal_node_0_x_op" */
     enum enas_choice_kind kind;
     enum enas_choice_role role;
-    unsigned n_candidates;        /* >= 1 */
+    unsigned n_candidates;              /* >= 1 */
     const char *const *candidate_names; /* Optional: NNI-v1 names of candidates ("layer_0"); NULL: index */
-    unsigned group;               /* OP decisions of one group share the controller's softmax/embedding */
-    int tanh_reduce;              /* 1: the controller divides tanh_constant by op_tanh_reduce here */
-    const float *logit_bias;      /* Optional, n_candidates values added to the logits (TF micro) */
+    unsigned group;          /* OP decisions of one group share the controller's softmax/embedding */
+    int tanh_reduce;         /* 1: the controller divides tanh_constant by op_tanh_reduce here */
+    const float *logit_bias; /* Optional, n_candidates values added to the logits (TF micro) */
     /* Controller hints. Zero values: no anchor bookkeeping, which suits spaces without input choices.
      * ENAS_ROLE_INPUT candidate j is anchor j of the current anchor list. */
-    int new_scope;                /* 1: the controller starts a new anchor list before this decision */
-    unsigned warmup_anchors;      /* with new_scope: anchors made by that many LSTM steps on g_emb; their
-                                     attention keys come from those steps, their embeddings are zero (TF micro) */
+    int new_scope;           /* 1: the controller starts a new anchor list before this decision */
+    unsigned warmup_anchors; /* with new_scope: anchors made by that many LSTM steps on g_emb; their
+                                attention keys come from those steps, their embeddings are zero (TF micro) */
     enum enas_anchor anchor;
-    const float *bias_init;       /* Optional, n_candidates: the group's learnable logit bias starts here */
+    const float *bias_init; /* Optional, n_candidates: the group's learnable logit bias starts here */
 };
 
 struct enas_space_args {
     const struct enas_host_api *api;
     struct enas_host *host;
-    const struct enas_cfg *cfg;   /* the space's own section */
+    const struct enas_cfg *cfg; /* the space's own section */
     int64_t image_h, image_w, image_c, n_classes;
-    const int *fixed_arch;        /* NULL: the search supergraph; else build only this architecture
-                                     (final training), of length fixed_arch_len */
+    const int *fixed_arch; /* NULL: the search supergraph; else build only this architecture
+                              (final training), of length fixed_arch_len */
     size_t fixed_arch_len;
 };
 
 struct enas_child_out {
-    struct enas_tensor *logits;      /* N x n_classes, from api->op_call (so it is on the tape) */
-    struct enas_tensor *aux_logits;  /* Optional: NULL when the space has no aux head in this mode */
-    double aux_weight;               /* weight of the aux loss */
+    struct enas_tensor *logits;     /* N x n_classes, from api->op_call (so it is on the tape) */
+    struct enas_tensor *aux_logits; /* Optional: NULL when the space has no aux head in this mode */
+    double aux_weight;              /* weight of the aux loss */
 };
 
 /* What rewards and reports know about a child. */
 struct enas_child_info {
-    int64_t child_params;       /* weights the architecture uses (buffers excluded) */
-    int64_t supergraph_params;  /* all shared weights of the space */
-    double child_madds;         /* multiply-adds of one forward pass of one image */
+    int64_t child_params;      /* weights the architecture uses (buffers excluded) */
+    int64_t supergraph_params; /* all shared weights of the space */
+    double child_madds;        /* multiply-adds of one forward pass of one image */
 };
 
 /* Writes len bytes of text; returns 0 on success. */
@@ -86,11 +86,11 @@ typedef int (*enas_write_fn)(void *ctx, const char *text, size_t len);
 
 struct enas_space_desc {
     ENAS_DESC_HEADER;
-    const char *name;          /* [a-z0-9_]+: "macro", "micro" */
-    const char *description;   /* one line for `enas plugins` */
+    const char *name;                    /* [a-z0-9_]+: "macro", "micro" */
+    const char *description;             /* one line for `enas plugins` */
     const struct enas_setting *settings; /* Optional: keys of its config section (named after it) */
     size_t n_settings;
-    unsigned default_epochs;   /* num_epochs when the setting is 0 */
+    unsigned default_epochs; /* num_epochs when the setting is 0 */
 
     /* Builds the supergraph (or the fixed network): op instances and their shared weights. */
     enum enas_status (*create)(const struct enas_space_args *a, void **state, struct enas_err *err);

@@ -37,28 +37,42 @@ struct enas_err {
 static inline const char *enas_status_str(enum enas_status s)
 {
     switch (s) {
-    case ENAS_OK: return "ok";
-    case ENAS_ERR_NOMEM: return "out of memory";
-    case ENAS_ERR_INVALID_ARG: return "invalid argument";
-    case ENAS_ERR_CONFIG: return "configuration error";
-    case ENAS_ERR_NOT_FOUND: return "not found";
-    case ENAS_ERR_PLUGIN_LOAD: return "plugin load failed";
-    case ENAS_ERR_PLUGIN_SYMBOL: return "plugin symbol missing";
-    case ENAS_ERR_ABI: return "ABI mismatch";
-    case ENAS_ERR_UNSUPPORTED: return "unsupported";
-    case ENAS_ERR_BACKEND: return "backend error";
-    case ENAS_ERR_IO: return "I/O error";
-    case ENAS_ERR_DATA: return "bad data";
-    case ENAS_ERR_NUMERIC: return "numerical fault";
-    case ENAS_ERR_INTERRUPTED: return "interrupted";
+    case ENAS_OK:
+        return "ok";
+    case ENAS_ERR_NOMEM:
+        return "out of memory";
+    case ENAS_ERR_INVALID_ARG:
+        return "invalid argument";
+    case ENAS_ERR_CONFIG:
+        return "configuration error";
+    case ENAS_ERR_NOT_FOUND:
+        return "not found";
+    case ENAS_ERR_PLUGIN_LOAD:
+        return "plugin load failed";
+    case ENAS_ERR_PLUGIN_SYMBOL:
+        return "plugin symbol missing";
+    case ENAS_ERR_ABI:
+        return "ABI mismatch";
+    case ENAS_ERR_UNSUPPORTED:
+        return "unsupported";
+    case ENAS_ERR_BACKEND:
+        return "backend error";
+    case ENAS_ERR_IO:
+        return "I/O error";
+    case ENAS_ERR_DATA:
+        return "bad data";
+    case ENAS_ERR_NUMERIC:
+        return "numerical fault";
+    case ENAS_ERR_INTERRUPTED:
+        return "interrupted";
     }
     return "unknown status";
 }
 
 /* Sets err (when not NULL) and returns code, so that failing is one line:
  *     return enas_err_set(err, ENAS_ERR_CONFIG, "%s:%d: unknown key '%s'", file, line, key); */
-static inline ENAS_PRINTF(3, 4) enum enas_status enas_err_set(struct enas_err *err, enum enas_status code,
-                                                              const char *fmt, ...)
+static inline ENAS_PRINTF(3, 4) enum enas_status
+    enas_err_set(struct enas_err *err, enum enas_status code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;

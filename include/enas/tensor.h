@@ -14,8 +14,8 @@
  * data may be NULL where only the shape matters (shape inference, FLOP counts). */
 struct enas_tensor {
     float *data;
-    int ndim;                     /* 1 .. ENAS_MAX_DIMS */
-    int64_t dims[ENAS_MAX_DIMS];  /* unused trailing dims are 1 */
+    int ndim;                    /* 1 .. ENAS_MAX_DIMS */
+    int64_t dims[ENAS_MAX_DIMS]; /* unused trailing dims are 1 */
 };
 
 static inline int64_t enas_tensor_numel(const struct enas_tensor *t)

@@ -244,8 +244,8 @@ enum enas_status opu_linear_read(const struct enas_op_args *a, struct opu_linear
     return st;
 }
 
-enum enas_status opu_linear_shape(const struct opu_linear *l, const struct enas_tensor *const *in, size_t n_in,
-                                  struct enas_tensor *out, struct enas_err *err)
+enum enas_status opu_linear_shape(const struct opu_linear *l, const struct enas_tensor *const *in,
+                                  size_t n_in, struct enas_tensor *out, struct enas_err *err)
 {
     char got[96];
     enum enas_status st = opu_want_inputs("linear", n_in, 1, 1, err);
@@ -347,9 +347,9 @@ enum enas_status opu_sum_shape(void *state, const struct enas_tensor *const *in,
     enum enas_status st = opu_want_inputs("sum", n_in, 1, OPU_MAX_INPUTS, err);
     for (size_t i = 1; st == ENAS_OK && i < n_in; i++)
         if (!enas_tensor_same_shape(in[i], in[0]))
-            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                                "sum: input %zu: expected %s (the shape of input 0), got %s", i,
-                                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
+            return enas_err_set(
+                err, ENAS_ERR_INVALID_ARG, "sum: input %zu: expected %s (the shape of input 0), got %s", i,
+                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
     if (st == ENAS_OK) {
         *out = *in[0];
         out->data = NULL;
@@ -368,9 +368,9 @@ enum enas_status opu_concat_shape(void *state, const struct enas_tensor *const *
         st = opu_want_4d("concat", i, in[i], -1, err);
         if (st == ENAS_OK && (in[i]->dims[0] != in[0]->dims[0] || in[i]->dims[1] != in[0]->dims[1] ||
                               in[i]->dims[2] != in[0]->dims[2]))
-            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                                "concat: input %zu: expected N, H, W of input 0 (%s), got %s", i,
-                                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
+            return enas_err_set(
+                err, ENAS_ERR_INVALID_ARG, "concat: input %zu: expected N, H, W of input 0 (%s), got %s", i,
+                opu_fmt_shape(in[0], want, sizeof want), opu_fmt_shape(in[i], got, sizeof got));
         c += st == ENAS_OK ? in[i]->dims[3] : 0;
     }
     if (st == ENAS_OK)
@@ -404,9 +404,10 @@ enum enas_status opu_conv_read(const struct enas_op_args *a, const char *op, str
     c->groups = conv ? api->cfg_int(a->attrs, "groups") : 1;
     c->relu_in = api->cfg_bool(a->attrs, "relu_input");
     if (c->cin < 1 || c->cout < 1 || c->k < 1)
-        return enas_err_set(err, ENAS_ERR_CONFIG,
-                            "%s: in_channels, out_channels and kernel must be set (>= 1), got %lld, %lld, %lld",
-                            op, (long long)c->cin, (long long)c->cout, (long long)c->k);
+        return enas_err_set(
+            err, ENAS_ERR_CONFIG,
+            "%s: in_channels, out_channels and kernel must be set (>= 1), got %lld, %lld, %lld", op,
+            (long long)c->cin, (long long)c->cout, (long long)c->k);
     if (c->groups < 1 || c->cin % c->groups || c->cout % c->groups)
         return enas_err_set(err, ENAS_ERR_CONFIG,
                             "%s: groups %lld must divide in_channels %lld and out_channels %lld", op,
@@ -419,7 +420,8 @@ enum enas_status opu_conv_read(const struct enas_op_args *a, const char *op, str
         if (st == ENAS_OK && api->cfg_bool(a->attrs, "bias"))
             st = opu_param(a, op, "b", &bs, ENAS_INIT_ZERO, 0.0, 0, &c->b, err);
     } else {
-        struct enas_tensor dws = opu_shape(4, c->cin, c->k, c->k, 1), pws = opu_shape(4, c->cout, 1, 1, c->cin);
+        struct enas_tensor dws = opu_shape(4, c->cin, c->k, c->k, 1),
+                           pws = opu_shape(4, c->cout, 1, 1, c->cin);
         st = opu_param(a, op, "dw", &dws, ENAS_INIT_HE_NORMAL, (double)(c->k * c->k), 0, &c->dw, err);
         if (st == ENAS_OK)
             st = opu_param(a, op, "pw", &pws, ENAS_INIT_HE_NORMAL, (double)c->cin, 0, &c->pw, err);

@@ -79,8 +79,8 @@ struct opu_linear {
 };
 enum enas_status opu_linear_read(const struct enas_op_args *a, struct opu_linear *l, struct enas_err *err);
 /* One N x in input; output N x out. */
-enum enas_status opu_linear_shape(const struct opu_linear *l, const struct enas_tensor *const *in, size_t n_in,
-                                  struct enas_tensor *out, struct enas_err *err);
+enum enas_status opu_linear_shape(const struct opu_linear *l, const struct enas_tensor *const *in,
+                                  size_t n_in, struct enas_tensor *out, struct enas_err *err);
 double opu_linear_madds(const struct opu_linear *l, const struct enas_tensor *const *in, size_t n_in);
 
 /* factorized_reduce: in_channels, out_channels (even); weights "w1", "w2" [out/2, 1, 1, in] (He-normal). */

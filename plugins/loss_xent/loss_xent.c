@@ -16,8 +16,9 @@ static enum enas_status xent_check(const struct enas_tensor *logits, const int32
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "cross_entropy: dlogits shape differs from logits");
     for (int64_t i = 0; i < logits->dims[0]; i++)
         if (labels[i] < 0 || labels[i] >= logits->dims[1])
-            return enas_err_set(err, ENAS_ERR_INVALID_ARG, "cross_entropy: row %lld: label %d is not in [0, %lld)",
-                                (long long)i, (int)labels[i], (long long)logits->dims[1]);
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "cross_entropy: row %lld: label %d is not in [0, %lld)", (long long)i,
+                                (int)labels[i], (long long)logits->dims[1]);
     return ENAS_OK;
 }
 

@@ -12,7 +12,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
-#define ODN_CACHE 4       /* primitive sets per op instance: train batch, last partial batch, eval, spare */
+#define ODN_CACHE 4 /* primitive sets per op instance: train batch, last partial batch, eval, spare */
 
 extern const struct enas_op_desc odn_conv_desc, odn_sep_conv_desc, odn_factorized_reduce_desc;
 extern const struct enas_op_desc odn_batch_norm_desc, odn_linear_desc;
@@ -26,7 +26,8 @@ struct odn_backend {
     dnnl_stream_t stream;
     int threads; /* OpenMP threads for oneDNN and the hand kernels */
     int avx2;    /* the CPU has AVX2 and FMA: the hand kernels take their intrinsic paths */
-    int avx512;  /* the CPU has AVX-512F too: the depthwise weight gradient and 3x3 pools take 16-lane kernels */
+    int avx512;  /* the CPU has AVX-512F too: the depthwise weight gradient and 3x3 pools take 16-lane kernels
+                  */
     int avx512bw; /* and AVX-512BW and VL: the 3x3 max pool's training kernels (byte masks) */
 };
 
@@ -51,18 +52,18 @@ int odn_threads(const struct odn_backend *be, int64_t work);
 
 /* ---- onednn_prim.c: a convolution (NHWC) or inner product with its primitives cached per shape ---- */
 struct odn_conv_cfg {
-    int ip;                 /* inner product: N x cin -> N x cout, weights [cout, cin] */
+    int ip; /* inner product: N x cin -> N x cout, weights [cout, cin] */
     int64_t cin, cout, k, stride, pad, groups;
     int bias;
-    int hand_dw_wei;        /* depthwise: weight gradients by the hand kernel, oneDNN's is slow */
+    int hand_dw_wei; /* depthwise: weight gradients by the hand kernel, oneDNN's is slow */
 };
 
 struct odn_prims; /* one input shape's primitives, weight copies and memory objects */
 
 struct odn_conv {
-    const char *op;          /* for messages */
+    const char *op; /* for messages */
     struct odn_conv_cfg cfg;
-    struct odn_base *base;   /* the owning op's allocator and backend */
+    struct odn_base *base; /* the owning op's allocator and backend */
     struct odn_prims *slot[ODN_CACHE];
     unsigned clock;
 };
@@ -75,8 +76,8 @@ enum enas_status odn_conv_fwd(struct odn_conv *u, struct enas_exec *x, int64_t n
                               struct enas_err *err);
 /* dsrc = bwd_data (skipped when NULL); wgrad += dW and bgrad += db (each skipped when NULL). */
 enum enas_status odn_conv_bwd(struct odn_conv *u, struct enas_exec *x, int64_t n, int64_t h, int64_t w,
-                              const float *src, const float *wei, const float *ddst, float *dsrc, float *wgrad,
-                              float *bgrad, struct enas_err *err);
+                              const float *src, const float *wei, const float *ddst, float *dsrc,
+                              float *wgrad, float *bgrad, struct enas_err *err);
 
 /* ---- hand kernels: NHWC fp32; *_avx2 variants live in files built with -mavx2 -mfma ---- */
 struct odn_win {
@@ -88,21 +89,21 @@ struct odn_win {
  * vectors; the macro allows for both), plus 64 bytes to align them. */
 #define ODN_DW_WORK(g) ((size_t)((g)->k + 2 + (g)->h + 2 * (g)->pad) * (size_t)((g)->w + 2 * (g)->pad) * 16u)
 #define ODN_DW_PART(threads, g)                                                                              \
-    ((size_t)(threads) * ((size_t)((g)->k * (g)->k * (g)->c) * (sizeof(double) + sizeof(float)) +             \
-                          ODN_DW_WORK(g) * sizeof(float)) +                                                   \
+    ((size_t)(threads) * ((size_t)((g)->k * (g)->k * (g)->c) * (sizeof(double) + sizeof(float)) +            \
+                          ODN_DW_WORK(g) * sizeof(float)) +                                                  \
      64u)
 /* relu: the sums are of dy * ReLU(x) (relu_input), the ReLU applied as x is read. */
-void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *dy,
-                float *grad, double *part);
+void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x,
+                const float *dy, float *grad, double *part);
 /* acc ([kh][kw][c], fp32) = the sums over images [n0, n1); any k, stride, padding. */
 void odn_dw_wei_c(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
                   float *acc);
 /* sum ([kh][kw][c], double) += each image's fp32 sums, images [n0, n1); k 3, 5 or 7, stride 1 or 2 only;
  * work: ODN_DW_WORK(g) floats, 64-byte aligned. */
-void odn_dw_wei_avx512(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
-                       double *sum, float *work);
-void odn_dw_wei_avx2(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
-                     double *sum, float *work);
+void odn_dw_wei_avx512(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0,
+                       int64_t n1, double *sum, float *work);
+void odn_dw_wei_avx2(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0,
+                     int64_t n1, double *sum, float *work);
 /* Depthwise k x k forward (y = conv(relu ? ReLU(x) : x, w)) and backward-data (dx OVERWRITTEN with the
  * transposed conv of dy, zeroed where mask <= 0 when mask, the op's input, is not NULL) by the AVX-512
  * kernels (onednn_dwf_avx512.c); w the parameter's [c][kh][kw]. They return 0, touching nothing, when the
@@ -111,15 +112,15 @@ void odn_dw_wei_avx2(const struct odn_win *g, int relu, const float *x, const fl
  * scratch: ODN_DWF_SCRATCH(threads, g) bytes. */
 size_t odn_dwf_work(const struct odn_win *g); /* floats a thread (onednn_dwf_avx512.c) */
 #define ODN_DWF_SCRATCH(threads, g)                                                                          \
-    (((size_t)((g)->k * (g)->k * (g)->c) + (size_t)(threads) * odn_dwf_work(g)) * sizeof(float) + 128u)
+    (((size_t)((g)->k * (g)->k * (g)->c) + (size_t)(threads)*odn_dwf_work(g)) * sizeof(float) + 128u)
 int odn_dw_covers(const struct odn_backend *be, const struct odn_win *g, int bwd_data, int relu);
-int odn_dw_fwd(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *w,
-               float *y, void *scratch);
+int odn_dw_fwd(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x,
+               const float *w, float *y, void *scratch);
 int odn_dw_bwd_data(const struct odn_backend *be, const struct odn_win *g, const float *mask, const float *w,
                     const float *dy, float *dx, void *scratch);
 /* Images [n0, n1); wt: [kh][kw][c] (the backward-data's flipped); work: odn_dwf_work(g) floats, aligned. */
-void odn_dw_fwd_avx512(const struct odn_win *g, int relu, const float *x, const float *wt, float *y, int64_t n0,
-                       int64_t n1, float *work);
+void odn_dw_fwd_avx512(const struct odn_win *g, int relu, const float *x, const float *wt, float *y,
+                       int64_t n0, int64_t n1, float *work);
 void odn_dw_bwd_data_avx512(const struct odn_win *g, const float *mask, const float *wt, const float *dy,
                             float *dx, int64_t n0, int64_t n1, float *work);
 /* Pooling over images [n0, n1): max (max = 1, first maximum in window order) or average excluding padding.
@@ -130,7 +131,8 @@ void odn_pool_bwd_c(const struct odn_win *g, int max, const float *x, const floa
 void odn_pool_fwd_avx2(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1);
 void odn_pool_bwd_avx2(const struct odn_win *g, int max, const float *x, const float *dy, float *dx,
                        int64_t n0, int64_t n1);
-/* 3x3 pooling at stride 1, padding 1 (onednn_pool3_kern.c) over images [n0, n1); work: ODN_POOL3_WORK floats. */
+/* 3x3 pooling at stride 1, padding 1 (onednn_pool3_kern.c) over images [n0, n1); work: ODN_POOL3_WORK floats.
+ */
 #define ODN_POOL3_WORK(g) (11 * (g)->w * (g)->c)
 void odn_pool3_fwd_c(const struct odn_win *g, int max, const float *x, float *y, int64_t n0, int64_t n1,
                      float *work);

@@ -39,15 +39,16 @@ static enum enas_status bn_shape(void *state, const struct enas_tensor *const *i
 }
 
 /* Per-channel sums over all m rows (see odn_bn_sums), in double: S1, S2 = sums + c. */
-static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, const float *xd, const float *dy,
-                                const float *fwd, int64_t m, const float *k, double *sums, struct enas_err *err)
+static enum enas_status bn_sums(const struct bn_state *s, struct enas_exec *x, const float *xd,
+                                const float *dy, const float *fwd, int64_t m, const float *k, double *sums,
+                                struct enas_err *err)
 {
     const int64_t c = s->d.c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
     float *part = opu_scratch0(x, "batch_norm", (size_t)(nch * 2 * c) * sizeof *part, err);
     if (!part)
         return ENAS_ERR_NOMEM;
     const int avx2 = s->base.be->avx2;
-#pragma omp parallel for num_threads(odn_threads(s->base.be, m * c)) schedule(static)
+#pragma omp parallel for num_threads(odn_threads(s->base.be, m *c)) schedule(static)
     for (int64_t i = 0; i < nch; i++) {
         const int64_t r0 = i * BN_CHUNK, r1 = r0 + BN_CHUNK < m ? r0 + BN_CHUNK : m;
         float *p = part + i * 2 * c;
@@ -68,7 +69,7 @@ static void bn_affine(const struct bn_state *s, const float *xd, const float *dy
 {
     const int64_t c = s->d.c, nch = (m + BN_CHUNK - 1) / BN_CHUNK;
     const int avx2 = s->base.be->avx2;
-#pragma omp parallel for num_threads(odn_threads(s->base.be, m * c)) schedule(static)
+#pragma omp parallel for num_threads(odn_threads(s->base.be, m *c)) schedule(static)
     for (int64_t i = 0; i < nch; i++) {
         const int64_t r0 = i * BN_CHUNK, r1 = r0 + BN_CHUNK < m ? r0 + BN_CHUNK : m;
         if (avx2)
@@ -120,7 +121,8 @@ static size_t bn_tmp_bytes(int64_t c)
     return (size_t)(6 * c) * sizeof(float) + (size_t)(2 * c) * sizeof(double);
 }
 
-/* The forward's per-channel out = x * a + b coefficients from [mean, 1/std], in float as forward uses them. */
+/* The forward's per-channel out = x * a + b coefficients from [mean, 1/std], in float as forward uses them.
+ */
 static void bn_coeffs(const struct bn_state *s, const double *stats, float *a, float *b)
 {
     const int64_t c = s->d.c;
@@ -139,7 +141,8 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
     struct bn_state *s = state;
     const int64_t c = s->d.c, m = enas_tensor_numel(in[0]) / c;
     const size_t bytes = 2 * (size_t)c * sizeof(double);
-    double *stats = x->training ? opu_save(x, "batch_norm", bytes, err) : opu_scratch(x, "batch_norm", bytes, err);
+    double *stats =
+        x->training ? opu_save(x, "batch_norm", bytes, err) : opu_scratch(x, "batch_norm", bytes, err);
     float *tmp = opu_scratch(x, "batch_norm", bn_tmp_bytes(c), err);
     if (!stats || !tmp)
         return ENAS_ERR_NOMEM;
@@ -158,8 +161,9 @@ static enum enas_status bn_forward(void *state, struct enas_exec *x, const struc
 
 /* dx = g/std * (dy - [batch] (mean(dy) + xhat * mean(dy * xhat))) = A dy + B x + D per channel. */
 static enum enas_status bn_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
-                                    size_t n_in, const struct enas_tensor *out, const struct enas_tensor *dout,
-                                    struct enas_tensor *const *din, struct enas_err *err)
+                                    size_t n_in, const struct enas_tensor *out,
+                                    const struct enas_tensor *dout, struct enas_tensor *const *din,
+                                    struct enas_err *err)
 {
     (void)n_in, (void)out;
     struct bn_state *s = state;

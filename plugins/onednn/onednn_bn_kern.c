@@ -38,8 +38,8 @@ static const float *repeat(const float *v, int64_t c, int64_t r, float *rep)
     return rep;
 }
 
-static inline void span_moments(const float *restrict x, const float *restrict k, int64_t n, float *restrict a1,
-                                float *restrict a2)
+static inline void span_moments(const float *restrict x, const float *restrict k, int64_t n,
+                                float *restrict a1, float *restrict a2)
 {
     for (int64_t j = 0; j < n; j++) {
         const float d = x[j] - k[j];
@@ -48,8 +48,8 @@ static inline void span_moments(const float *restrict x, const float *restrict k
     }
 }
 
-static inline void span_gsums(const float *restrict x, const float *restrict y, const float *restrict k, int64_t n,
-                              float *restrict a1, float *restrict a2)
+static inline void span_gsums(const float *restrict x, const float *restrict y, const float *restrict k,
+                              int64_t n, float *restrict a1, float *restrict a2)
 {
     for (int64_t j = 0; j < n; j++) {
         a1[j] += y[j];
@@ -102,8 +102,8 @@ void KFN(odn_bn_sums)(const float *x, const float *y, const float *fwd, int64_t 
         }
 }
 
-static inline void span_fwd(const float *restrict x, const float *restrict a, const float *restrict b, int64_t n,
-                            float *restrict o)
+static inline void span_fwd(const float *restrict x, const float *restrict a, const float *restrict b,
+                            int64_t n, float *restrict o)
 {
     for (int64_t j = 0; j < n; j++)
         o[j] = x[j] * a[j] + b[j];

@@ -13,16 +13,20 @@
 
 struct conv_state {
     struct odn_base base;
-    struct opu_conv d; /* attributes and parameters */
-    struct odn_conv main;       /* conv: the conv; sep_conv: the depthwise stage */
-    struct odn_conv point;      /* sep_conv: the pointwise stage */
+    struct opu_conv d;     /* attributes and parameters */
+    struct odn_conv main;  /* conv: the conv; sep_conv: the depthwise stage */
+    struct odn_conv point; /* sep_conv: the pointwise stage */
 };
 
 /* The k x k stage: conv's whole op, or sep_conv's depthwise part (cout = groups = cin). */
 static struct odn_conv_cfg conv_cfg(const struct conv_state *s, int depthwise)
 {
-    struct odn_conv_cfg c = {.cin = s->d.cin, .cout = depthwise ? s->d.cin : s->d.cout, .k = s->d.k,
-                             .stride = s->d.stride, .pad = s->d.pad, .groups = depthwise ? s->d.cin : s->d.groups,
+    struct odn_conv_cfg c = {.cin = s->d.cin,
+                             .cout = depthwise ? s->d.cin : s->d.cout,
+                             .k = s->d.k,
+                             .stride = s->d.stride,
+                             .pad = s->d.pad,
+                             .groups = depthwise ? s->d.cin : s->d.groups,
                              .bias = !depthwise && s->d.b};
     /* k >= 5: oneDNN 2.6 has a JIT depthwise 3x3 backward-weights, but none for 5x5 (measured); 3x3 too with
      * relu_input on AVX-512, where the hand forward and backward-data leave no rectified copy for oneDNN's */
@@ -100,10 +104,15 @@ static enum enas_status sep_conv_shape(void *state, const struct enas_tensor *co
 /* The depthwise stage's window (also the geometry of the hand weight-gradient kernel). */
 static struct odn_win conv_win(const struct conv_state *s, const struct enas_tensor *in)
 {
-    struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = s->d.cin,
+    struct odn_win g = {.n = in->dims[0],
+                        .h = in->dims[1],
+                        .w = in->dims[2],
+                        .c = s->d.cin,
                         .ho = opu_out_size(in->dims[1], s->d.k, s->d.stride, s->d.pad),
                         .wo = opu_out_size(in->dims[2], s->d.k, s->d.stride, s->d.pad),
-                        .k = s->d.k, .stride = s->d.stride, .pad = s->d.pad};
+                        .k = s->d.k,
+                        .stride = s->d.stride,
+                        .pad = s->d.pad};
     return g;
 }
 
@@ -119,7 +128,8 @@ static double sep_conv_madds(void *state, const struct enas_tensor *const *in, s
 
 /* Weight gradient of a depthwise stage by the hand kernel (+= into grad), of ReLU(input) with relu_input. */
 static enum enas_status dw_grad(struct conv_state *s, struct enas_exec *x, const char *op,
-                                const struct enas_tensor *in, const float *dy, float *grad, struct enas_err *err)
+                                const struct enas_tensor *in, const float *dy, float *grad,
+                                struct enas_err *err)
 {
     struct odn_win g = conv_win(s, in);
     size_t bytes = ODN_DW_PART(s->base.be->threads, &g);
@@ -172,10 +182,11 @@ static void bias_grad(const struct odn_win *g, const float *dy, float *bgrad)
     }
 }
 
-/* The k x k stage's forward: dst = conv(input or ReLU(input), wei); the hand kernel where it covers the shape. */
+/* The k x k stage's forward: dst = conv(input or ReLU(input), wei); the hand kernel where it covers the
+ * shape. */
 static enum enas_status stage_fwd(struct conv_state *s, struct enas_exec *x, const char *op,
-                                  const struct enas_tensor *in, const float *wei, const float *bias, float *dst,
-                                  struct enas_err *err)
+                                  const struct enas_tensor *in, const float *wei, const float *bias,
+                                  float *dst, struct enas_err *err)
 {
     struct odn_win g = conv_win(s, in);
     if (conv_dw(&s->main) && odn_dw_covers(s->base.be, &g, 0, s->d.relu_in)) {
@@ -229,7 +240,8 @@ static enum enas_status conv_forward(void *state, struct enas_exec *x, const str
 {
     (void)n_in;
     struct conv_state *s = state;
-    return stage_fwd(s, x, "conv", in[0], s->d.w->value.data, s->d.b ? s->d.b->value.data : NULL, out->data, err);
+    return stage_fwd(s, x, "conv", in[0], s->d.w->value.data, s->d.b ? s->d.b->value.data : NULL, out->data,
+                     err);
 }
 
 static enum enas_status conv_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
@@ -274,8 +286,8 @@ static enum enas_status sep_conv_backward(void *state, struct enas_exec *x,
         return ENAS_ERR_NOMEM;
     enum enas_status st = stage_fwd(s, x, "sep_conv", in[0], s->d.dw->value.data, NULL, t, err);
     if (st == ENAS_OK)
-        st = odn_conv_bwd(&s->point, x, g.n, g.ho, g.wo, t, s->d.pw->value.data, dout->data, dt, s->d.pw->grad,
-                          NULL, err);
+        st = odn_conv_bwd(&s->point, x, g.n, g.ho, g.wo, t, s->d.pw->value.data, dout->data, dt,
+                          s->d.pw->grad, NULL, err);
     if (st == ENAS_OK)
         st = stage_bwd(s, x, "sep_conv", in[0], s->d.dw->value.data, dt, din[0], s->d.dw->grad, NULL, err);
     return st;

@@ -27,7 +27,8 @@ static enum enas_status dropout_create(const struct enas_op_args *a, void **stat
 
 /* Saves n_mask Bernoulli(keep)/keep values, then y = x * mask[i / group]. */
 static enum enas_status drop_apply(const char *op, struct enas_exec *x, double keep, int64_t group,
-                                   const struct enas_tensor *in, struct enas_tensor *out, struct enas_err *err)
+                                   const struct enas_tensor *in, struct enas_tensor *out,
+                                   struct enas_err *err)
 {
     const int64_t total = enas_tensor_numel(in), n_mask = total / group;
     float *mask = opu_save(x, op, (size_t)n_mask * sizeof *mask, err);
@@ -69,18 +70,19 @@ static enum enas_status dropout_forward(void *state, struct enas_exec *x, const 
     return ENAS_OK;
 }
 
-static enum enas_status dropout_backward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
-                                         size_t n_in, const struct enas_tensor *out,
-                                         const struct enas_tensor *dout, struct enas_tensor *const *din,
-                                         struct enas_err *err)
+static enum enas_status dropout_backward(void *state, struct enas_exec *x,
+                                         const struct enas_tensor *const *in, size_t n_in,
+                                         const struct enas_tensor *out, const struct enas_tensor *dout,
+                                         struct enas_tensor *const *din, struct enas_err *err)
 {
     (void)state, (void)in, (void)n_in, (void)out, (void)err;
     drop_backward_apply(x, 1, dout, din[0]);
     return ENAS_OK;
 }
 
-static enum enas_status drop_path_forward(void *state, struct enas_exec *x, const struct enas_tensor *const *in,
-                                          size_t n_in, struct enas_tensor *out, struct enas_err *err)
+static enum enas_status drop_path_forward(void *state, struct enas_exec *x,
+                                          const struct enas_tensor *const *in, size_t n_in,
+                                          struct enas_tensor *out, struct enas_err *err)
 {
     (void)state, (void)n_in;
     const double keep = x->arg;

@@ -5,7 +5,8 @@
  * Portable C here (any k, stride, padding; one image at a time through a float buffer); the AVX2 and
  * AVX-512 kernels (onednn_dw_avx2.c, onednn_dw_avx512.c: k 3, 5, 7 at stride 1 or 2) take the thread's
  * images at once and add each image's sums into the partial themselves. relu (relu_input): x is rectified as
- * it is read. Below, the dispatchers of the AVX-512 depthwise forward and backward-data (onednn_dwf_avx512.c). */
+ * it is read. Below, the dispatchers of the AVX-512 depthwise forward and backward-data
+ * (onednn_dwf_avx512.c). */
 #include "onednn.h"
 
 #include <omp.h>
@@ -49,8 +50,8 @@ static int dw_threads(const struct odn_backend *be, const struct odn_win *g)
     return (int64_t)want > g->n ? (int)g->n : want;
 }
 
-void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *dy,
-                float *grad, double *part)
+void odn_dw_wei(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x,
+                const float *dy, float *grad, double *part)
 {
     const int64_t kkc = g->k * g->k * g->c;
     const int want = dw_threads(be, g);
@@ -97,14 +98,14 @@ int odn_dw_covers(const struct odn_backend *be, const struct odn_win *g, int bwd
 {
     /* Backward-data at stride 2 (a transposed convolution with holes) stays on oneDNN: not written yet.
      * 3x3 without relu_input stays on oneDNN too: bound by memory there, and oneDNN's loses less to it
-     * (bench_ops, one thread, N=128, ms hand / oneDNN, two runs: fwd C36 32x32 5.6 / 4.7, 5.5 / 4.8, C72 16x16
-     * 2.4 / 1.7, 2.0 / 1.5, C144 8x8 0.67 / 0.58 twice, C40 16x16 1.06 / 0.90, 0.67 / 0.63; only C20 32x32
-     * wins, 2.2 / 2.5, 2.2 / 2.3; bwd_data within 0.9-1.2x). With relu_input the hand kernels win at 3x3
-     * as well: they save the rectified copy and the mask pass (fwd C20 32x32 2.6 against 4.3 for the copy and
-     * oneDNN, C36 5.5 against 11.2). */
+     * (bench_ops, one thread, N=128, ms hand / oneDNN, two runs: fwd C36 32x32 5.6 / 4.7, 5.5 / 4.8, C72
+     * 16x16 2.4 / 1.7, 2.0 / 1.5, C144 8x8 0.67 / 0.58 twice, C40 16x16 1.06 / 0.90, 0.67 / 0.63; only C20
+     * 32x32 wins, 2.2 / 2.5, 2.2 / 2.3; bwd_data within 0.9-1.2x). With relu_input the hand kernels win at
+     * 3x3 as well: they save the rectified copy and the mask pass (fwd C20 32x32 2.6 against 4.3 for the copy
+     * and oneDNN, C36 5.5 against 11.2). */
     return be->avx512 && (g->k == 5 || g->k == 7 || (g->k == 3 && relu)) &&
-           (g->stride == 1 || (g->stride == 2 && !bwd_data)) && g->pad >= 0 && g->pad <= g->k / 2 && g->ho >= 1 &&
-           g->wo >= 1 && g->c >= 1 && g->n >= 1;
+           (g->stride == 1 || (g->stride == 2 && !bwd_data)) && g->pad >= 0 && g->pad <= g->k / 2 &&
+           g->ho >= 1 && g->wo >= 1 && g->c >= 1 && g->n >= 1;
 }
 
 static float *dwf_weights(const struct odn_win *g, const float *w, int flip, void *scratch)
@@ -126,8 +127,8 @@ static float *dwf_work(const struct odn_win *g, float *wt)
 
 /* The forward (bwd 0: in = x, ReLU of it with relu) or the backward-data (bwd 1: in = dy, the flipped
  * kernel, dx zeroed where mask <= 0 when mask is not NULL) over the images, split over the threads. */
-static int dwf_run(const struct odn_backend *be, const struct odn_win *g, int bwd, int relu, const float *mask,
-                   const float *in, const float *w, float *out, void *scratch)
+static int dwf_run(const struct odn_backend *be, const struct odn_win *g, int bwd, int relu,
+                   const float *mask, const float *in, const float *w, float *out, void *scratch)
 {
     if (!odn_dw_covers(be, g, bwd, bwd ? mask != NULL : relu))
         return 0;
@@ -145,8 +146,8 @@ static int dwf_run(const struct odn_backend *be, const struct odn_win *g, int bw
     return 1;
 }
 
-int odn_dw_fwd(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x, const float *w,
-               float *y, void *scratch)
+int odn_dw_fwd(const struct odn_backend *be, const struct odn_win *g, int relu, const float *x,
+               const float *w, float *y, void *scratch)
 {
     return dwf_run(be, g, 0, relu, NULL, x, w, y, scratch);
 }

@@ -121,8 +121,9 @@ AI void dw_rows(const int K, const int R, const int S, const int MODE, const str
 }
 
 /* One block of one image: x into the padded buffer xb (its border is zero already), then the row groups. */
-AI void dw_block(const int K, const int S, const struct odn_win *g, int relu, const float *xn, const float *dyn,
-                 const int full, __m256i mask, int64_t cb, float *xb, double *sum, struct pf *f)
+AI void dw_block(const int K, const int S, const struct odn_win *g, int relu, const float *xn,
+                 const float *dyn, const int full, __m256i mask, int64_t cb, float *xb, double *sum,
+                 struct pf *f)
 {
     const int64_t c = g->c, w = g->w, p = g->pad, wp = w + 2 * p, lanes = full ? 8 : c - cb;
     for (int64_t ih = 0; ih < g->h; ih++) {
@@ -147,8 +148,8 @@ AI void dw_block(const int K, const int S, const struct odn_win *g, int relu, co
     }
 }
 
-AI void dw_images(const int K, const int S, const struct odn_win *g, int relu, const float *x, const float *dy,
-                  int64_t n0, int64_t n1, double *sum, float *work)
+AI void dw_images(const int K, const int S, const struct odn_win *g, int relu, const float *x,
+                  const float *dy, int64_t n0, int64_t n1, double *sum, float *work)
 {
     const int64_t c = g->c, h = g->h, w = g->w, p = g->pad, wp = w + 2 * p;
     const int64_t xsz = h * w * c, dsz = g->ho * g->wo * c;
@@ -175,8 +176,8 @@ AI void dw_images(const int K, const int S, const struct odn_win *g, int relu, c
 }
 
 /* Images [n0, n1): sum += each image's sums; work: ODN_DW_WORK(g) floats, 64-byte aligned. */
-void odn_dw_wei_avx2(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
-                     double *sum, float *work)
+void odn_dw_wei_avx2(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0,
+                     int64_t n1, double *sum, float *work)
 {
     const int64_t k = g->k, s = g->stride;
     if (k == 3 && s == 1)

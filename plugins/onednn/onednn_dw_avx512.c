@@ -205,8 +205,8 @@ AI void dw_pass(const int K, const int S, const struct odn_win *g, const struct 
 /* Images [n0, n1): each image's full blocks of 16 channels, then the channel tail (t = c % 16) of up to 16/t
  * images at once (one image when t > 8): a tail of 4 channels costs a quarter of a block an image, not a
  * whole block (C = 20, 36: a third less arithmetic; measured 2-11% faster, the rest is memory). */
-AI void dw_images(const int K, const int S, const struct odn_win *g, int relu, const float *x, const float *dy,
-                  int64_t n0, int64_t n1, double *sum, float *work)
+AI void dw_images(const int K, const int S, const struct odn_win *g, int relu, const float *x,
+                  const float *dy, int64_t n0, int64_t n1, double *sum, float *work)
 {
     const int64_t c = g->c, wp = g->w + 2 * g->pad, xsz = g->h * g->w * c, dsz = g->ho * g->wo * c;
     const int64_t nbf = c / 16, t = c % 16, G = t && t <= 8 ? 16 / t : 1, passes = K == 7 ? 2 : 1;
@@ -258,8 +258,8 @@ DW_IMAGES(7, 1)
 DW_IMAGES(7, 2)
 
 /* Images [n0, n1): sum += each image's sums; work: ODN_DW_WORK(g) floats, 64-byte aligned. */
-void odn_dw_wei_avx512(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0, int64_t n1,
-                       double *sum, float *work)
+void odn_dw_wei_avx512(const struct odn_win *g, int relu, const float *x, const float *dy, int64_t n0,
+                       int64_t n1, double *sum, float *work)
 {
     const int64_t k = g->k, s = g->stride;
     if (k == 3 && s == 1)

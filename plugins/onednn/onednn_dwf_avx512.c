@@ -20,7 +20,7 @@
 /* Input rows are prefetched for the output row PF_AHEAD rows on, into L2 (T0, T1 and 2 or 4 rows ahead
  * measured alike, within the noise). */
 #define PF_AHEAD 2
-#define PF_HINT _MM_HINT_T1
+#define PF_HINT  _MM_HINT_T1
 
 /* One correlation over images: in (hi x wi), out (ho x wo), c channels; wt [K*K][c] (transposed, flipped for
  * the backward-data); mask (out's shape) or NULL; relu: ReLU on in as it is loaded. */
@@ -74,8 +74,8 @@ AI int64_t ring_w(const int K, const int S, const struct cor *q)
 
 /* Output columns [ow0, ow0+T) of output row oh: T accumulators over the K x K taps; xr[kh] the padded rows.
  * Per kernel row, K weight loads and (T-1)*S + K input loads feed T*K FMAs. */
-AI void cols(const int K, const int S, const int T, const struct cor *q, const struct blk *k, const float *const *xr,
-             int64_t oh, int64_t ow0, struct pf *f)
+AI void cols(const int K, const int S, const int T, const struct cor *q, const struct blk *k,
+             const float *const *xr, int64_t oh, int64_t ow0, struct pf *f)
 {
     pf_lines(f, f->per);
     __m512 acc[16];
@@ -121,7 +121,8 @@ AI void cols(const int K, const int S, const int T, const struct cor *q, const s
 AI void row(const int K, const int S, const struct cor *q, const struct blk *k, const float *zrow, int64_t oh,
             int64_t from, struct pf *f)
 {
-    const int64_t c = q->c, hi = q->hi, wi = q->wi, p = q->pad, rw = ring_w(K, S, q), wo = q->wo, top = oh * S;
+    const int64_t c = q->c, hi = q->hi, wi = q->wi, p = q->pad, rw = ring_w(K, S, q), wo = q->wo,
+                  top = oh * S;
     for (int64_t next = from; next < top + K; next++) {
         const int64_t ih = next - p;
         if (ih < 0 || ih >= hi)
@@ -254,18 +255,34 @@ static void run(int64_t k, int64_t s, const struct cor *q, int64_t n0, int64_t n
         (s == 1 ? images_7_1 : images_7_2)(q, n0, n1, work);
 }
 
-void odn_dw_fwd_avx512(const struct odn_win *g, int relu, const float *x, const float *wt, float *y, int64_t n0,
-                       int64_t n1, float *work)
+void odn_dw_fwd_avx512(const struct odn_win *g, int relu, const float *x, const float *wt, float *y,
+                       int64_t n0, int64_t n1, float *work)
 {
-    const struct cor q = {.in = x, .wt = wt, .out = y, .hi = g->h, .wi = g->w, .ho = g->ho, .wo = g->wo,
-                          .c = g->c, .pad = g->pad, .relu = relu};
+    const struct cor q = {.in = x,
+                          .wt = wt,
+                          .out = y,
+                          .hi = g->h,
+                          .wi = g->w,
+                          .ho = g->ho,
+                          .wo = g->wo,
+                          .c = g->c,
+                          .pad = g->pad,
+                          .relu = relu};
     run(g->k, g->stride, &q, n0, n1, work);
 }
 
 void odn_dw_bwd_data_avx512(const struct odn_win *g, const float *mask, const float *wt, const float *dy,
                             float *dx, int64_t n0, int64_t n1, float *work)
 {
-    const struct cor q = {.in = dy, .wt = wt, .mask = mask, .out = dx, .hi = g->ho, .wi = g->wo, .ho = g->h,
-                          .wo = g->w, .c = g->c, .pad = g->k - 1 - g->pad};
+    const struct cor q = {.in = dy,
+                          .wt = wt,
+                          .mask = mask,
+                          .out = dx,
+                          .hi = g->ho,
+                          .wi = g->wo,
+                          .ho = g->h,
+                          .wo = g->w,
+                          .c = g->c,
+                          .pad = g->k - 1 - g->pad};
     run(g->k, 1, &q, n0, n1, work);
 }

@@ -45,7 +45,8 @@ static enum enas_status fr_create(const struct enas_op_args *a, void **state, st
     if (st != ENAS_OK)
         return st;
     struct fr_state *s = *state;
-    struct odn_conv_cfg c = {.cin = s->d.cin, .cout = s->d.cout / 2, .k = 1, .stride = 2, .pad = 0, .groups = 1};
+    struct odn_conv_cfg c = {
+        .cin = s->d.cin, .cout = s->d.cout / 2, .k = 1, .stride = 2, .pad = 0, .groups = 1};
     odn_conv_init(&s->path[0], &s->base, "factorized_reduce", &c);
     c.stride = 1;
     odn_conv_init(&s->path[1], &s->base, "factorized_reduce", &c);
@@ -71,7 +72,7 @@ static void fr_move(const struct fr_state *s, const struct enas_tensor *t, float
     const int64_t n = t->dims[0], h = t->dims[1], w = t->dims[2], c = t->dims[3];
     const int64_t ho = (h + 1) / 2, wo = (w + 1) / 2;
     const size_t row = (size_t)c * sizeof(float);
-#pragma omp parallel for num_threads(odn_threads(s->base.be, n * ho * wo * c)) schedule(static)
+#pragma omp parallel for num_threads(odn_threads(s->base.be, n *ho *wo *c)) schedule(static)
     for (int64_t b = 0; b < n; b++)
         for (int64_t i = 0; i < ho; i++)
             for (int64_t j = 0; j < wo; j++) {
@@ -92,7 +93,7 @@ static void fr_move(const struct fr_state *s, const struct enas_tensor *t, float
 static void fr_half(const struct fr_state *s, float *whole, float *half, int64_t m, int64_t hc, int p,
                     int to_whole)
 {
-#pragma omp parallel for num_threads(odn_threads(s->base.be, m * hc)) schedule(static)
+#pragma omp parallel for num_threads(odn_threads(s->base.be, m *hc)) schedule(static)
     for (int64_t i = 0; i < m; i++) {
         float *wp = whole + i * 2 * hc + p * hc, *hp = half + i * hc;
         memcpy(to_whole ? wp : hp, to_whole ? hp : wp, (size_t)hc * sizeof(float));
@@ -104,8 +105,13 @@ static void fr_half(const struct fr_state *s, float *whole, float *half, int64_t
 static struct odn_fr_geom fr_geom(const struct fr_state *s, const struct enas_tensor *t)
 {
     const int64_t h = t->dims[1], w = t->dims[2];
-    const struct odn_fr_geom g = {.n = t->dims[0], .h = h, .w = w, .ho = (h + 1) / 2, .wo = (w + 1) / 2,
-                                  .cin = s->d.cin, .hc = s->d.cout / 2};
+    const struct odn_fr_geom g = {.n = t->dims[0],
+                                  .h = h,
+                                  .w = w,
+                                  .ho = (h + 1) / 2,
+                                  .wo = (w + 1) / 2,
+                                  .cin = s->d.cin,
+                                  .hc = s->d.cout / 2};
     return g;
 }
 

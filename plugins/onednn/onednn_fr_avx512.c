@@ -160,7 +160,7 @@ AI void mm_blk(const int P, const int NV, const struct mm *q, int64_t p0, int64_
 #define OVER_VECTORS(n, fn, q)                                                                               \
     do {                                                                                                     \
         for (int64_t cb_ = 0; cb_ < (n); cb_ += 64) {                                                        \
-            const int64_t left_ = (n) - cb_, nv_ = left_ >= 64 ? 4 : (left_ + 15) / 16;                      \
+            const int64_t left_ = (n)-cb_, nv_ = left_ >= 64 ? 4 : (left_ + 15) / 16;                        \
             const __mmask16 last_ = left_ >= 64 ? (__mmask16)0xFFFFu : last_mask(left_);                     \
             if (nv_ == 1)                                                                                    \
                 fn##_1((q), cb_, last_);                                                                     \
@@ -306,8 +306,16 @@ void odn_fr_fwd_avx512(const struct odn_fr_geom *g, const float *x, const float 
         const float *x1 = x + (b * h + 2 * i) * w * cin;
         float *yr = y + row * wo * cout;
         struct pf f = {.n = 0};
-        struct mm q1 = {.in = x1, .m = wt, .out = yr, .is = 2 * cin, .ms = hp, .os = cout, .r = cin, .nc = hc,
-                        .np = wo, .f = &f};
+        struct mm q1 = {.in = x1,
+                        .m = wt,
+                        .out = yr,
+                        .is = 2 * cin,
+                        .ms = hp,
+                        .os = cout,
+                        .r = cin,
+                        .nc = hc,
+                        .np = wo,
+                        .f = &f};
         struct mm q2 = q1;
         q2.in = x1 + (w + 1) * cin, q2.m = wt + cin * hp, q2.out = yr + hc, q2.np = n2;
         if (row + 1 < g->n * ho) { /* the next row's input: its two rows (one at the bottom of an odd h) */
@@ -345,12 +353,32 @@ void odn_fr_bwd_avx512(const struct odn_fr_geom *g, const float *x, const float 
         const float *dyr = dy + row * wo * cout, *x1 = x + (b * h + 2 * i0) * w * cin;
         float *d1 = dx ? dx + (b * h + 2 * i0) * w * cin : NULL;
         struct pf f = {.n = 0};
-        struct mm m1 = {.in = dyr, .m = wp, .out = d1, .is = cout, .ms = cp, .os = 2 * cin, .r = hc, .nc = cin,
-                        .np = dx ? wo : 0, .f = &f};
+        struct mm m1 = {.in = dyr,
+                        .m = wp,
+                        .out = d1,
+                        .is = cout,
+                        .ms = cp,
+                        .os = 2 * cin,
+                        .r = hc,
+                        .nc = cin,
+                        .np = dx ? wo : 0,
+                        .f = &f};
         struct mm m2 = m1;
-        m2.in = dyr + hc, m2.m = wp + hc * cp, m2.out = d1 ? d1 + (w + 1) * cin : NULL, m2.np = dx ? w / 2 : 0;
-        struct gw g1 = {.a = dyr, .x = x1, .g = acc, .ar = wo * cout, .as = cout, .xr = 2 * w * cin,
-                        .xs = 2 * cin, .gs = cp, .no = hc, .nk = cin, .nr = acc ? nr : 0, .np = wo, .f = &f};
+        m2.in = dyr + hc, m2.m = wp + hc * cp, m2.out = d1 ? d1 + (w + 1) * cin : NULL,
+        m2.np = dx ? w / 2 : 0;
+        struct gw g1 = {.a = dyr,
+                        .x = x1,
+                        .g = acc,
+                        .ar = wo * cout,
+                        .as = cout,
+                        .xr = 2 * w * cin,
+                        .xs = 2 * cin,
+                        .gs = cp,
+                        .no = hc,
+                        .nk = cin,
+                        .nr = acc ? nr : 0,
+                        .np = wo,
+                        .f = &f};
         struct gw g2 = g1;
         g2.a = dyr + hc, g2.x = x1 + (w + 1) * cin, g2.g = acc ? acc + hc * cp : NULL, g2.nr = acc ? nr2 : 0;
         g2.np = w / 2;

@@ -30,8 +30,8 @@ static enum enas_status linear_create(const struct enas_op_args *a, void **state
     if (st != ENAS_OK)
         return st;
     struct linear_state *s = *state;
-    struct odn_conv_cfg c = {.ip = 1, .cin = s->d.in, .cout = s->d.out, .k = 1, .stride = 1, .groups = 1,
-                             .bias = s->d.b != NULL};
+    struct odn_conv_cfg c = {
+        .ip = 1, .cin = s->d.in, .cout = s->d.out, .k = 1, .stride = 1, .groups = 1, .bias = s->d.b != NULL};
     odn_conv_init(&s->ip, &s->base, "linear", &c);
     return ENAS_OK;
 }

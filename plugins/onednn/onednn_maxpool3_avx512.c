@@ -44,7 +44,7 @@ AI void hmax16(const float *xr, int64_t i, int64_t c, __mmask16 m0, __mmask16 m2
     const __m512 v0 = _mm512_mask_loadu_ps(ninf, m0, xr + i - c), v1 = _mm512_mask_loadu_ps(ninf, t, xr + i),
                  v2 = _mm512_mask_loadu_ps(ninf, m2, xr + i + c);
     __m512 m = _mm512_max_ps(v0, ninf); /* v0 if v0 > -inf, else -inf (NaN too) */
-    if (m0 != 0xFFFF) /* an edge vector: the first pixel's column 0 is outside */
+    if (m0 != 0xFFFF)                   /* an edge vector: the first pixel's column 0 is outside */
         k = _mm_mask_mov_epi8(k, _mm512_cmp_ps_mask(v0, ninf, _CMP_GT_OQ), _mm_setzero_si128());
     const __mmask16 w1 = _mm512_cmp_ps_mask(v1, m, _CMP_GT_OQ);
     m = _mm512_max_ps(v1, m);
@@ -60,8 +60,8 @@ AI void hmax16(const float *xr, int64_t i, int64_t c, __mmask16 m0, __mmask16 m2
  * takes the first row whose maximum is the largest (strict >; hm is never NaN); a0 = 1 (oh = 0): row oh's
  * cell when every row is -inf. */
 AI void out16(const float *xr, int64_t i, int64_t c, __mmask16 m0, __mmask16 m2, __mmask16 t, __m128i kf,
-              const float *p0, const uint8_t *q0, const float *p1, const uint8_t *q1, float *hm2, uint8_t *hb2,
-              int a0, float *y, uint8_t *map)
+              const float *p0, const uint8_t *q0, const float *p1, const uint8_t *q1, float *hm2,
+              uint8_t *hb2, int a0, float *y, uint8_t *map)
 {
     __m512 v2 = _mm512_set1_ps(-INFINITY);
     __m128i b2 = _mm_setzero_si128();
@@ -149,8 +149,8 @@ void odn_maxpool3_fwd_avx512(const struct odn_win *g, const float *x, float *y, 
                 for (; i + 16 + c <= wc; i += 16)
                     out16(xr, i, c, all, all, all, _mm_setzero_si128(), p0, q0, p1, q1, hm2, hb2, a0, yr, mr);
             for (; i < wc; i += 16)
-                out16(xr, i, c, all, lanes(wc - c - i), lanes(wc - i), _mm_setzero_si128(), p0, q0, p1, q1, hm2,
-                      hb2, a0, yr, mr);
+                out16(xr, i, c, all, lanes(wc - c - i), lanes(wc - i), _mm_setzero_si128(), p0, q0, p1, q1,
+                      hm2, hb2, a0, yr, mr);
         }
     }
 }
@@ -220,7 +220,8 @@ void odn_maxpool3_bwd_avx512(const struct odn_win *g, const uint8_t *map, const 
             }
             float *o = dx + n * img + h * wc;
             { /* dy and map PF rows ahead, dx for writing, as in the forward */
-                const char *pd = (const char *)(dy + n * img + (h + 1 + PF) * wc), *po = (const char *)(o + PF * wc);
+                const char *pd = (const char *)(dy + n * img + (h + 1 + PF) * wc),
+                           *po = (const char *)(o + PF * wc);
                 const char *pm = (const char *)(map + n * img + (h + 1 + PF) * wc);
                 for (int64_t b = 0; b < wc * 4; b += 64) {
                     _mm_prefetch(pd + b, _MM_HINT_T0);

@@ -126,7 +126,7 @@ static void concat_copy(const struct odn_base *b, const struct enas_tensor *cons
                         int64_t c_total, int to_out)
 {
     const int64_t pixels = in[0]->dims[0] * in[0]->dims[1] * in[0]->dims[2];
-#pragma omp parallel for num_threads(odn_threads(b->be, pixels * c_total)) schedule(static)
+#pragma omp parallel for num_threads(odn_threads(b->be, pixels *c_total)) schedule(static)
     for (int64_t p = 0; p < pixels; p++) {
         int64_t off = 0;
         for (size_t i = 0; i < n_in; i++) {
@@ -169,7 +169,7 @@ static enum enas_status gap_forward(void *state, struct enas_exec *x, const stru
     const struct odn_base *b = state;
     const int64_t n = in[0]->dims[0], hw = in[0]->dims[1] * in[0]->dims[2], c = in[0]->dims[3];
     const float inv = 1.0f / (float)hw;
-#pragma omp parallel for num_threads(odn_threads(b->be, n * hw * c)) schedule(static)
+#pragma omp parallel for num_threads(odn_threads(b->be, n *hw *c)) schedule(static)
     for (int64_t i = 0; i < n; i++) {
         float *y = out->data + i * c;
         const float *xd = in[0]->data + i * hw * c;
@@ -194,7 +194,7 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
     if (!din[0])
         return ENAS_OK;
     const float inv = 1.0f / (float)hw;
-#pragma omp parallel for num_threads(odn_threads(b->be, n * hw * c)) schedule(static)
+#pragma omp parallel for num_threads(odn_threads(b->be, n *hw *c)) schedule(static)
     for (int64_t i = 0; i < n; i++)
         for (int64_t p = 0; p < hw; p++)
             for (int64_t j = 0; j < c; j++)
@@ -209,7 +209,7 @@ static enum enas_status gap_backward(void *state, struct enas_exec *x, const str
 /* ... and din[i] = dout: one input may take dout's buffer (its din[i] is then NULL) */
 #define BWD_PASS_THROUGH (BWD_ADDS | ENAS_OP_BWD_PASS_THROUGH)
 
-#define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                       \
+#define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                     \
     const struct enas_op_desc var_ = {                                                                       \
         ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
         .name = (name_),                                                                                     \

@@ -1,7 +1,7 @@
 /* onednn_pool.c - `max_pool` and `avg_pool` (ref's semantics: padded cells ignored by max and excluded
  * from the average's count; max routes the gradient to the first maximum in window order) on hand
- * kernels: oneDNN 2.6's pooling is slow on NHWC (79 ms for a 3x3 max pool that a plain AVX2 loop does in 3 ms on
- * the AMD machine of the reference notes). 3x3 at stride 1 (the search spaces' pools) runs the separable
+ * kernels: oneDNN 2.6's pooling is slow on NHWC (79 ms for a 3x3 max pool that a plain AVX2 loop does in 3 ms
+ * on the AMD machine of the reference notes). 3x3 at stride 1 (the search spaces' pools) runs the separable
  * kernels of onednn_pool3_kern.c, any other window the per-pixel ones here and in onednn_pool_avx2.c. In
  * training on AVX-512BW, the 3x3 max pool saves each output's winning cell in forward and its backward reads
  * those instead of x (onednn_maxpool3_avx512.c). Images are split statically over the threads. Portable C
@@ -117,10 +117,15 @@ static enum enas_status pool_shape(void *state, const struct enas_tensor *const 
 
 static struct odn_win pool_win(const struct pool_state *s, const struct enas_tensor *in)
 {
-    struct odn_win g = {.n = in->dims[0], .h = in->dims[1], .w = in->dims[2], .c = in->dims[3],
+    struct odn_win g = {.n = in->dims[0],
+                        .h = in->dims[1],
+                        .w = in->dims[2],
+                        .c = in->dims[3],
                         .ho = opu_out_size(in->dims[1], s->p.k, s->p.stride, s->p.pad),
                         .wo = opu_out_size(in->dims[2], s->p.k, s->p.stride, s->p.pad),
-                        .k = s->p.k, .stride = s->p.stride, .pad = s->p.pad};
+                        .k = s->p.k,
+                        .stride = s->p.stride,
+                        .pad = s->p.pad};
     return g;
 }
 
@@ -160,11 +165,13 @@ static enum enas_status pool_run(const struct pool_state *s, struct enas_exec *x
         else if (map_fwd)
             odn_maxpool3_fwd_avx512(g, in, y_or_dx, map, n0, n1, w);
         else if (sep && backward)
-            (avx512 ? odn_pool3_bwd_avx512 : avx2 ? odn_pool3_bwd_avx2 : odn_pool3_bwd_c)(g, max, in, dy, y_or_dx,
-                                                                                       n0, n1, w);
+            (avx512 ? odn_pool3_bwd_avx512
+             : avx2 ? odn_pool3_bwd_avx2
+                    : odn_pool3_bwd_c)(g, max, in, dy, y_or_dx, n0, n1, w);
         else if (sep)
-            (avx512 ? odn_pool3_fwd_avx512 : avx2 ? odn_pool3_fwd_avx2 : odn_pool3_fwd_c)(g, max, in, y_or_dx, n0,
-                                                                                       n1, w);
+            (avx512 ? odn_pool3_fwd_avx512
+             : avx2 ? odn_pool3_fwd_avx2
+                    : odn_pool3_fwd_c)(g, max, in, y_or_dx, n0, n1, w);
         else if (backward && avx2)
             odn_pool_bwd_avx2(g, max, in, dy, y_or_dx, n0, n1);
         else if (backward)

@@ -65,7 +65,8 @@ static void rows3_max(const float *restrict v, int64_t w, int64_t c, float *rest
 
 /* y = (sum of each pixel of v and its left and right neighbours, clipped) * sc, one flat loop per part so
  * that any C vectorises (sc: a factor per element). */
-static void rows3_sum(const float *restrict v, int64_t w, int64_t c, const float *restrict sc, float *restrict y)
+static void rows3_sum(const float *restrict v, int64_t w, int64_t c, const float *restrict sc,
+                      float *restrict y)
 {
     const int64_t wc = w * c;
     if (w == 1) {
@@ -131,13 +132,14 @@ void KFN(odn_pool3_fwd)(const struct odn_win *g, int max, const float *x, float 
  * (win_row). */
 
 /* hm = maximum of each pixel's (clipped) three columns of row xr, hb = the first column b (0..2: ow-1+b)
- * holding it; strict > from -inf, so NaN and -inf never win and a row of those keeps its first valid column. */
-#define ODN_HMAX_TERM(b, off)                                                                               \
-    do {                                                                                                    \
-        const float v_ = xr[i + (off)];                                                                     \
-        const int w_ = v_ > m;                                                                              \
-        m = w_ ? v_ : m;                                                                                    \
-        k = w_ ? (float)(b) : k;                                                                            \
+ * holding it; strict > from -inf, so NaN and -inf never win and a row of those keeps its first valid column.
+ */
+#define ODN_HMAX_TERM(b, off)                                                                                \
+    do {                                                                                                     \
+        const float v_ = xr[i + (off)];                                                                      \
+        const int w_ = v_ > m;                                                                               \
+        m = w_ ? v_ : m;                                                                                     \
+        k = w_ ? (float)(b) : k;                                                                             \
     } while (0)
 
 static void hmax_row(const float *restrict xr, int64_t w, int64_t c, float *restrict hm, float *restrict hb)
@@ -200,8 +202,9 @@ static void win_row(const float *const *m, const float *const *b, int a0, int64_
  * here when its winning cell is 3a + b, for a in 0..2 (rows ri/rd: idx and dy of output row h + 1 - a) and
  * b in [b0, b1]. The edge columns (a narrower b range) go through the plain loop, the rest through the
  * unrolled one, which gcc vectorises. */
-#define ODN_GATHER_TERM(a, b) /* both loads unconditional and the select its own statement: gcc vectorises */ \
-    const float v##a##b = d_##a[i + (1 - (b)) * c];                                                            \
+#define ODN_GATHER_TERM(a,                                                                                   \
+                        b) /* both loads unconditional and the select its own statement: gcc vectorises */   \
+    const float v##a##b = d_##a[i + (1 - (b)) * c];                                                          \
     const float t##a##b = i_##a[i + (1 - (b)) * c] == (float)(3 * (a) + (b)) ? v##a##b : 0.0f
 
 static void max_gather(const float *const *ri, const float *const *rd, int64_t c, int64_t i0, int64_t i1,
@@ -241,8 +244,8 @@ static void max_gather(const float *const *ri, const float *const *rd, int64_t c
 /* Max backward of one image: the winning cells of every output (idx: h*w*c), then each input's dx gathered
  * from the outputs whose window holds it. work: a -inf row, a row of -1 (no cell) and three (hm, hb) row
  * pairs, one per input row mod 3. */
-static void gather_row(const struct odn_win *g, const float *idx, const float *dy, const float *none, int64_t h,
-                       float *dx)
+static void gather_row(const struct odn_win *g, const float *idx, const float *dy, const float *none,
+                       int64_t h, float *dx)
 {
     const int64_t c = g->c, wc = g->w * c;
     const float *ri[3], *rd[3];
@@ -294,8 +297,8 @@ static void max_bwd_image(const struct odn_win *g, const float *x, const float *
     gather_row(g, idx, dy, none, g->h - 1, dx);
 }
 
-void KFN(odn_pool3_bwd)(const struct odn_win *g, int max, const float *x, const float *dy, float *dx, int64_t n0,
-                        int64_t n1, float *work)
+void KFN(odn_pool3_bwd)(const struct odn_win *g, int max, const float *x, const float *dy, float *dx,
+                        int64_t n0, int64_t n1, float *work)
 {
     const int64_t wc = g->w * g->c, img = g->h * wc;
     if (max) {

@@ -18,21 +18,22 @@
 
 struct odn_prims {
     int64_t n, h, w;
-    unsigned used;             /* u->clock at the last use, for eviction */
+    unsigned used; /* u->clock at the last use, for eviction */
     dnnl_primitive_t fwd, bwdd, bwdw;
     dnnl_primitive_t re_wf, re_wb, re_dw; /* plain -> fwd weights, plain -> bwd_data weights, dW -> grad */
-    int dw_add;                /* re_dw could not take a sum post-op: reorder to scratch, then add */
-    int wf_valid;              /* wf holds the weights of this shape's last forward */
-    int wb_plain;              /* bwd_data takes the weights as the parameter holds them */
+    int dw_add;   /* re_dw could not take a sum post-op: reorder to scratch, then add */
+    int wf_valid; /* wf holds the weights of this shape's last forward */
+    int wb_plain; /* bwd_data takes the weights as the parameter holds them */
     size_t pad_bytes, dwei_bytes, wplain_bytes;
-    float *wf, *wb;            /* weights in the fwd / bwd_data layouts; NULL where the plain ones serve */
-    dnnl_memory_t m_src, m_dst, m_dsrc, m_ddst, m_wplain, m_wf, m_wb, m_dwei, m_gplain, m_bias, m_dbias, m_pad;
+    float *wf, *wb; /* weights in the fwd / bwd_data layouts; NULL where the plain ones serve */
+    dnnl_memory_t m_src, m_dst, m_dsrc, m_ddst, m_wplain, m_wf, m_wb, m_dwei, m_gplain, m_bias, m_dbias,
+        m_pad;
 };
 
-#define CK(name, expr)                                                                                      \
-    do {                                                                                                    \
-        if ((st = odn_check((expr), u->op, (name), err)) != ENAS_OK)                                        \
-            goto fail;                                                                                      \
+#define CK(name, expr)                                                                                       \
+    do {                                                                                                     \
+        if ((st = odn_check((expr), u->op, (name), err)) != ENAS_OK)                                         \
+            goto fail;                                                                                       \
     } while (0)
 
 void odn_conv_init(struct odn_conv *u, struct odn_base *base, const char *op, const struct odn_conv_cfg *cfg)
@@ -48,8 +49,8 @@ static void prims_free(struct odn_conv *u, struct odn_prims *p)
     if (!p)
         return;
     dnnl_primitive_t prims[] = {p->fwd, p->bwdd, p->bwdw, p->re_wf, p->re_wb, p->re_dw};
-    dnnl_memory_t mems[] = {p->m_src,  p->m_dst,    p->m_dsrc, p->m_ddst,  p->m_wplain, p->m_wf,
-                            p->m_wb,   p->m_dwei,   p->m_gplain, p->m_bias, p->m_dbias, p->m_pad};
+    dnnl_memory_t mems[] = {p->m_src, p->m_dst,  p->m_dsrc,   p->m_ddst, p->m_wplain, p->m_wf,
+                            p->m_wb,  p->m_dwei, p->m_gplain, p->m_bias, p->m_dbias,  p->m_pad};
     for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
         if (prims[i])
             dnnl_primitive_destroy(prims[i]);
@@ -85,7 +86,7 @@ static void subsample(const struct odn_conv *u, int64_t n, int64_t h, int64_t w,
     const int64_t ho = opu_out_size(h, 1, s, p), wo = opu_out_size(w, 1, s, p);
     const size_t row = (size_t)c * sizeof(float);
     const int64_t rows = gather ? n * ho : n * h;
-#pragma omp parallel for num_threads(odn_threads(u->base->be, rows * (gather ? wo : w) * c)) schedule(static)
+#pragma omp parallel for num_threads(odn_threads(u->base->be, rows *(gather ? wo : w) * c)) schedule(static)
     for (int64_t r = 0; r < rows; r++) {
         if (gather) {
             const int64_t b = r / ho, ih = r % ho * s - p;
@@ -117,7 +118,8 @@ struct odn_mds {
     dnnl_memory_desc_t src, dst, wplain, wany, bias;
 };
 
-static dnnl_status_t conv_mds(const struct odn_conv_cfg *c, int64_t n, int64_t h, int64_t w, struct odn_mds *m)
+static dnnl_status_t conv_mds(const struct odn_conv_cfg *c, int64_t n, int64_t h, int64_t w,
+                              struct odn_mds *m)
 {
     dnnl_status_t s;
     const dnnl_dims_t bd = {c->cout}; /* full dnnl_dims_t: the API reads 12 */
@@ -126,11 +128,13 @@ static dnnl_status_t conv_mds(const struct odn_conv_cfg *c, int64_t n, int64_t h
         if ((s = dnnl_memory_desc_init_by_tag(&m->src, 2, sd, dnnl_f32, dnnl_ab)) != dnnl_success ||
             (s = dnnl_memory_desc_init_by_tag(&m->dst, 2, dd, dnnl_f32, dnnl_ab)) != dnnl_success ||
             (s = dnnl_memory_desc_init_by_tag(&m->wplain, 2, wd, dnnl_f32, dnnl_ab)) != dnnl_success ||
-            (s = dnnl_memory_desc_init_by_tag(&m->wany, 2, wd, dnnl_f32, dnnl_format_tag_any)) != dnnl_success)
+            (s = dnnl_memory_desc_init_by_tag(&m->wany, 2, wd, dnnl_f32, dnnl_format_tag_any)) !=
+                dnnl_success)
             return s;
         return dnnl_memory_desc_init_by_tag(&m->bias, 1, bd, dnnl_f32, dnnl_a);
     }
-    const int64_t ho = opu_out_size(h, c->k, c->stride, c->pad), wo = opu_out_size(w, c->k, c->stride, c->pad);
+    const int64_t ho = opu_out_size(h, c->k, c->stride, c->pad),
+                  wo = opu_out_size(w, c->k, c->stride, c->pad);
     const int64_t g = c->groups;
     const dnnl_dims_t sd = {n, c->cin, h, w}, dd = {n, c->cout, ho, wo};
     const dnnl_dims_t wd = {c->cout, c->cin, c->k, c->k}, gd = {g, c->cout / g, c->cin / g, c->k, c->k};
@@ -158,7 +162,8 @@ static dnnl_status_t pass_desc(const struct odn_conv_cfg *c, int pass, const str
     if (c->ip) {
         dnnl_inner_product_desc_t *ip = d;
         if (pass == 0)
-            return dnnl_inner_product_forward_desc_init(ip, dnnl_forward_training, &m->src, &m->wany, b, &m->dst);
+            return dnnl_inner_product_forward_desc_init(ip, dnnl_forward_training, &m->src, &m->wany, b,
+                                                        &m->dst);
         if (pass == 1)
             return dnnl_inner_product_backward_data_desc_init(ip, &m->src, &m->wany, &m->dst);
         return dnnl_inner_product_backward_weights_desc_init(ip, &m->src, &m->wany, b, &m->dst);
@@ -167,15 +172,16 @@ static dnnl_status_t pass_desc(const struct odn_conv_cfg *c, int pass, const str
     const dnnl_dims_t st = {c->stride, c->stride}, pd = {c->pad, c->pad};
     const dnnl_alg_kind_t alg = dnnl_convolution_direct;
     if (pass == 0)
-        return dnnl_convolution_forward_desc_init(cd, dnnl_forward_training, alg, &m->src, &m->wany, b, &m->dst,
-                                                  st, pd, pd);
+        return dnnl_convolution_forward_desc_init(cd, dnnl_forward_training, alg, &m->src, &m->wany, b,
+                                                  &m->dst, st, pd, pd);
     if (pass == 1)
         return dnnl_convolution_backward_data_desc_init(cd, alg, &m->src, &m->wany, &m->dst, st, pd, pd);
     return dnnl_convolution_backward_weights_desc_init(cd, alg, &m->src, &m->wany, b, &m->dst, st, pd, pd);
 }
 
 /* A memory object on md with no buffer yet (the handle is set per call) or on buf. */
-static dnnl_status_t mem(const struct odn_conv *u, const dnnl_memory_desc_t *md, void *buf, dnnl_memory_t *out)
+static dnnl_status_t mem(const struct odn_conv *u, const dnnl_memory_desc_t *md, void *buf,
+                         dnnl_memory_t *out)
 {
     return dnnl_memory_create(out, md, u->base->be->engine, buf ? buf : DNNL_MEMORY_NONE);
 }
@@ -206,10 +212,10 @@ static dnnl_status_t reorder(const struct odn_conv *u, const dnnl_memory_desc_t 
 }
 
 /* Creates one pass's pd (user scratchpad) and primitive; *wmd gets its (diff_)weights layout. */
-static enum enas_status make_pass(struct odn_conv *u, struct odn_prims *p, const struct odn_conv_cfg *c, int pass,
-                                  const struct odn_mds *m,
-                                  const_dnnl_primitive_desc_t hint, dnnl_primitive_desc_t *pd_out,
-                                  dnnl_primitive_t *prim, dnnl_memory_desc_t *wmd, struct enas_err *err)
+static enum enas_status make_pass(struct odn_conv *u, struct odn_prims *p, const struct odn_conv_cfg *c,
+                                  int pass, const struct odn_mds *m, const_dnnl_primitive_desc_t hint,
+                                  dnnl_primitive_desc_t *pd_out, dnnl_primitive_t *prim,
+                                  dnnl_memory_desc_t *wmd, struct enas_err *err)
 {
     enum enas_status st = ENAS_OK;
     union {
@@ -222,10 +228,12 @@ static enum enas_status make_pass(struct odn_conv *u, struct odn_prims *p, const
                                         "backward weights desc init"};
     CK(names[pass], pass_desc(c, pass, m, &d));
     CK("dnnl_primitive_attr_create", dnnl_primitive_attr_create(&attr));
-    CK("dnnl_primitive_attr_set_scratchpad_mode", dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    CK("dnnl_primitive_attr_set_scratchpad_mode",
+       dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
     CK("dnnl_primitive_desc_create", dnnl_primitive_desc_create(&pd, &d, attr, u->base->be->engine, hint));
     CK("dnnl_primitive_create", dnnl_primitive_create(prim, pd));
-    *wmd = *dnnl_primitive_desc_query_md(pd, pass == 2 ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
+    *wmd =
+        *dnnl_primitive_desc_query_md(pd, pass == 2 ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
     size_t pad = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0));
     p->pad_bytes = pad > p->pad_bytes ? pad : p->pad_bytes;
 fail:
@@ -478,8 +486,8 @@ static enum enas_status bwd_weights(struct odn_conv *u, struct odn_prims *p, str
 }
 
 enum enas_status odn_conv_bwd(struct odn_conv *u, struct enas_exec *x, int64_t n, int64_t h, int64_t w,
-                              const float *src, const float *wei, const float *ddst, float *dsrc, float *wgrad,
-                              float *bgrad, struct enas_err *err)
+                              const float *src, const float *wei, const float *ddst, float *dsrc,
+                              float *wgrad, float *bgrad, struct enas_err *err)
 {
     struct odn_prims *p = NULL;
     const int wei_pass = !u->cfg.hand_dw_wei && (wgrad || bgrad);

@@ -109,7 +109,8 @@ static const float *conv_src(const struct conv_state *s, struct enas_exec *x, co
 }
 
 /* din = dx where the input is positive (relu_input), else dx; zero where ReLU cut the input off. */
-static void conv_store_dx(const struct conv_state *s, const struct enas_tensor *in, float *din, const double *dx)
+static void conv_store_dx(const struct conv_state *s, const struct enas_tensor *in, float *din,
+                          const double *dx)
 {
     const int64_t n = enas_tensor_numel(in);
     ref_store(din, dx, n);

@@ -80,8 +80,8 @@ static enum enas_status sum_backward(void *state, struct enas_exec *x, const str
 
 /* Copies between the inputs and their channel slices of the output: x NULL is forward, else backward (din[i]
  * overwritten, or added to where the engine asks). */
-static void concat_copy(struct enas_exec *x, const struct enas_tensor *const *in, struct enas_tensor *const *din,
-                        size_t n_in, float *whole, int64_t c_total)
+static void concat_copy(struct enas_exec *x, const struct enas_tensor *const *in,
+                        struct enas_tensor *const *din, size_t n_in, float *whole, int64_t c_total)
 {
     const int64_t pixels = in[0]->dims[0] * in[0]->dims[1] * in[0]->dims[2];
     int64_t off = 0;
@@ -126,7 +126,7 @@ static enum enas_status concat_backward(void *state, struct enas_exec *x, const 
 /* ... and din[i] = dout: one input may take dout's buffer (its din[i] is then NULL) */
 #define BWD_PASS_THROUGH (BWD_ADDS | ENAS_OP_BWD_PASS_THROUGH)
 
-#define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                       \
+#define MISC_DESC(var_, name_, max_in_, prefix_, flags_)                                                     \
     const struct enas_op_desc var_ = {                                                                       \
         ENAS_DESC_INIT(struct enas_op_desc),                                                                 \
         .name = (name_),                                                                                     \

@@ -21,8 +21,8 @@ struct pool_win {
 static struct pool_win pool_window(const struct pool_state *s, const struct enas_tensor *in, int64_t oh,
                                    int64_t ow)
 {
-    struct pool_win r = {oh * s->p.stride - s->p.pad, oh * s->p.stride - s->p.pad + s->p.k, ow * s->p.stride - s->p.pad,
-                         ow * s->p.stride - s->p.pad + s->p.k};
+    struct pool_win r = {oh * s->p.stride - s->p.pad, oh * s->p.stride - s->p.pad + s->p.k,
+                         ow * s->p.stride - s->p.pad, ow * s->p.stride - s->p.pad + s->p.k};
     r.h0 = r.h0 < 0 ? 0 : r.h0;
     r.w0 = r.w0 < 0 ? 0 : r.w0;
     r.h1 = r.h1 > in->dims[1] ? in->dims[1] : r.h1;

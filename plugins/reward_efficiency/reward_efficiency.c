@@ -15,11 +15,22 @@ struct eff_state {
 };
 
 static const struct enas_setting eff_settings[] = {
-    {.key = "metric", .type = ENAS_SET_STRING, .def_str = "params", .choices = "params|madds",
+    {.key = "metric",
+     .type = ENAS_SET_STRING,
+     .def_str = "params",
+     .choices = "params|madds",
      .help = "what is penalised: the child's parameter count or its multiply-adds per image"},
-    {.key = "weight", .type = ENAS_SET_FLOAT, .def = 0.02, .min = 0, .max = ENAS_UNBOUNDED,
+    {.key = "weight",
+     .type = ENAS_SET_FLOAT,
+     .def = 0.02,
+     .min = 0,
+     .max = ENAS_UNBOUNDED,
      .help = "penalty per `scale` units of the metric, in accuracy points (0.02 = 2% per unit)"},
-    {.key = "scale", .type = ENAS_SET_FLOAT, .def = 1e6, .min = 1e-12, .max = ENAS_UNBOUNDED,
+    {.key = "scale",
+     .type = ENAS_SET_FLOAT,
+     .def = 1e6,
+     .min = 1e-12,
+     .max = ENAS_UNBOUNDED,
      .help = "unit of the metric (1e6: per million parameters or multiply-adds)"},
 };
 
@@ -41,11 +52,13 @@ static enum enas_status eff_compute(void *state, const struct enas_tensor *logit
 {
     const struct eff_state *s = state;
     if (logits->ndim != 2 || logits->dims[0] < 1)
-        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "efficient_accuracy: logits must be N x K with N >= 1");
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                            "efficient_accuracy: logits must be N x K with N >= 1");
     for (int64_t i = 0; i < logits->dims[0]; i++)
         if (labels[i] < 0 || labels[i] >= logits->dims[1])
-            return enas_err_set(err, ENAS_ERR_INVALID_ARG, "efficient_accuracy: row %lld: label %d out of range",
-                                (long long)i, (int)labels[i]);
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "efficient_accuracy: row %lld: label %d out of range", (long long)i,
+                                (int)labels[i]);
     double size = s->use_madds ? info->child_madds : (double)info->child_params;
     *reward = enas_top1(logits, labels) - s->weight * size / s->scale;
     return ENAS_OK;

@@ -71,7 +71,7 @@ struct mc_state {
     size_t n_dec;
     struct enas_decision *dec;
     char (*labels)[40];
-    float *bias; /* n_ops logit biases of the normal cell's op decisions */
+    float *bias;      /* n_ops logit biases of the normal cell's op decisions */
     float *bias_init; /* n_ops initial values of the controller's learnable op-logit bias (TF b_soft) */
     /* network */
     int64_t n_cells, aux_cell, aux_k;

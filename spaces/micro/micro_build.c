@@ -28,9 +28,9 @@ static enum enas_status conv_bn(struct mc_state *m, int64_t cin, int64_t f, cons
 {
     char sc[200];
     snprintf(sc, sizeof sc, "%s.conv", scope);
-    enum enas_status st = mc_op(m, &ops[0], "conv", sc, err,
-                                "in_channels=%lld out_channels=%lld kernel=1 relu_input=true", (long long)cin,
-                                (long long)f);
+    enum enas_status st =
+        mc_op(m, &ops[0], "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=1 relu_input=true",
+              (long long)cin, (long long)f);
     snprintf(sc, sizeof sc, "%s.bn", scope);
     if (st == ENAS_OK)
         st = mc_op(m, &ops[1], "batch_norm", sc, err, "channels=%lld", (long long)f);

@@ -100,8 +100,7 @@ static enum enas_status decisions_make(struct mc_state *m, struct enas_err *err)
     m->bias_init = m->api->alloc(m->n_ops * sizeof *m->bias_init);
     if (!m->dec || !m->labels || !m->bias || !m->bias_init)
         return enas_err_set(err, ENAS_ERR_NOMEM, "micro: out of memory");
-    for (unsigned k = 0; k < m->n_ops; k++)
-    {
+    for (unsigned k = 0; k < m->n_ops; k++) {
         const int conv = m->defs[k].kind == MC_SEP || m->defs[k].kind == MC_CONV;
         m->bias[k] = conv ? 0.25f : -0.25f;
         m->bias_init[k] = conv ? 10.0f : 0.0f; /* TF's learnable b_soft starts at [10, 10, 0, 0, 0] */

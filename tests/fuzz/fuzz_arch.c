@@ -11,7 +11,6 @@
 #include "host.h"
 #include "registry.h"
 
-
 static struct enas_config *cfg;
 static struct enas_arch_space spaces[2];
 
@@ -25,7 +24,8 @@ static void setup(void)
         fz_fail("harness: the ref backend (build it)", err.msg);
     static const char *const names[] = {"micro", "macro"};
     for (int i = 0; i < 2; i++) {
-        struct enas_space_args a = {host->api, host, enas__config_section(cfg, names[i]), 32, 32, 3, 10, NULL, 0};
+        struct enas_space_args a = {host->api, host, enas__config_section(cfg, names[i]), 32, 32, 3, 10,
+                                    NULL,      0};
         if (!(spaces[i].desc = enas__registry_find_space(host->reg, names[i], &err)) ||
             spaces[i].desc->create(&a, &spaces[i].state, &err) != ENAS_OK)
             fz_fail("harness: the micro and macro spaces (build them)", err.msg);

@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(&st0, &st, sizeof st);
     struct enas_err err = {0};
     if (enas__ckpt_read(path, "micro", &st, arrays, 2, NULL, NULL, &err) != ENAS_OK) {
-        if (memcmp(&st, &st0, sizeof st) != 0 || memcmp(w, w0, sizeof w) != 0 || memcmp(m, m0, sizeof m) != 0 ||
-            memcmp(best, best0, sizeof best) != 0)
+        if (memcmp(&st, &st0, sizeof st) != 0 || memcmp(w, w0, sizeof w) != 0 ||
+            memcmp(m, m0, sizeof m) != 0 || memcmp(best, best0, sizeof best) != 0)
             fz_fail("a refused checkpoint changed the run", err.msg);
     } else if (st.best_len < 0 || st.best_len > 64 || st.best_arch != best || st.best_cap != 64) {
         fz_fail("an accepted checkpoint's best architecture is out of bounds", err.msg);

@@ -75,7 +75,8 @@ struct enas_host *fz_host(void)
         return host;
     struct enas_err err = {0};
     struct enas_load_report *rep = NULL;
-    const char *plugins = getenv("ENAS_FUZZ_PLUGIN_DIR") ? getenv("ENAS_FUZZ_PLUGIN_DIR") : ENAS_FUZZ_PLUGIN_DIR;
+    const char *plugins =
+        getenv("ENAS_FUZZ_PLUGIN_DIR") ? getenv("ENAS_FUZZ_PLUGIN_DIR") : ENAS_FUZZ_PLUGIN_DIR;
     if (enas__host_create(&host, &err) != ENAS_OK)
         fz_fail("harness", err.msg);
     atexit(host_fini);
@@ -89,7 +90,8 @@ struct enas_config *fz_config(void)
     struct enas_config *c = NULL;
     struct enas_err err = {0};
     if (enas__config_create(&c, &err) != ENAS_OK ||
-        enas__config_add_section(c, "", "enas", enas__core_settings, enas__n_core_settings, &err) != ENAS_OK ||
+        enas__config_add_section(c, "", "enas", enas__core_settings, enas__n_core_settings, &err) !=
+            ENAS_OK ||
         enas__registry_declare_sections(fz_host()->reg, c, &err) != ENAS_OK)
         fz_fail("harness", err.msg);
     return c;

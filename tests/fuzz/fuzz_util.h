@@ -10,7 +10,8 @@
 const char *fz_dir(void);
 /* fz_dir()/name; the returned buffer is reused by the next call. */
 const char *fz_path(const char *name);
-/* Writes n bytes to path (truncating); aborts when it cannot: that is the harness's fault, not the input's. */
+/* Writes n bytes to path (truncating); aborts when it cannot: that is the harness's fault, not the input's.
+ */
 void fz_write(const char *path, const void *data, size_t n);
 struct enas_host;
 struct enas_config;

@@ -173,11 +173,25 @@ static void print_field(const char *name)
         uint64_t u64;
         double f64;
         switch (f->kind) {
-        case ENAS_CKPT_TEXT: printf("%.*s", (int)f->count, (const char *)at); break;
-        case ENAS_CKPT_U32: memcpy(&u32, at, 4); printf("%" PRIu32, u32); break;
-        case ENAS_CKPT_I64: memcpy(&i64, at + 8 * k, 8); printf("%" PRId64, i64); break;
-        case ENAS_CKPT_U64: memcpy(&u64, at + 8 * k, 8); printf("%s%" PRIu64, k ? " " : "", u64); break;
-        case ENAS_CKPT_F64: memcpy(&f64, at + 8 * k, 8); printf("%.17g", f64); break;
+        case ENAS_CKPT_TEXT:
+            printf("%.*s", (int)f->count, (const char *)at);
+            break;
+        case ENAS_CKPT_U32:
+            memcpy(&u32, at, 4);
+            printf("%" PRIu32, u32);
+            break;
+        case ENAS_CKPT_I64:
+            memcpy(&i64, at + 8 * k, 8);
+            printf("%" PRId64, i64);
+            break;
+        case ENAS_CKPT_U64:
+            memcpy(&u64, at + 8 * k, 8);
+            printf("%s%" PRIu64, k ? " " : "", u64);
+            break;
+        case ENAS_CKPT_F64:
+            memcpy(&f64, at + 8 * k, 8);
+            printf("%.17g", f64);
+            break;
         }
     }
     putchar('\n');

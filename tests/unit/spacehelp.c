@@ -35,7 +35,8 @@ static int apply_options(struct enas_config *cfg, const char *options, struct en
 {
     char *copy = strdup(options ? options : ""), *save = NULL;
     int rc = copy ? 0 : 1;
-    for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok && rc == 0; tok = strtok_r(NULL, " ", &save)) {
+    for (char *tok = copy ? strtok_r(copy, " ", &save) : NULL; tok && rc == 0;
+         tok = strtok_r(NULL, " ", &save)) {
         char *eq = strchr(tok, '=');
         if (!eq) {
             fprintf(stderr, "spacehelp: option '%s' lacks '='\n", tok);
@@ -67,16 +68,19 @@ static int open_engine(struct sh *s, const char *plugin_dir, const char *backend
         fprintf(stderr, "spacehelp: %s: skipped\n", err->msg);
         return 77;
     }
-    if (enas__config_add_section(s->cfg, "", "enas", enas__core_settings, enas__n_core_settings, err) != ENAS_OK ||
+    if (enas__config_add_section(s->cfg, "", "enas", enas__core_settings, enas__n_core_settings, err) !=
+            ENAS_OK ||
         enas__registry_declare_sections(s->h->reg, s->cfg, err) != ENAS_OK)
         return 1;
     enas__host_set_config(s->h, s->cfg);
     enas__host_seed(s->h, 1);
-    return enas__host_init_backend(s->h, backend, 2, enas__config_section(s->cfg, backend), err) == ENAS_OK ? 0 : 1;
+    return enas__host_init_backend(s->h, backend, 2, enas__config_section(s->cfg, backend), err) == ENAS_OK
+               ? 0
+               : 1;
 }
 
-int sh_open(struct sh **out, const char *plugin_dir, const char *backend, const char *space, const char *options,
-            const int *fixed_arch, size_t fixed_len)
+int sh_open(struct sh **out, const char *plugin_dir, const char *backend, const char *space,
+            const char *options, const int *fixed_arch, size_t fixed_len)
 {
     struct enas_err err = {0};
     struct sh *s = calloc(1, sizeof *s);
@@ -90,10 +94,11 @@ int sh_open(struct sh **out, const char *plugin_dir, const char *backend, const 
                     !(s->loss = enas__registry_find_loss(s->h->reg, "cross_entropy", &err))))
         rc = 1;
     struct enas_sgd_opts so = {.momentum = 0.9, .nesterov = 1, .weight_decay = 0};
-    if (rc == 0 && (enas__step_create(s->h, &s->step, &err) != ENAS_OK || enas__sgd_create(&so, &s->opt, &err) != ENAS_OK))
+    if (rc == 0 && (enas__step_create(s->h, &s->step, &err) != ENAS_OK ||
+                    enas__sgd_create(&so, &s->opt, &err) != ENAS_OK))
         rc = 1;
     if (rc == 0) {
-        struct enas_space_args a = {s->h->api, s->h, enas__config_section(s->cfg, space), 32, 32, 3, 10,
+        struct enas_space_args a = {s->h->api,  s->h,     enas__config_section(s->cfg, space), 32, 32, 3, 10,
                                     fixed_arch, fixed_len};
         if (s->space->create(&a, &s->state, &err) != ENAS_OK)
             rc = 1;
@@ -173,7 +178,8 @@ static float *grad_buf(struct sh *s, size_t n)
 static enum enas_status backward(struct sh *s, const struct enas_child_out *o, const int32_t *labels,
                                  struct enas_loss_result *r, struct enas_err *err)
 {
-    size_t k = (size_t)enas_tensor_numel(o->logits), ka = o->aux_logits ? (size_t)enas_tensor_numel(o->aux_logits) : 0;
+    size_t k = (size_t)enas_tensor_numel(o->logits),
+           ka = o->aux_logits ? (size_t)enas_tensor_numel(o->aux_logits) : 0;
     float *g = grad_buf(s, k + ka);
     if (!g)
         return enas_err_set(err, ENAS_ERR_NOMEM, "spacehelp: out of memory");
@@ -239,8 +245,8 @@ static int pass_run(struct sh *s, struct sh *at, struct sh_adopted *ad, const in
                     const int32_t *labels, int n, int train, double lr, double *loss, double *acc)
 {
     struct enas_err err = {0};
-    struct enas_step_opts so = {.training = train, .record = train, .seed = 11, .stream = s->passes++, .threads = 2,
-                                .keep = s->keep};
+    struct enas_step_opts so = {
+        .training = train, .record = train, .seed = 11, .stream = s->passes++, .threads = 2, .keep = s->keep};
     enas__step_begin(s->step, &so);
     int64_t dims[4] = {n, 32, 32, 3};
     struct enas_tensor *img = enas__step_tensor(s->step, 4, dims, 0);
@@ -249,7 +255,8 @@ static int pass_run(struct sh *s, struct sh *at, struct sh_adopted *ad, const in
     memcpy(img->data, images, (size_t)n * 32 * 32 * 3 * sizeof(float));
     struct enas_child_out o = {0};
     struct enas_loss_result r = {0};
-    enum enas_status st = s->space->forward(s->state, enas__step_exec(s->step), arch, sh_arch_len(s), img, &o, &err);
+    enum enas_status st =
+        s->space->forward(s->state, enas__step_exec(s->step), arch, sh_arch_len(s), img, &o, &err);
     if (st == ENAS_OK && at && adopt(s, at, ad) != 0)
         return 1;
     if (st == ENAS_OK && train)

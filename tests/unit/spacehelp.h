@@ -14,8 +14,8 @@ struct sh;
 /* Opens PLUGIN_DIR, initialises BACKEND (returns 77 if it is not registered), applies options
  * "name=value name=value" (e.g. "macro.num-layers=4 macro.out-filters=8"), creates the space
  * (fixed_arch may be NULL: the search supergraph). 0 on success; otherwise prints why and returns 1. */
-int sh_open(struct sh **out, const char *plugin_dir, const char *backend, const char *space, const char *options,
-            const int *fixed_arch, size_t fixed_len);
+int sh_open(struct sh **out, const char *plugin_dir, const char *backend, const char *space,
+            const char *options, const int *fixed_arch, size_t fixed_len);
 void sh_close(struct sh *s); /* accepts NULL */
 
 const struct enas_space_desc *sh_desc(struct sh *s);

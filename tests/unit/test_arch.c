@@ -67,8 +67,10 @@ static void make_micro(struct fake *f)
             }
 }
 
-static const struct enas_space_desc macro_desc = {.name = "macro", .n_decisions = fake_n, .decision = fake_dec};
-static const struct enas_space_desc micro_desc = {.name = "micro", .n_decisions = fake_n, .decision = fake_dec};
+static const struct enas_space_desc macro_desc = {
+    .name = "macro", .n_decisions = fake_n, .decision = fake_dec};
+static const struct enas_space_desc micro_desc = {
+    .name = "micro", .n_decisions = fake_n, .decision = fake_dec};
 
 static void test_macro_examples(void)
 {
@@ -82,10 +84,11 @@ static void test_macro_examples(void)
     const char *tf = "0 | 3 0 | 0 1 0 | 2 0 0 1 | 2 0 0 0 0 | 3 1 1 0 1 0";
     CHECK(enas__arch_parse(&s, tf, "ex", &a, &n, &err) == ENAS_OK);
     char *nni = enas__arch_format(&s, a, n, ENAS_ARCH_NNI);
-    const char *want = "{\n  \"InputChoice11\": [\n    \"layer_0\",\n    \"layer_1\",\n    \"layer_3\"\n  ],\n"
-                       "  \"InputChoice3\": [],\n  \"InputChoice5\": \"layer_0\",\n  \"InputChoice7\": \"layer_2\",\n"
-                       "  \"InputChoice9\": [],\n  \"LayerChoice1\": 0,\n  \"LayerChoice10\": 3,\n"
-                       "  \"LayerChoice2\": 3,\n  \"LayerChoice4\": 0,\n  \"LayerChoice6\": 2,\n  \"LayerChoice8\": 2\n}\n";
+    const char *want =
+        "{\n  \"InputChoice11\": [\n    \"layer_0\",\n    \"layer_1\",\n    \"layer_3\"\n  ],\n"
+        "  \"InputChoice3\": [],\n  \"InputChoice5\": \"layer_0\",\n  \"InputChoice7\": \"layer_2\",\n"
+        "  \"InputChoice9\": [],\n  \"LayerChoice1\": 0,\n  \"LayerChoice10\": 3,\n"
+        "  \"LayerChoice2\": 3,\n  \"LayerChoice4\": 0,\n  \"LayerChoice6\": 2,\n  \"LayerChoice8\": 2\n}\n";
     CHECK_MSG(nni && strcmp(nni, want) == 0, "got:\n%s", nni ? nni : "(null)");
     char *ret = enas__arch_format(&s, a, n, ENAS_ARCH_NNI_RETIARII);
     const char *want_r = "{\n  \"LayerChoice1\": 0,\n  \"LayerChoice2\": 3,\n  \"LayerChoice4\": 0,\n"
@@ -96,12 +99,14 @@ static void test_macro_examples(void)
     char *back = enas__arch_format(&s, a, n, ENAS_ARCH_TF);
     CHECK(back && strcmp(back, "0 3 0 0 1 0 2 0 0 1 2 0 0 0 0 3 1 1 0 1 0\n") == 0);
     /* NNI's reader also takes names in lists, single-element lists and full-length boolean masks */
-    const char *loose = "{\"LayerChoice1\": [0], \"LayerChoice2\": 3, \"InputChoice3\": [false], \"LayerChoice4\": 0,"
-                        " \"InputChoice5\": [\"layer_0\"], \"LayerChoice6\": 2, \"InputChoice7\": 2, \"LayerChoice8\": 2,"
-                        " \"InputChoice9\": [], \"LayerChoice10\": 3, \"InputChoice11\": [true, true, false, true, false]}";
+    const char *loose =
+        "{\"LayerChoice1\": [0], \"LayerChoice2\": 3, \"InputChoice3\": [false], \"LayerChoice4\": 0,"
+        " \"InputChoice5\": [\"layer_0\"], \"LayerChoice6\": 2, \"InputChoice7\": 2, \"LayerChoice8\": 2,"
+        " \"InputChoice9\": [], \"LayerChoice10\": 3, \"InputChoice11\": [true, true, false, true, false]}";
     int *b = NULL;
     size_t nb = 0;
-    CHECK(enas__arch_parse(&s, loose, "loose", &b, &nb, &err) == ENAS_OK && nb == n && memcmp(a, b, n * sizeof *a) == 0);
+    CHECK(enas__arch_parse(&s, loose, "loose", &b, &nb, &err) == ENAS_OK && nb == n &&
+          memcmp(a, b, n * sizeof *a) == 0);
     free(b);
     free(back);
     free(ret);
@@ -117,14 +122,16 @@ static void test_micro_example(void)
     struct enas_err err;
     int *a = NULL;
     size_t n = 0;
-    const char *tf = "0 2 0 0  0 4 0 1  0 4 1 1  1 0 0 1  0 2 1 1   1 0 1 0  0 3 0 2  1 1 3 1  1 0 0 4  0 3 1 1";
+    const char *tf =
+        "0 2 0 0  0 4 0 1  0 4 1 1  1 0 0 1  0 2 1 1   1 0 1 0  0 3 0 2  1 1 3 1  1 0 0 4  0 3 1 1";
     CHECK(enas__arch_parse(&s, tf, "micro", &a, &n, &err) == ENAS_OK && n == 40);
     char *nni = enas__arch_format(&s, a, n, ENAS_ARCH_NNI);
     CHECK(nni && strstr(nni, "\"normal_node_0_x_op\": 2,") && strstr(nni, "\"normal_node_1_x_op\": 4,"));
     CHECK(nni && strstr(nni, "\"reduce_node_2_y_input\": 3,") && strstr(nni, "\"reduce_node_3_y_op\": 4,"));
     int *b = NULL;
     size_t nb = 0;
-    CHECK(enas__arch_parse(&s, nni, "nni", &b, &nb, &err) == ENAS_OK && nb == n && memcmp(a, b, n * sizeof *a) == 0);
+    CHECK(enas__arch_parse(&s, nni, "nni", &b, &nb, &err) == ENAS_OK && nb == n &&
+          memcmp(a, b, n * sizeof *a) == 0);
     free(b);
     free(nni);
     free(a);
@@ -140,7 +147,8 @@ static void round_trips(const struct enas_arch_space *s, uint64_t seed)
             const struct enas_decision *d = s->desc->decision(s->state, i);
             for (unsigned j = 0; j < (d->kind == ENAS_CHOICE_ONE ? 1 : d->n_candidates); j++) {
                 seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-                a[pos++] = d->kind == ENAS_CHOICE_ONE ? (int)((seed >> 33) % d->n_candidates) : (int)((seed >> 33) & 1);
+                a[pos++] = d->kind == ENAS_CHOICE_ONE ? (int)((seed >> 33) % d->n_candidates)
+                                                      : (int)((seed >> 33) & 1);
             }
         }
         for (int f = ENAS_ARCH_TF; f <= ENAS_ARCH_NNI_RETIARII; f++) {
@@ -171,13 +179,15 @@ static void test_errors(void)
     make_macro(&f);
     struct enas_arch_space s = {&macro_desc, &f};
     expect_error(&s, "0 3 0", "f.arch: 3 values; the macro space with these settings takes 21");
-    expect_error(&s, "7 | 3 0 | 0 1 0 | 2 0 0 1 | 2 0 0 0 0 | 3 1 1 0 1 0", "position 0 (LayerChoice1): 7 is out of range 0..5");
+    expect_error(&s, "7 | 3 0 | 0 1 0 | 2 0 0 1 | 2 0 0 0 0 | 3 1 1 0 1 0",
+                 "position 0 (LayerChoice1): 7 is out of range 0..5");
     expect_error(&s, "0 | 3 2 | 0 1 0 | 2 0 0 1 | 2 0 0 0 0 | 3 1 1 0 1 0",
                  "position 2 (InputChoice3, candidate layer_0): 2 is not 0 or 1");
     expect_error(&s, "0 3 x", "f.arch: position 2: 'x' is not an integer");
     expect_error(&s, "{\"LayerChoice1\": 0,\n \"Bogus\": 1}", "f.arch:2:11: unknown key 'Bogus'");
     expect_error(&s, "{\"LayerChoice1\": 0}", "f.arch: missing key 'LayerChoice2'");
-    expect_error(&s, "{\"LayerChoice1\": 0,\n  \"LayerChoice2\" 3}", "f.arch:2:18: expected ':' after the key");
+    expect_error(&s, "{\"LayerChoice1\": 0,\n  \"LayerChoice2\" 3}",
+                 "f.arch:2:18: expected ':' after the key");
     expect_error(&s, "{\"LayerChoice1\": 0", "f.arch:1:19: expected ',' or '}'");
     expect_error(&s, "[1, 2]", "f.arch:1:1: expected a JSON object of decisions");
     make_macro(&f);
@@ -218,11 +228,13 @@ static void test_strict_json(void)
     struct fake g;
     make_micro(&g);
     struct enas_arch_space m = {&micro_desc, &g};
-    doc = json_with(&m, " \"reduce_node_0_x_op\": 1, \"normal_node_4_y_input\": 2, \"normal_node_2_x_op\": 0");
+    doc =
+        json_with(&m, " \"reduce_node_0_x_op\": 1, \"normal_node_4_y_input\": 2, \"normal_node_2_x_op\": 0");
     if (doc)
         expect_error(&m, doc, "f.arch:42:3: duplicate key 'reduce_node_0_x_op' (first at line 23, column 3)");
     free(doc);
-    expect_error(&s, "{\"LayerChoice1\": 0, \"LayerChoice1\": 0}", "f.arch:1:21: duplicate key 'LayerChoice1'");
+    expect_error(&s, "{\"LayerChoice1\": 0, \"LayerChoice1\": 0}",
+                 "f.arch:1:21: duplicate key 'LayerChoice1'");
     expect_error(&s, "{\"LayerChoice1\\u0000x\": 0}", "f.arch:1:15: \\u0000 (a NUL character) in a string");
     expect_error(&s, "{\"LayerChoice1\": 0x1}", "f.arch:1:18: bad number");
     expect_error(&s, "{\"LayerChoice1\": -inf}", "f.arch:1:18: bad number");

@@ -23,7 +23,8 @@ static void fill(float *x, int n, float base)
         x[i] = base + (float)i * 0.25f;
 }
 
-static void expect_fail(const char *path, const char *space, struct enas_ckpt_array *arr, size_t n, const char *needle)
+static void expect_fail(const char *path, const char *space, struct enas_ckpt_array *arr, size_t n,
+                        const char *needle)
 {
     struct enas_ckpt_state s;
     memset(&s, 0x5a, sizeof s);
@@ -35,7 +36,8 @@ static void expect_fail(const char *path, const char *space, struct enas_ckpt_ar
     enum enas_status st = enas__ckpt_read(path, space, &s, arr, n, NULL, NULL, &err);
     CHECK_ERR(st, err, st == ENAS_ERR_IO ? ENAS_ERR_IO : ENAS_ERR_DATA, needle);
     CHECK(st != ENAS_OK);
-    CHECK(arr[0].data[0] == keep0 && s.epoch == 0x5a5a5a5a5a5a5a5all && best_in[0] == -7); /* nothing changed */
+    CHECK(arr[0].data[0] == keep0 && s.epoch == 0x5a5a5a5a5a5a5a5all &&
+          best_in[0] == -7); /* nothing changed */
 }
 
 static void rewrite(const char *path, long at, int truncate_to, unsigned char flip)
@@ -124,8 +126,8 @@ int main(void)
     CHECK(nf > 2 && fl[0].offset == 8);
     for (size_t i = 0; i + 1 < nf; i++) {
         size_t bytes = fl[i].count * (fl[i].kind == ENAS_CKPT_TEXT ? 1 : fl[i].kind == ENAS_CKPT_U32 ? 4 : 8);
-        CHECK_MSG(fl[i].offset + bytes == fl[i + 1].offset, "field '%s' does not end where '%s' begins", fl[i].name,
-                  fl[i + 1].name);
+        CHECK_MSG(fl[i].offset + bytes == fl[i + 1].offset, "field '%s' does not end where '%s' begins",
+                  fl[i].name, fl[i + 1].name);
     }
 
     float w[10], b[3], w2[10], b2[3];
@@ -134,8 +136,15 @@ int main(void)
     for (int i = 0; i < LONGEST; i++)
         best_out[i] = i % 7 == 0 ? 3 : i % 2;
     struct enas_ckpt_array arr[] = {{"layer0.w", w, 10}, {"layer0.b", b, 3}};
-    struct enas_ckpt_state s = {.epoch = 3, .batch = 17, .global_step = 1234, .baseline = 0.625, .seed = 99,
-                                .best_reward = 0.5, .best_len = LONGEST, .best_arch = best_out, .best_cap = LONGEST};
+    struct enas_ckpt_state s = {.epoch = 3,
+                                .batch = 17,
+                                .global_step = 1234,
+                                .baseline = 0.625,
+                                .seed = 99,
+                                .best_reward = 0.5,
+                                .best_len = LONGEST,
+                                .best_arch = best_out,
+                                .best_cap = LONGEST};
     snprintf(s.space, sizeof s.space, "micro");
     s.rng[2] = 0xdeadbeefull;
     struct enas_err err;
@@ -149,7 +158,8 @@ int main(void)
     struct enas_ckpt_state r = {.best_arch = best_in, .best_cap = LONGEST};
     CHECK(enas__ckpt_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK);
     CHECK(memcmp(w, w2, sizeof w) == 0 && memcmp(b, b2, sizeof b) == 0);
-    CHECK(r.epoch == 3 && r.batch == 17 && r.global_step == 1234 && r.baseline == 0.625 && r.rng[2] == 0xdeadbeefull);
+    CHECK(r.epoch == 3 && r.batch == 17 && r.global_step == 1234 && r.baseline == 0.625 &&
+          r.rng[2] == 0xdeadbeefull);
     CHECK(r.best_len == LONGEST && r.best_reward == 0.5 && r.best_arch == best_in && r.best_cap == LONGEST);
     CHECK(memcmp(best_in, best_out, sizeof best_out) == 0);
     /* a reader with less room than the file's architecture refuses it, naming the field and the range */
@@ -253,16 +263,19 @@ int main(void)
               "array 1 'layer0.b' holds nan at index 2");
     b[2] = 0.0f;
     s.baseline = NAN;
-    CHECK_ERR(enas__ckpt_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC, "not written: baseline is nan");
+    CHECK_ERR(enas__ckpt_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
+              "not written: baseline is nan");
     s.baseline = 0.625;
     s.best_reward = INFINITY;
-    CHECK_ERR(enas__ckpt_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC, "not written: best_reward is inf");
+    CHECK_ERR(enas__ckpt_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
+              "not written: best_reward is inf");
     s.best_reward = 0.5;
     CHECK(stat(path, &after) == 0 && before.st_ino == after.st_ino && before.st_size == after.st_size);
     snprintf(copy, sizeof copy, "%s.tmp", path);
     CHECK(access(copy, F_OK) != 0);
     CHECK(enas__ckpt_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK && r.baseline == 0.625);
-    /* whatever a killed run left as the temporary file, a FIFO even, is replaced, not opened (which would block) */
+    /* whatever a killed run left as the temporary file, a FIFO even, is replaced, not opened (which would
+     * block) */
     CHECK(mkfifo(copy, 0600) == 0);
     alarm(30);
     CHECK(enas__ckpt_write(path, &s, arr, 2, &err) == ENAS_OK);

@@ -54,7 +54,6 @@ static void make_dir(char *out, size_t cap, const char *name)
     CHECK(mkdir(out, 0700) == 0);
 }
 
-
 static const int train_counts[5] = {3, 4, 2, 5, 1};
 
 static int check_contents(const struct enas_cifar10 *d, int64_t n, int64_t first)

@@ -246,7 +246,6 @@ static void put_text(const char *name, const char *text)
     put_file(name, text, strlen(text));
 }
 
-
 /* A NUL byte ended the file for libconfig without a word; a FIFO blocked, /dev/zero never ended. */
 static void test_file_kinds(void)
 {

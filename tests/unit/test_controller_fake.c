@@ -135,7 +135,8 @@ int ctrl_same_params(struct enas_controller *a, struct enas_controller *b, int g
         return 0;
     for (size_t i = 0; i < na; i++) {
         size_t bytes = (size_t)enas_tensor_numel(&pa[i]->value) * sizeof(float);
-        const float *x = grads ? pa[i]->grad : pa[i]->value.data, *y = grads ? pb[i]->grad : pb[i]->value.data;
+        const float *x = grads ? pa[i]->grad : pa[i]->value.data,
+                    *y = grads ? pb[i]->grad : pb[i]->value.data;
         if (strcmp(pa[i]->name, pb[i]->name) != 0 ||
             enas_tensor_numel(&pb[i]->value) * sizeof(float) != bytes || !x || !y || memcmp(x, y, bytes) != 0)
             return 0;

@@ -41,7 +41,8 @@ static void spread(struct enas_controller *c, struct enas_rng *r)
 }
 
 /* Compares one element; returns its relative error. */
-static double check_elem(struct enas_controller *c, const int *arch, struct enas_param *p, int64_t j, float *an)
+static double check_elem(struct enas_controller *c, const int *arch, struct enas_param *p, int64_t j,
+                         float *an)
 {
     float w0 = p->value.data[j], wp = w0 + 1e-3f, wm = w0 - 1e-3f;
     p->value.data[j] = wp;

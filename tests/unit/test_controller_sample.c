@@ -34,15 +34,16 @@ static void test_names(void)
     struct enas_controller *c = make(&f, ctrl_fake_opts(64, 2, 1.1, 0));
     if (!c)
         return;
-    static const char *const want[] = {"ctrl.lstm0.w", "ctrl.lstm1.w", "ctrl.g_emb", "ctrl.w_soft.g0",
-                                       "ctrl.b_soft.g0", "ctrl.w_emb.g0", "ctrl.attn1", "ctrl.attn2", "ctrl.v"};
+    static const char *const want[] = {"ctrl.lstm0.w",   "ctrl.lstm1.w",   "ctrl.g_emb",
+                                       "ctrl.w_soft.g0", "ctrl.b_soft.g0", "ctrl.w_emb.g0",
+                                       "ctrl.attn1",     "ctrl.attn2",     "ctrl.v"};
     static const int64_t numel[] = {128 * 256, 128 * 256, 64, 64 * 5, 5, 5 * 64, 64 * 64, 64 * 64, 64};
     size_t n;
     struct enas_param *const *p = enas__ctrl_params(c, &n);
     CHECK(n == sizeof want / sizeof want[0] && enas__ctrl_arch_len(c) == 40);
     for (size_t i = 0; i < n && i < sizeof want / sizeof want[0]; i++) {
-        CHECK_MSG(strcmp(p[i]->name, want[i]) == 0 && enas_tensor_numel(&p[i]->value) == numel[i], "%zu: %s", i,
-                  p[i]->name);
+        CHECK_MSG(strcmp(p[i]->name, want[i]) == 0 && enas_tensor_numel(&p[i]->value) == numel[i], "%zu: %s",
+                  i, p[i]->name);
         CHECK(p[i]->grad && enas__ctrl_adam_m(c, i) && enas__ctrl_adam_v(c, i));
     }
     /* bias_init of the normal cell's ops; everything else within U(-0.1, 0.1) */
@@ -81,8 +82,8 @@ static void test_bias_wins(void)
             ops++;
             twos += arch[i] == 2;
         }
-        first_in[arch[0]]++;  /* normal node 0, x input: 2 anchors */
-        last_in[arch[38]]++;  /* reduce node 4, y input: 6 anchors */
+        first_in[arch[0]]++; /* normal node 0, x input: 2 anchors */
+        last_in[arch[38]]++; /* reduce node 4, y input: 6 anchors */
         CHECK(s.skip_penalty == 0 && s.skip_rate == 0);
     }
     printf("op == 2: %.4f, node-0 input 0: %.3f\n", (double)twos / ops, (double)first_in[0] / N);

@@ -26,19 +26,22 @@ int main(void)
     CHECK(enas__file_read(path, "test file", 5, &buf, &len, &err) == ENAS_OK);
     CHECK(len == 5 && buf && memcmp(buf, "ab\0cd", 6) == 0); /* the NUL after the data too */
     free(buf);
-    CHECK_ERR(enas__file_read(path, "test file", 4, &buf, &len, &err), err, ENAS_ERR_DATA, "too large (5 bytes; at most 4)");
+    CHECK_ERR(enas__file_read(path, "test file", 4, &buf, &len, &err), err, ENAS_ERR_DATA,
+              "too large (5 bytes; at most 4)");
     CHECK(buf == NULL);
 
     snprintf(path, sizeof path, "%s/fifo", dir);
     CHECK(mkfifo(path, 0600) == 0);
     alarm(20); /* a blocking open would hang the test: fail it instead */
-    CHECK_ERR(enas__file_read(path, "settings file", 1 << 20, &buf, &len, &err), err, ENAS_ERR_IO, "not a regular file (a FIFO)");
+    CHECK_ERR(enas__file_read(path, "settings file", 1 << 20, &buf, &len, &err), err, ENAS_ERR_IO,
+              "not a regular file (a FIFO)");
     CHECK(strstr(err.msg, path) != NULL);
     alarm(0);
 
     CHECK_ERR(enas__file_read("/dev/zero", "checkpoint", 1 << 20, &buf, &len, &err), err, ENAS_ERR_IO,
               "checkpoint '/dev/zero': not a regular file (a character device)");
-    CHECK_ERR(enas__file_read(dir, "architecture file", 1 << 20, &buf, &len, &err), err, ENAS_ERR_IO, "is a directory");
+    CHECK_ERR(enas__file_read(dir, "architecture file", 1 << 20, &buf, &len, &err), err, ENAS_ERR_IO,
+              "is a directory");
     snprintf(path, sizeof path, "%s/missing", dir);
     CHECK_ERR(enas__file_read(path, "settings file", 1 << 20, &buf, &len, &err), err, ENAS_ERR_IO,
               "No such file or directory");
@@ -54,8 +57,8 @@ int main(void)
     FILE *z = fopen("/dev/zero", "rb");
     CHECK(z != NULL);
     if (z) {
-        CHECK_ERR(enas__file_read_stream(z, "-", "architecture file", 10000, &buf, &len, &err), err, ENAS_ERR_DATA,
-                  "too large (over 10000 bytes)");
+        CHECK_ERR(enas__file_read_stream(z, "-", "architecture file", 10000, &buf, &len, &err), err,
+                  ENAS_ERR_DATA, "too large (over 10000 bytes)");
         fclose(z);
     }
 
@@ -65,7 +68,8 @@ int main(void)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     CHECK(enas__file_replace(path, "old", 3, 1, &err) == ENAS_OK);
     CHECK(enas__file_replace(path, "newer", 5, 0, &err) == ENAS_OK);
-    CHECK(enas__file_read(path, "test file", 100, &buf, &len, &err) == ENAS_OK && len == 5 && !memcmp(buf, "newer", 5));
+    CHECK(enas__file_read(path, "test file", 100, &buf, &len, &err) == ENAS_OK && len == 5 &&
+          !memcmp(buf, "newer", 5));
     free(buf);
     static char big[1 << 16];
     struct rlimit old_lim, lim;
@@ -78,7 +82,8 @@ int main(void)
     setrlimit(RLIMIT_FSIZE, &old_lim);
     CHECK(strstr(err.msg, path) != NULL);
     CHECK(access(tmp, F_OK) != 0);
-    CHECK(enas__file_read(path, "test file", 100, &buf, &len, &err) == ENAS_OK && len == 5 && !memcmp(buf, "newer", 5));
+    CHECK(enas__file_read(path, "test file", 100, &buf, &len, &err) == ENAS_OK && len == 5 &&
+          !memcmp(buf, "newer", 5));
     free(buf);
     snprintf(tmp, sizeof tmp, "%s/no/such/folder/file", dir);
     CHECK_ERR(enas__file_replace(tmp, "x", 1, 0, &err), err, ENAS_ERR_IO, "No such file or directory");

@@ -19,8 +19,8 @@ static int close_all(const float *a, const float *b, int64_t n, const char *what
     for (int64_t i = 0; i < n; i++) {
         double d = fabs((double)a[i] - (double)b[i]);
         if (tol == 0.0 ? a[i] != b[i] : d > tol * (1.0 + fabs((double)b[i]))) {
-            fprintf(stderr, "%s: %s[%lld]: fused %.9g, unfused %.9g\n", label, what, (long long)i, (double)a[i],
-                    (double)b[i]);
+            fprintf(stderr, "%s: %s[%lld]: fused %.9g, unfused %.9g\n", label, what, (long long)i,
+                    (double)a[i], (double)b[i]);
             return 0;
         }
     }
@@ -35,7 +35,8 @@ static void fused_case(const char *name, const char *plain_attrs, const char *fu
     snprintf(label, sizeof label, "%s(%s)%s", name, fused_attrs, training ? " training" : " inference");
     struct enas_err err = {0};
     struct oh_op plain, fused, relu;
-    if (oh_create(&plain, name, plain_attrs, &err) != ENAS_OK || oh_create(&fused, name, fused_attrs, &err) != ENAS_OK ||
+    if (oh_create(&plain, name, plain_attrs, &err) != ENAS_OK ||
+        oh_create(&fused, name, fused_attrs, &err) != ENAS_OK ||
         oh_create(&relu, "relu", "", &err) != ENAS_OK) {
         CHECK_MSG(0, "%s: %s", label, err.msg);
         return;
@@ -78,8 +79,8 @@ static void fused_case(const char *name, const char *plain_attrs, const char *fu
     CHECK(close_all(yf.data, yp.data, ny, "output", label));
     for (size_t k = 0; k < plain.n_p; k++)
         if (!plain.p[k]->grad) /* running statistics */
-            CHECK(close_all(fused.p[k]->value.data, plain.p[k]->value.data, enas_tensor_numel(&plain.p[k]->value),
-                            plain.p[k]->name, label));
+            CHECK(close_all(fused.p[k]->value.data, plain.p[k]->value.data,
+                            enas_tensor_numel(&plain.p[k]->value), plain.p[k]->name, label));
     struct enas_tensor dy = oh_tensor(yf.ndim, yf.dims[0], yf.dims[1], yf.dims[2], yf.dims[3]);
     struct enas_tensor dxf = oh_tensor(x.ndim, x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
     struct enas_tensor dxp = oh_tensor(x.ndim, x.dims[0], x.dims[1], x.dims[2], x.dims[3]);
@@ -99,8 +100,8 @@ static void fused_case(const char *name, const char *plain_attrs, const char *fu
         CHECK(close_all(dxf.data, dxp.data, enas_tensor_numel(&x), "input gradient", label));
         for (size_t k = 0; k < plain.n_p; k++)
             if (plain.p[k]->grad)
-                CHECK(close_all(fused.p[k]->grad, plain.p[k]->grad,
-                                enas_tensor_numel(&plain.p[k]->value), plain.p[k]->name, label));
+                CHECK(close_all(fused.p[k]->grad, plain.p[k]->grad, enas_tensor_numel(&plain.p[k]->value),
+                                plain.p[k]->name, label));
     }
     oh_tensor_free(&dy);
     oh_tensor_free(&dxf);
@@ -137,13 +138,16 @@ int main(int argc, char **argv)
         fused_case("batch_norm", "channels=5 affine=false", "channels=5 affine=false relu=true", 0, training,
                    shp(4, 2, 5, 3, 5));
         fused_case("batch_norm", "channels=6", "channels=6 relu=true", 0, training, shp(2, 7, 6, 1, 1));
-        fused_case("conv", "in_channels=20 out_channels=20 kernel=1", "in_channels=20 out_channels=20 kernel=1 "
-                   "relu_input=true", 1, training, shp(4, 3, 8, 8, 20));
+        fused_case("conv", "in_channels=20 out_channels=20 kernel=1",
+                   "in_channels=20 out_channels=20 kernel=1 "
+                   "relu_input=true",
+                   1, training, shp(4, 3, 8, 8, 20));
         fused_case("conv", "in_channels=6 out_channels=4 kernel=3 stride=2 bias=true",
                    "in_channels=6 out_channels=4 kernel=3 stride=2 bias=true relu_input=true", 1, training,
                    shp(4, 2, 7, 9, 6));
         fused_case("sep_conv", "in_channels=20 out_channels=20 kernel=5",
-                   "in_channels=20 out_channels=20 kernel=5 relu_input=true", 1, training, shp(4, 2, 11, 10, 20));
+                   "in_channels=20 out_channels=20 kernel=5 relu_input=true", 1, training,
+                   shp(4, 2, 11, 10, 20));
         fused_case("sep_conv", "in_channels=8 out_channels=12 kernel=3 stride=2",
                    "in_channels=8 out_channels=12 kernel=3 stride=2 relu_input=true", 1, training,
                    shp(4, 3, 9, 9, 8));

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REL 1e-4     /* parity bound: max-abs error over max-abs of the ref tensor */
-#define GC_EPS 1e-2  /* finite-difference step */
-#define GC_TOL 5e-3  /* onednn sums in fp32, so its differences are noisier than ref's */
+#define REL    1e-4 /* parity bound: max-abs error over max-abs of the ref tensor */
+#define GC_EPS 1e-2 /* finite-difference step */
+#define GC_TOL 5e-3 /* onednn sums in fp32, so its differences are noisier than ref's */
 
 static struct enas_host *ref, *odn;
 static int n_compared; /* tensors compared, printed at the end so that a silent skip shows */
@@ -121,7 +121,8 @@ static void run_both(struct pair *p, const struct oh_run *mode, struct enas_tens
  * four rows -inf (whole windows of -inf and NaN, whose gradient goes to their first cell inside the image) */
 enum fill_kind { FILL_UNIFORM, FILL_DISTINCT, FILL_TIES, FILL_NONFINITE };
 
-static struct enas_tensor input(const struct enas_tensor *shape, int64_t n, enum fill_kind fill, uint64_t *seed)
+static struct enas_tensor input(const struct enas_tensor *shape, int64_t n, enum fill_kind fill,
+                                uint64_t *seed)
 {
     struct enas_tensor t = oh_tensor(shape->ndim, n, shape->dims[1], shape->dims[2], shape->dims[3]);
     if (fill == FILL_DISTINCT)
@@ -177,27 +178,38 @@ static void test_dw_hand(void)
         const char *op;
         int64_t c, cout, k, stride, pad, relu, n, h, w;
     } cs[] = {
-        {"conv", 20, 20, 3, 1, -1, 1, 1, 6, 9},   {"conv", 36, 36, 5, 2, -1, 1, 3, 9, 7},
-        {"conv", 4, 4, 7, 1, -1, 1, 2, 5, 4},     {"conv", 13, 13, 3, 2, 0, 1, 1, 7, 8},
-        {"conv", 9, 9, 5, 1, 0, 0, 3, 6, 7},      {"conv", 15, 15, 7, 2, -1, 1, 1, 3, 2},
-        {"conv", 11, 11, 5, 1, 1, 1, 2, 4, 9},    {"conv", 20, 20, 7, 1, -1, 0, 1, 10, 3},
-        {"conv", 36, 36, 3, 1, -1, 1, 5, 4, 4},   {"conv", 40, 40, 3, 2, 0, 1, 3, 8, 9},
-        {"conv", 20, 20, 3, 1, -1, 1, 1, 5, 37},  {"conv", 12, 12, 5, 2, -1, 1, 2, 4, 40},
-        {"conv", 10, 10, 7, 2, 2, 0, 1, 9, 10},   {"conv", 14, 14, 3, 1, -1, 0, 1, 2, 1},
-        {"sep_conv", 20, 36, 3, 1, -1, 1, 3, 7, 5}, {"sep_conv", 36, 20, 5, 2, -1, 1, 1, 6, 8},
-        {"sep_conv", 12, 8, 7, 1, -1, 1, 2, 9, 11}, {"sep_conv", 4, 6, 5, 1, 0, 1, 3, 5, 6},
-        {"sep_conv", 20, 20, 3, 2, 0, 1, 1, 5, 5},  {"sep_conv", 9, 9, 7, 2, -1, 0, 3, 4, 3},
+        {"conv", 20, 20, 3, 1, -1, 1, 1, 6, 9},
+        {"conv", 36, 36, 5, 2, -1, 1, 3, 9, 7},
+        {"conv", 4, 4, 7, 1, -1, 1, 2, 5, 4},
+        {"conv", 13, 13, 3, 2, 0, 1, 1, 7, 8},
+        {"conv", 9, 9, 5, 1, 0, 0, 3, 6, 7},
+        {"conv", 15, 15, 7, 2, -1, 1, 1, 3, 2},
+        {"conv", 11, 11, 5, 1, 1, 1, 2, 4, 9},
+        {"conv", 20, 20, 7, 1, -1, 0, 1, 10, 3},
+        {"conv", 36, 36, 3, 1, -1, 1, 5, 4, 4},
+        {"conv", 40, 40, 3, 2, 0, 1, 3, 8, 9},
+        {"conv", 20, 20, 3, 1, -1, 1, 1, 5, 37},
+        {"conv", 12, 12, 5, 2, -1, 1, 2, 4, 40},
+        {"conv", 10, 10, 7, 2, 2, 0, 1, 9, 10},
+        {"conv", 14, 14, 3, 1, -1, 0, 1, 2, 1},
+        {"sep_conv", 20, 36, 3, 1, -1, 1, 3, 7, 5},
+        {"sep_conv", 36, 20, 5, 2, -1, 1, 1, 6, 8},
+        {"sep_conv", 12, 8, 7, 1, -1, 1, 2, 9, 11},
+        {"sep_conv", 4, 6, 5, 1, 0, 1, 3, 5, 6},
+        {"sep_conv", 20, 20, 3, 2, 0, 1, 1, 5, 5},
+        {"sep_conv", 9, 9, 7, 2, -1, 0, 3, 4, 3},
         /* the weight gradient's k = 7 two-pass split at stride 2 with a packed tail over several images,
          * padding other than SAME, stride 3 (no hand forward: oneDNN's, and the C weight gradient) */
-        {"conv", 20, 20, 7, 2, -1, 0, 3, 11, 9},  {"conv", 36, 36, 5, 1, 1, 0, 2, 8, 7},
+        {"conv", 20, 20, 7, 2, -1, 0, 3, 11, 9},
+        {"conv", 36, 36, 5, 1, 1, 0, 2, 8, 7},
         {"conv", 12, 12, 5, 3, -1, 0, 2, 10, 11},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         char attrs[160];
-        int len = snprintf(attrs, sizeof attrs,
-                           "in_channels=%lld out_channels=%lld kernel=%lld stride=%lld padding=%lld%s",
-                           (long long)cs[i].c, (long long)cs[i].cout, (long long)cs[i].k, (long long)cs[i].stride,
-                           (long long)cs[i].pad, cs[i].relu ? " relu_input=true" : "");
+        int len = snprintf(
+            attrs, sizeof attrs, "in_channels=%lld out_channels=%lld kernel=%lld stride=%lld padding=%lld%s",
+            (long long)cs[i].c, (long long)cs[i].cout, (long long)cs[i].k, (long long)cs[i].stride,
+            (long long)cs[i].pad, cs[i].relu ? " relu_input=true" : "");
         if (strcmp(cs[i].op, "conv") == 0)
             snprintf(attrs + len, sizeof attrs - (size_t)len, " groups=%lld", (long long)cs[i].c);
         parity(cs[i].op, attrs, &TRAIN, FILL_UNIFORM, shp(4, cs[i].n, cs[i].h, cs[i].w, cs[i].c));
@@ -249,7 +261,9 @@ static void fr_partial(const char *attrs, struct enas_tensor shape)
                 p.r.p[k]->grad = p.o.p[k]->grad = NULL;
         }
         snprintf(label, sizeof label, "factorized_reduce(%s) %s", attrs,
-                 mode == 0 ? "without dx" : mode == 1 ? "without weight gradients" : "with nothing wanted");
+                 mode == 0   ? "without dx"
+                 : mode == 1 ? "without weight gradients"
+                             : "with nothing wanted");
         const int ok = oh_backward(&p.r, &rr, ins, 1, &yr, &dy, dr, &err) == ENAS_OK &&
                        oh_backward(&p.o, &ro, ins, 1, &yo, &dy, dd, &err) == ENAS_OK;
         CHECK_MSG(ok, "%s: backward: %s", label, err.msg);
@@ -288,10 +302,10 @@ static void test_fr_hand(void)
     static const struct {
         int64_t cin, cout, n, h, w;
     } cs[] = {
-        {20, 40, 2, 5, 7},  {3, 4, 1, 6, 6},    {36, 36, 2, 8, 8},  {36, 36, 3, 7, 9},  {16, 32, 2, 6, 5},
-        {20, 40, 2, 5, 8},  {3, 4, 3, 5, 7},    {32, 16, 1, 4, 4},  {72, 144, 2, 4, 6}, {64, 128, 1, 3, 3},
-        {5, 2, 2, 3, 4},    {40, 80, 1, 1, 12}, {12, 24, 2, 9, 1},  {17, 34, 1, 2, 2},  {36, 36, 1, 34, 3},
-        {4, 8, 2, 46, 46},  {44, 44, 3, 23, 22},
+        {20, 40, 2, 5, 7}, {3, 4, 1, 6, 6},     {36, 36, 2, 8, 8}, {36, 36, 3, 7, 9},  {16, 32, 2, 6, 5},
+        {20, 40, 2, 5, 8}, {3, 4, 3, 5, 7},     {32, 16, 1, 4, 4}, {72, 144, 2, 4, 6}, {64, 128, 1, 3, 3},
+        {5, 2, 2, 3, 4},   {40, 80, 1, 1, 12},  {12, 24, 2, 9, 1}, {17, 34, 1, 2, 2},  {36, 36, 1, 34, 3},
+        {4, 8, 2, 46, 46}, {44, 44, 3, 23, 22},
     };
     for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
         char attrs[96];
@@ -308,13 +322,16 @@ static void test_conv(void)
 {
     parity("conv", "in_channels=20 out_channels=20 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
     parity("conv", "in_channels=36 out_channels=36 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 1, 8, 8, 36));
-    parity("conv", "in_channels=3 out_channels=4 kernel=3 stride=2", &TRAIN, FILL_UNIFORM, shp(4, 1, 5, 7, 3));
+    parity("conv", "in_channels=3 out_channels=4 kernel=3 stride=2", &TRAIN, FILL_UNIFORM,
+           shp(4, 1, 5, 7, 3));
     parity("conv", "in_channels=4 out_channels=6 kernel=3 stride=2 padding=0 groups=2 bias=true", &TRAIN,
            FILL_UNIFORM, shp(4, 2, 7, 5, 4));
-    parity("conv", "in_channels=20 out_channels=20 kernel=5 groups=20", &TRAIN, FILL_UNIFORM, shp(4, 2, 7, 9, 20));
+    parity("conv", "in_channels=20 out_channels=20 kernel=5 groups=20", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 7, 9, 20));
     parity("conv", "in_channels=36 out_channels=36 kernel=3 stride=2 groups=36", &TRAIN, FILL_UNIFORM,
            shp(4, 1, 9, 6, 36));
-    parity("conv", "in_channels=20 out_channels=40 kernel=1 bias=true", &TRAIN, FILL_UNIFORM, shp(4, 3, 4, 4, 20));
+    parity("conv", "in_channels=20 out_channels=40 kernel=1 bias=true", &TRAIN, FILL_UNIFORM,
+           shp(4, 3, 4, 4, 20));
     parity("conv", "in_channels=5 out_channels=3 kernel=2", &TRAIN, FILL_UNIFORM, shp(4, 2, 4, 5, 5));
     /* strided 1x1 (run on gathered samples: oneDNN 2.6's own path is wrong below a vector of input channels,
      * onednn_prim.c): few and many channels, even and odd sizes, padding, stride 3, a bias */
@@ -330,7 +347,8 @@ static void test_conv(void)
            shp(4, 2, 8, 7, 5));
     parity("conv", "in_channels=6 out_channels=4 kernel=1 stride=3 padding=0", &TRAIN, FILL_UNIFORM,
            shp(4, 3, 10, 11, 6));
-    parity("conv", "in_channels=3 out_channels=2 kernel=5 padding=1", &TRAIN, FILL_UNIFORM, shp(4, 2, 6, 7, 3));
+    parity("conv", "in_channels=3 out_channels=2 kernel=5 padding=1", &TRAIN, FILL_UNIFORM,
+           shp(4, 2, 6, 7, 3));
     parity("sep_conv", "in_channels=20 out_channels=20 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 2, 5, 7, 20));
     parity("sep_conv", "in_channels=36 out_channels=40 kernel=5 stride=2", &TRAIN, FILL_UNIFORM,
            shp(4, 1, 7, 5, 36));
@@ -340,7 +358,8 @@ static void test_conv(void)
     parity("sep_conv", "in_channels=4 out_channels=4 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 4, 32, 32, 4));
     parity("sep_conv", "in_channels=4 out_channels=4 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 4, 32, 32, 4));
     parity("sep_conv", "in_channels=16 out_channels=16 kernel=3", &TRAIN, FILL_UNIFORM, shp(4, 8, 8, 8, 16));
-    parity("sep_conv", "in_channels=8 out_channels=8 kernel=5 stride=2", &TRAIN, FILL_UNIFORM, shp(4, 8, 32, 32, 8));
+    parity("sep_conv", "in_channels=8 out_channels=8 kernel=5 stride=2", &TRAIN, FILL_UNIFORM,
+           shp(4, 8, 32, 32, 8));
     /* the hand-written depthwise weight gradient (k >= 5): an unpacked tail of 9-15 channels and an image
      * smaller than the kernel (k = 7 at stride 2, padding other than SAME and stride 3: test_dw_hand) */
     parity("sep_conv", "in_channels=25 out_channels=8 kernel=5", &TRAIN, FILL_UNIFORM, shp(4, 3, 6, 9, 25));
@@ -367,7 +386,8 @@ static void test_bn_pool(void)
             parity(pools[i], attrs[a], &TRAIN, i == 0 ? FILL_DISTINCT : FILL_UNIFORM,
                    shp(4, 1 + a % 2, 5 + a, 7, chans[a]));
     /* 3x3 at stride 1 (separable kernels): one-pixel-wide and one-row images, C not a multiple of 8 */
-    const struct enas_tensor edge[] = {shp(4, 2, 1, 7, 3), shp(4, 1, 6, 1, 5), shp(4, 2, 2, 2, 9), shp(4, 1, 9, 8, 36)};
+    const struct enas_tensor edge[] = {shp(4, 2, 1, 7, 3), shp(4, 1, 6, 1, 5), shp(4, 2, 2, 2, 9),
+                                       shp(4, 1, 9, 8, 36)};
     for (int i = 0; i < 2; i++)
         for (size_t e = 0; e < sizeof edge / sizeof edge[0]; e++)
             parity(pools[i], "", &TRAIN, i == 0 ? FILL_DISTINCT : FILL_UNIFORM, edge[e]);
@@ -425,8 +445,10 @@ static void test_chain(int64_t n, int64_t hw, int64_t c, int64_t k)
     snprintf(label, sizeof label, "chain N=%lld %lldx%lld C=%lld k=%lld", (long long)n, (long long)hw,
              (long long)hw, (long long)c, (long long)k);
     for (int i = 0; i < 6; i++) {
-        snprintf(attrs[i], sizeof attrs[i], i % 3 == 1 ? "in_channels=%lld out_channels=%lld kernel=%lld"
-                                            : i % 3 == 2 ? "channels=%lld" : "",
+        snprintf(attrs[i], sizeof attrs[i],
+                 i % 3 == 1   ? "in_channels=%lld out_channels=%lld kernel=%lld"
+                 : i % 3 == 2 ? "channels=%lld"
+                              : "",
                  (long long)c, (long long)c, (long long)k);
         ok &= pair_create(&p[i], names[i], attrs[i], &seed) == 0;
         rr[i] = ro[i] = TRAIN;
@@ -462,7 +484,8 @@ static void test_chain(int64_t n, int64_t hw, int64_t c, int64_t k)
             }
             CHECK_MSG(e <= 1e-3 * m + 1e-7, "%s: layer %d %s: relative error %.3g", label, i, a->name, e / m);
         }
-    CHECK_MSG(!ok || (double)fabsf(dd[0].data[0] - dr[0].data[0]) <= 1e-3 * (1.0 + (double)fabsf(dr[0].data[0])),
+    CHECK_MSG(!ok ||
+                  (double)fabsf(dd[0].data[0] - dr[0].data[0]) <= 1e-3 * (1.0 + (double)fabsf(dr[0].data[0])),
               "%s: input gradient", label);
     for (int i = 0; i < 7; i++) {
         if (ok && i > 0) {
@@ -489,7 +512,8 @@ static void test_accumulates(void)
     struct enas_err err = {0};
     uint64_t seed = 9;
     CHECK(oh_create_in(odn, &op, "sep_conv", "in_channels=20 out_channels=36 kernel=5", &err) == ENAS_OK);
-    struct enas_tensor x = oh_tensor(4, 2, 6, 5, 20), dy = oh_tensor(4, 2, 6, 5, 36), out, dx = oh_tensor(4, 2, 6, 5, 20);
+    struct enas_tensor x = oh_tensor(4, 2, 6, 5, 20), dy = oh_tensor(4, 2, 6, 5, 36), out,
+                       dx = oh_tensor(4, 2, 6, 5, 20);
     const struct enas_tensor *ins[1] = {&x};
     struct enas_tensor *din[1] = {&dx};
     struct oh_run r = TRAIN;
@@ -508,7 +532,8 @@ static void test_accumulates(void)
     }
     CHECK(oh_backward(&op, &r, ins, 1, &out, &dy, din, &err) == ENAS_OK);
     for (size_t k = 0; k < 2; k++) {
-        near(op.p[k]->grad, once[k], enas_tensor_numel(&op.p[k]->value), "grad after two backwards", op.p[k]->name);
+        near(op.p[k]->grad, once[k], enas_tensor_numel(&op.p[k]->value), "grad after two backwards",
+             op.p[k]->name);
         free(once[k]);
     }
     oh_tensor_free(&x);
@@ -527,9 +552,10 @@ static void test_registration(void)
     CHECK(b && strcmp(b->name, "onednn") == 0 && b->init && b->fini);
     CHECK(b && strcmp(b->description, "oneDNN 2.6 primitives on NHWC fp32, with hand-written kernels where "
                                       "oneDNN is slow") == 0);
-    const char *const names[] = {"conv", "sep_conv", "batch_norm", "relu", "max_pool", "avg_pool",
-                                 "global_avg_pool", "linear", "sum", "concat", "factorized_reduce",
-                                 "dropout", "drop_path", "identity"};
+    const char *const names[] = {"conv",      "sep_conv", "batch_norm",        "relu",
+                                 "max_pool",  "avg_pool", "global_avg_pool",   "linear",
+                                 "sum",       "concat",   "factorized_reduce", "dropout",
+                                 "drop_path", "identity"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const struct enas_op_desc *o = oh_plugin_find(odn, names[i]), *r = oh_plugin_find(ref, names[i]);
         CHECK_MSG(o && r, "op %s", names[i]);
@@ -537,8 +563,8 @@ static void test_registration(void)
             continue;
         CHECK(strcmp(o->provider, "onednn") == 0 && o->backward && o->n_attrs == r->n_attrs);
         CHECK(o->min_inputs == r->min_inputs && o->max_inputs == r->max_inputs);
-        CHECK_MSG(o->bwd_flags == r->bwd_flags, "%s: bwd_flags %u on onednn, %u on ref", names[i], o->bwd_flags,
-                  r->bwd_flags);
+        CHECK_MSG(o->bwd_flags == r->bwd_flags, "%s: bwd_flags %u on onednn, %u on ref", names[i],
+                  o->bwd_flags, r->bwd_flags);
         for (size_t a = 0; a < o->n_attrs && a < r->n_attrs; a++)
             CHECK_MSG(strcmp(o->attrs[a].key, r->attrs[a].key) == 0 && o->attrs[a].type == r->attrs[a].type &&
                           o->attrs[a].def == r->attrs[a].def && o->attrs[a].min == r->attrs[a].min &&
@@ -564,7 +590,8 @@ static void grad_case(const char *name, const char *attrs, enum fill_kind fill, 
 
 static void test_gradcheck(void)
 {
-    grad_case("conv", "in_channels=3 out_channels=4 kernel=3 stride=2 bias=true", FILL_UNIFORM, shp(4, 2, 5, 7, 3));
+    grad_case("conv", "in_channels=3 out_channels=4 kernel=3 stride=2 bias=true", FILL_UNIFORM,
+              shp(4, 2, 5, 7, 3));
     grad_case("conv", "in_channels=4 out_channels=4 kernel=5 groups=4", FILL_UNIFORM, shp(4, 1, 6, 5, 4));
     grad_case("sep_conv", "in_channels=3 out_channels=2 kernel=5 stride=2", FILL_UNIFORM, shp(4, 1, 7, 5, 3));
     grad_case("factorized_reduce", "in_channels=3 out_channels=4", FILL_UNIFORM, shp(4, 2, 5, 5, 3));

@@ -23,7 +23,8 @@ int main(void)
     CHECK(enas__sgd_create(&o, &s, &err) == ENAS_OK);
 
     float w[3] = {1, 2, 3}, g[3] = {1, 1, 1}, bn[2] = {1, 1};
-    struct enas_param a = param("net.a.w", w, g, 3, 0), b = param("net.bn.running_var", bn, NULL, 2, ENAS_PARAM_BUFFER);
+    struct enas_param a = param("net.a.w", w, g, 3, 0),
+                      b = param("net.bn.running_var", bn, NULL, 2, ENAS_PARAM_BUFFER);
     struct enas_param *ps[] = {&a, &b};
 
     /* finite: updated, gradients zeroed, used cleared */
@@ -33,7 +34,8 @@ int main(void)
     /* a finite gradient that overflows a weight */
     g[1] = -FLT_MAX;
     a.used = b.used = 1;
-    CHECK_ERR(enas__sgd_step(s, ps, 2, 4.0, &err), err, ENAS_ERR_NUMERIC, "the weight 'net.a.w' is inf at index 1");
+    CHECK_ERR(enas__sgd_step(s, ps, 2, 4.0, &err), err, ENAS_ERR_NUMERIC,
+              "the weight 'net.a.w' is inf at index 1");
     CHECK(!a.used && !b.used && g[1] == 0.0f); /* the step still ran through every parameter */
 
     /* a statistic the forward updated; one not used in this step is not examined */
@@ -41,7 +43,8 @@ int main(void)
     memset(enas__sgd_buffer(s, 0, 3), 0, 3 * sizeof(float));
     bn[1] = NAN;
     a.used = 1, b.used = 1;
-    CHECK_ERR(enas__sgd_step(s, ps, 2, 0.1, &err), err, ENAS_ERR_NUMERIC, "the statistic 'net.bn.running_var' is nan at index 1");
+    CHECK_ERR(enas__sgd_step(s, ps, 2, 0.1, &err), err, ENAS_ERR_NUMERIC,
+              "the statistic 'net.bn.running_var' is nan at index 1");
     a.used = 1, b.used = 0;
     CHECK(enas__sgd_step(s, ps, 2, 0.1, &err) == ENAS_OK);
 

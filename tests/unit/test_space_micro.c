@@ -7,7 +7,8 @@
  *   paths   only the chosen path gets gradients and BN statistics updates;
  *   extern  registered ops as candidates (with and without channel attributes), and their failures;
  *   train   a fixed architecture learns a 2,000-image CIFAR-10 subset (77 without ENAS_DATA).
- * Debugging ops: MC_ONLY=t runs coverage architecture t alone (35: the TF example), MC_VERBOSE=1 prints errors. */
+ * Debugging ops: MC_ONLY=t runs coverage architecture t alone (35: the TF example), MC_VERBOSE=1 prints
+ * errors. */
 #include "check.h"
 #include "config.h"
 #include "host.h"

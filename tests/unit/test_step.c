@@ -62,17 +62,18 @@ static void net_free(struct net *n)
         api->op_destroy(ops[i]);
 }
 
-#define CALL(op, out, ...)                                                                             \
-    do {                                                                                               \
-        const struct enas_tensor *in_[] = {__VA_ARGS__};                                               \
-        if (st == ENAS_OK)                                                                             \
-            st = api->op_call(x, (op), in_, sizeof in_ / sizeof in_[0], NAN, &(out), &err);            \
+#define CALL(op, out, ...)                                                                                   \
+    do {                                                                                                     \
+        const struct enas_tensor *in_[] = {__VA_ARGS__};                                                     \
+        if (st == ENAS_OK)                                                                                   \
+            st = api->op_call(x, (op), in_, sizeof in_ / sizeof in_[0], NAN, &(out), &err);                  \
     } while (0)
 
 /* images -> logits; a = relu(bn(conv(x))); s = a + a + conv1(a) (fan-out and a doubled input), then
  * concat(s, a) + concat(identity(a), s): replayed backward, the first concat and the sum add into the
  * gradients of a and s that the later ops began. */
-static struct enas_tensor *net_forward(const struct net *n, struct enas_exec *x, const struct enas_tensor *img)
+static struct enas_tensor *net_forward(const struct net *n, struct enas_exec *x,
+                                       const struct enas_tensor *img)
 {
     struct enas_err err;
     enum enas_status st = ENAS_OK;
@@ -126,7 +127,9 @@ static void test_gradients(void)
     float img[NI], r[2 * 4];
     uint64_t seed = 7;
     for (int i = 0; i < NI; i++)
-        img[i] = (float)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f - 0.5f;
+        img[i] =
+            (float)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f -
+            0.5f;
     for (int i = 0; i < 8; i++)
         r[i] = (float)(i % 3) - 0.7f;
     size_t np;
@@ -291,7 +294,8 @@ static void make_example(uint64_t *s, float *img, int32_t *label)
 {
     int c = (int)((*s = *s * 6364136223846793005ull + 1442695040888963407ull) >> 62);
     for (int i = 0; i < 8 * 8 * 3; i++)
-        img[i] = (float)((*s = *s * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f - 0.5f;
+        img[i] =
+            (float)((*s = *s * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f - 0.5f;
     int y0 = (c / 2) * 4 + 1, x0 = (c % 2) * 4 + 1;
     for (int y = y0; y < y0 + 3; y++)
         for (int xx = x0; xx < x0 + 3; xx++)
@@ -321,7 +325,8 @@ static double train_eval(const struct loss_ctx *lc)
     struct enas_param *const *ps = enas__host_params(h, &np);
     enas__grad_zero(ps, np);
     for (int it = 0; it < 300; it++) {
-        struct enas_step_opts o = {.training = 1, .record = 1, .seed = 5, .stream = (uint64_t)it, .threads = 2};
+        struct enas_step_opts o = {
+            .training = 1, .record = 1, .seed = 5, .stream = (uint64_t)it, .threads = 2};
         enas__step_begin(st, &o);
         struct enas_tensor *t = enas__step_tensor(st, 4, dims, 0);
         for (int i = 0; i < B; i++)

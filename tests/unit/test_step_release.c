@@ -53,7 +53,8 @@ static int keep_outputs;
 
 static struct enas_tensor *pass(struct enas_step *st, int record, int rel, const float *img, int *c1_reused)
 {
-    struct enas_step_opts o = {.training = 1, .record = record, .seed = 1, .threads = 2, .keep = keep_outputs};
+    struct enas_step_opts o = {
+        .training = 1, .record = record, .seed = 1, .threads = 2, .keep = keep_outputs};
     enas__step_begin(st, &o);
     struct enas_exec *x = enas__step_exec(st);
     const int64_t dims[4] = {N, H, W, C};
@@ -67,7 +68,7 @@ static struct enas_tensor *pass(struct enas_step *st, int record, int rel, const
     if (rel && c1 && r) {
         api->release(x, c1);
         api->release(x, r);
-        CHECK(c1->data == NULL);                /* freed: nothing reads it */
+        CHECK(c1->data == NULL);                   /* freed: nothing reads it */
         CHECK((r->data != NULL) == (record != 0)); /* conv1's backward reads it when recorded */
     }
     struct enas_tensor *c2 = call(x, conv1, s, NULL); /* the size of c1 */
@@ -91,8 +92,9 @@ static size_t grads(struct enas_step *st, int rel, const float *img, float *out)
     struct enas_tensor dy = {r, 2, {N, C, 1, 1}};
     CHECK(y && enas__step_backward(st, y, &dy, &err) == ENAS_OK);
     const struct enas_tensor *first = enas__step_record_output(st, 0, NULL);
-    CHECK(first && (first->data != NULL) == keep_outputs); /* conv0's output: gradient memory after backward */
-    CHECK(y && y->data != NULL);                              /* the logits stay for the caller */
+    CHECK(first &&
+          (first->data != NULL) == keep_outputs); /* conv0's output: gradient memory after backward */
+    CHECK(y && y->data != NULL);                  /* the logits stay for the caller */
     for (size_t i = 0; i < np; i++)
         for (int64_t j = 0; ps[i]->grad && j < enas_tensor_numel(&ps[i]->value); j++)
             out[k++] = ps[i]->grad[j];
@@ -154,7 +156,9 @@ int main(int argc, char **argv)
     float img[NI];
     uint64_t seed = 3;
     for (int i = 0; i < NI; i++)
-        img[i] = (float)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f - 0.5f;
+        img[i] =
+            (float)((seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 40) / 16777216.0f -
+            0.5f;
     struct enas_step *st = NULL;
     CHECK(enas__step_create(h, &st, &err) == ENAS_OK);
     enum { MAXG = 4096 };
