@@ -7,7 +7,7 @@
  *   bench_search train PLUGIN_DIR SPACE ARCHS [options]   --backend onednn --warmup 3 --steps 10
  *                                                          --batch 128 --ctrl-reps 3 --first-arch 0
  *
- * A training step is what the search's phase 1 does (tests/unit/spacehelp.c sh_pass with lr > 0): forward
+ * A training step is what the search's phase 1 does (tests/helpers/spacehelp.c sh_pass with lr > 0): forward
  * of the architecture's child network, cross-entropy backward through the tape, global-norm clip 5, SGD
  * (momentum 0.9, Nesterov). The data is the first BATCH CIFAR-10 images of $ENAS_DATA when it holds
  * them, else N(0, 1) noise; the same batch every step (the input pipeline is not measured). Threads: 2
@@ -17,13 +17,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "controller.h"
-#include "host.h"
-#include "optim.h"
-#include "registry.h"
-#include "rng.h"
+#include "controller/controller.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
 #include "spacehelp.h"
-#include "step.h"
+#include "tape/step.h"
+#include "train/optim.h"
+#include "util/rng.h"
 
 static double now_s(void)
 {
@@ -85,7 +85,7 @@ static int ctrl_open(struct sh *s, struct enas_controller **c)
                                 .op_tanh_reduce = 1.0,
                                 .skip_target = 0.4,
                                 .seed = 3};
-    if (enas__ctrl_create(&co, sh_desc(s), sh_state(s), c, &err) != ENAS_OK) {
+    if (enas__controller_create(&co, sh_desc(s), sh_state(s), c, &err) != ENAS_OK) {
         fprintf(stderr, "bench_search: controller: %s\n", err.msg);
         return 1;
     }
@@ -110,7 +110,7 @@ static int cmd_gen(const char *plugin_dir, const char *space, int n, unsigned lo
         struct enas_ctrl_sample cs;
         if (!c)
             sh_random_arch(s, seed * 1000003ull + (uint64_t)i, arch);
-        else if (enas__ctrl_sample(c, &rng, arch, &cs, &err) != ENAS_OK) {
+        else if (enas__controller_sample(c, &rng, arch, &cs, &err) != ENAS_OK) {
             fprintf(stderr, "bench_search: sample: %s\n", err.msg);
             rc = 1;
             break;
@@ -120,7 +120,7 @@ static int cmd_gen(const char *plugin_dir, const char *space, int n, unsigned lo
         printf("\n");
     }
     free(arch);
-    enas__ctrl_destroy(c);
+    enas__controller_destroy(c);
     sh_close(s);
     return rc;
 }
@@ -172,7 +172,7 @@ static int read_archs(const char *path, size_t len, int **out, int *n_out)
     return n ? 0 : 1;
 }
 
-/* One training pass as sh_pass does it (tests/unit/spacehelp.c), with its phases timed: forward, loss and
+/* One training pass as sh_pass does it (tests/helpers/spacehelp.c), with its phases timed: forward, loss and
  * backward through the tape, clip and SGD. Its own step, so that the tape's peak bytes can be read. */
 struct pass {
     struct sh *sh;
@@ -192,7 +192,7 @@ static int pass_open(struct pass *p, struct sh *s)
     p->sh = s;
     if (!(p->loss = enas__registry_find_loss(sh_host(s)->reg, "cross_entropy", &err)) ||
         enas__step_create(sh_host(s), &p->step, &err) != ENAS_OK ||
-        enas__sgd_create(&so, &p->sgd, &err) != ENAS_OK) {
+        enas__optim_sgd_create(&so, &p->sgd, &err) != ENAS_OK) {
         fprintf(stderr, "bench_search: %s\n", err.msg);
         return 1;
     }
@@ -202,7 +202,7 @@ static int pass_open(struct pass *p, struct sh *s)
 static void pass_close(struct pass *p)
 {
     enas__step_destroy(p->step);
-    enas__sgd_destroy(p->sgd);
+    enas__optim_sgd_destroy(p->sgd);
     free(p->grad);
 }
 
@@ -244,8 +244,8 @@ static int pass_run(struct pass *p, const int *arch, const float *images, const 
     size_t np;
     struct enas_param *const *ps = enas__host_params(sh_host(p->sh), &np);
     if (st == ENAS_OK) {
-        enas__grad_clip(ps, np, 5.0);
-        st = enas__sgd_step(p->sgd, ps, np, lr, &err);
+        enas__optim_grad_clip(ps, np, 5.0);
+        st = enas__optim_sgd_step(p->sgd, ps, np, lr, &err);
     }
     double t3 = now_s();
     if (st != ENAS_OK) {
@@ -281,14 +281,14 @@ static int ctrl_time(struct sh *s, int reps, double *ms)
     for (int r = 0; rc == 0 && arch && t && r <= reps; r++) {
         struct enas_err err = {0};
         double t0 = now_s();
-        enas__ctrl_zero_grad(c);
+        enas__controller_zero_grad(c);
         for (int k = 0; rc == 0 && k < 20; k++) {
             struct enas_ctrl_sample cs;
-            if (enas__ctrl_sample(c, &rng, arch, &cs, &err) != ENAS_OK ||
-                enas__ctrl_backward(c, (0.1 - 0.05) / 20.0, 0.8 / 20.0, &err) != ENAS_OK)
+            if (enas__controller_sample(c, &rng, arch, &cs, &err) != ENAS_OK ||
+                enas__controller_backward(c, (0.1 - 0.05) / 20.0, 0.8 / 20.0, &err) != ENAS_OK)
                 rc = 1;
         }
-        if (rc == 0 && enas__ctrl_step(c, 3.5e-4, 0.9, 0.999, 1e-8, 5.0, NULL, &err) != ENAS_OK)
+        if (rc == 0 && enas__controller_step(c, 3.5e-4, 0.9, 0.999, 1e-8, 5.0, NULL, &err) != ENAS_OK)
             rc = 1;
         if (rc)
             fprintf(stderr, "bench_search: controller: %s\n", err.msg);
@@ -297,7 +297,7 @@ static int ctrl_time(struct sh *s, int reps, double *ms)
     *ms = rc == 0 && t ? 1e3 * median(t + 1, reps) : -1.0;
     free(t);
     free(arch);
-    enas__ctrl_destroy(c);
+    enas__controller_destroy(c);
     return rc;
 }
 

@@ -9,7 +9,7 @@ supergraph; a step touches only the chosen ones (zero_grad(set_to_none=True), so
 the engine's SGD does).
 
 A training step = forward + cross-entropy + backward + clip_grad_norm_(5) + SGD (momentum 0.9, Nesterov,
-no weight decay): what tests/unit/spacehelp.c's sh_pass does with lr > 0.
+no weight decay): what tests/helpers/spacehelp.c's sh_pass does with lr > 0.
 
     python3 torch_enas.py --space macro --archs archs.txt [--channels-last] [--warmup 3] [--steps 10]
 

@@ -1,4 +1,4 @@
-# config.cmake - tests of engine/config.c: loading, options and messages (test_config, with the small
+# config.cmake - tests of engine/settings/: loading, options and messages (test_config, with the small
 # files in tests/data) and help / write-load round trip / shipped presets (test_config_io, with configs/).
 enas_add_test(test_config unit/test_config.c LABELS unit ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data)
 # a FIFO as a settings file or an @include once blocked the reader: a hang must fail the test

@@ -1,4 +1,4 @@
-# data.cmake - tests of the CIFAR-10 reader, augmentation and batcher (engine/cifar10.c, augment.c,
+# data.cmake - tests of the CIFAR-10 reader, augmentation and batcher (engine/data/: cifar10.c, augment.c,
 # batcher.c). test_cifar10_real reads the real set through $ENAS_DATA or ./data from the source root
 # and skips (77) without it.
 enas_add_test(test_cifar10 unit/test_cifar10.c LABELS unit)

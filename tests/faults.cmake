@@ -2,7 +2,7 @@
 # field, two searches on one folder, a restart before the first checkpoint, options on resume, a full disk,
 # SIGKILL at random points, SIGINT while a resume skips done batches, the longest architecture through a
 # checkpoint, pictures of a folder named "-x" and of a huge architecture. ckpt_tool crafts and inspects checkpoints (gen_cifar and ckpt_digest come from search.cmake).
-add_executable(ckpt_tool unit/ckpt_tool.c)
+add_executable(ckpt_tool helpers/ckpt_tool.c)
 target_link_libraries(ckpt_tool PRIVATE enas_core)
 foreach(part crafted lock fresh options disk kill skip longest pictures)
   add_test(NAME test_faults_${part}

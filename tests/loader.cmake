@@ -14,7 +14,7 @@ enas_add_test(test_host unit/test_host.c LABELS plugin ARGS ${ENAS_FIXTURES}/goo
               ${ENAS_FIXTURES}/crash_backend)
 
 # load_dir DIR NAME...: loads DIR, exits 0 iff nothing failed and every NAME is registered.
-add_executable(load_dir unit/load_dir.c)
+add_executable(load_dir helpers/load_dir.c)
 target_link_libraries(load_dir PRIVATE enas_core)
 add_test(NAME load_dir_good COMMAND load_dir ${ENAS_FIXTURES}/good good_space good_conv good_be)
 add_test(NAME load_dir_missing_name COMMAND load_dir ${ENAS_FIXTURES}/good no_such_thing)
@@ -25,7 +25,7 @@ set_tests_properties(load_dir_missing_name load_dir_failing_plugin PROPERTIES WI
 
 # A third-party plugin built against the installed headers through pkg-config: it loads, and its op
 # runs forward and backward in the engine next to the ref backend's ops.
-add_executable(run_oot_op unit/run_oot_op.c)
+add_executable(run_oot_op helpers/run_oot_op.c)
 target_link_libraries(run_oot_op PRIVATE enas_core)
 target_include_directories(run_oot_op PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 add_test(NAME outoftree_plugin

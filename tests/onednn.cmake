@@ -1,8 +1,8 @@
 # onednn.cmake - the onednn provider (plugins/onednn) against ref, both loaded side by side by the fake host
-# (unit/ophelp*.c): parity of every op, primitive caching across batch sizes, gradient accumulation and
+# (helpers/ophelp*.c): parity of every op, primitive caching across batch sizes, gradient accumulation and
 # finite differences. Only where oneDNN was found.
 if(dnnl_FOUND)
-  enas_add_test(test_onednn_parity unit/test_onednn_parity.c unit/ophelp.c unit/ophelp_run.c LABELS unit
+  enas_add_test(test_onednn_parity unit/test_onednn_parity.c helpers/ophelp.c helpers/ophelp_run.c LABELS unit
                 ARGS $<TARGET_FILE:ref> $<TARGET_FILE:onednn>)
   add_dependencies(test_onednn_parity ref onednn)
   # LeakSanitizer crashes ("Tracer caught signal 11") scanning the thread-local storage of libgomp's

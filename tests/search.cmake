@@ -1,6 +1,6 @@
 # search.cmake - the search end to end (label e2e): every space on every backend.
-add_executable(gen_cifar unit/gen_cifar.c)
-add_executable(ckpt_digest unit/ckpt_digest.c)
+add_executable(gen_cifar helpers/gen_cifar.c)
+add_executable(ckpt_digest helpers/ckpt_digest.c)
 target_link_libraries(ckpt_digest PRIVATE enas_core)
 foreach(space micro macro)
   foreach(be ref onednn)

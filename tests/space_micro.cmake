@@ -1,4 +1,4 @@
-# space_micro.cmake - the micro search space (spaces/micro) through tests/unit/spacehelp.c: decisions,
+# space_micro.cmake - the micro search space (spaces/micro) through tests/helpers/spacehelp.c: decisions,
 # validation, DOT and weight counts by hand (static); every candidate at every position in search and
 # final mode (ops: on ref, and on onednn against ref with identical weights, every op output and then the
 # gradients of ref's backward run at onednn's activations; 77 without oneDNN); only the chosen path trains

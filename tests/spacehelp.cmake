@@ -1,4 +1,4 @@
-# spacehelp.cmake - the harness that search-space tests link (tests/unit/spacehelp.h).
-add_library(spacehelp STATIC unit/spacehelp.c)
+# spacehelp.cmake - the harness that search-space tests link (tests/helpers/spacehelp.h).
+add_library(spacehelp STATIC helpers/spacehelp.c)
 target_link_libraries(spacehelp PUBLIC enas_core)
-target_include_directories(spacehelp PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/unit ${CMAKE_CURRENT_SOURCE_DIR})
+target_include_directories(spacehelp PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/helpers ${CMAKE_CURRENT_SOURCE_DIR})

@@ -54,7 +54,8 @@ struct enas_op_desc {
                                  struct enas_tensor *const *din, struct enas_err *err);
     void (*destroy)(void *state); /* must accept NULL; parameters are freed by the engine */
 
-    /* Added after the first release (an older plugin's descriptor reads as 0). What backward does NOT
+    /* ABI 1.1 (a descriptor whose struct_size ends before it reads as 0; ENAS_OP_BWD_ACCUMULATE and
+     * ENAS_OP_BWD_PASS_THROUGH: ABI 1.3). What backward does NOT
      * read, so that the engine can reuse that memory once a space releases the tensor (api->release):
      * ENAS_OP_BWD_NO_INPUT_DATA: no in[i]->data (shapes only); ENAS_OP_BWD_NO_OUTPUT_DATA: no out->data.
      * 0 (the safe default): backward may read both.

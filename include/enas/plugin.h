@@ -78,14 +78,14 @@ struct enas_host_api {
     /* Random numbers for initialisation, from the run's seeded stream. */
     uint64_t (*rng_u64)(struct enas_host *h);
 
-    /* Added after the first release; check ENAS_API_HAS(api, release) before calling.
+    /* ABI 1.1: check ENAS_API_HAS(api, release) before calling.
      * A promise from a space: t (an op_call output of this pass) goes to no further op_call in this pass.
      * Its memory is reused at once when no recorded backward reads its data (see enas_op_desc.bwd_flags),
      * else at the end of the pass; its data pointer becomes NULL when freed. Releasing is optional,
      * only saves memory, and does nothing for a tensor the step did not make. */
     void (*release)(struct enas_exec *x, const struct enas_tensor *t);
 
-    /* Added after the first release; check ENAS_API_HAS(api, grad_accumulates) before calling.
+    /* ABI 1.3: check ENAS_API_HAS(api, grad_accumulates) before calling.
      * Inside the backward of an op whose descriptor sets ENAS_OP_BWD_ACCUMULATE: 1 when din[i] already
      * holds gradient from other readers of in[i], so that backward must ADD (+=) its gradient into it;
      * 0 when din[i] is to be overwritten as usual. Always 0 for other ops and outside backward. */

@@ -109,15 +109,14 @@ struct enas_space_desc {
                             struct enas_err *err);
     void (*destroy)(void *state); /* must accept NULL */
 
-    /* Added after the first release (an older plugin's descriptor, whose struct_size ends before it, reads
-     * as NULL). Optional: the order in which a controller samples the decisions and feeds each choice back
-     * into its LSTM. Fills order[0 .. n_decisions) with a permutation of 0 .. n_decisions - 1: the s-th
-     * decision sampled is order[s]. The controller hints are read in this order: new_scope opens a scope
-     * before the decision, its anchor is made after it, and an INPUT decision attends over the anchors
-     * made before it in this order. Architectures (arch, validate, forward, info, dot, the TF and NNI
-     * formats) stay in decision order. NULL: decision order. The engine refuses anything but a
-     * permutation. TF micro: per node x_input, y_input, x_op, y_op; its integer string is x_input, x_op,
-     * y_input, y_op. */
+    /* ABI 1.2 (a descriptor whose struct_size ends before it reads as NULL). Optional: the order in which a
+     * controller samples the decisions and feeds each choice back into its LSTM. Fills order[0 ..
+     * n_decisions) with a permutation of 0 .. n_decisions - 1: the s-th decision sampled is order[s]. The
+     * controller hints are read in this order: new_scope opens a scope before the decision, its anchor is
+     * made after it, and an INPUT decision attends over the anchors made before it in this order.
+     * Architectures (arch, validate, forward, info, dot, the TF and NNI formats) stay in decision order.
+     * NULL: decision order. The engine refuses anything but a permutation. TF micro: per node x_input,
+     * y_input, x_op, y_op; its integer string is x_input, x_op, y_input, y_op. */
     void (*sample_order)(void *state, size_t *order);
 };
 

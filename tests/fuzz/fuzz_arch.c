@@ -5,11 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch.h"
-#include "config.h"
+#include "arch/arch.h"
 #include "fuzz_util.h"
-#include "host.h"
-#include "registry.h"
+#include "plugin/host.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
 
 static struct enas_config *cfg;
 static struct enas_arch_space spaces[2];

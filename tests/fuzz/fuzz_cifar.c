@@ -3,7 +3,7 @@
  * 3,073-byte records with labels 0-9, and it is exactly what the file holds. */
 #include <string.h>
 
-#include "cifar10.h"
+#include "data/cifar10.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,12 +3,12 @@
  * written over their last 8 bytes first, so that the fuzzer gets past it to the fields. Properties: no
  * crash, leak or hang; a refused file changes nothing in the run's state, arrays or architecture; an
  * accepted one holds finite numbers and an architecture within its room. (The run's own range checks of
- * the fields are run.c's, tested field by field in tests/cli/test_faults.sh.) */
+ * the fields are train/search_open.c's, tested field by field in tests/cli/test_faults.sh.) */
 #include <math.h>
 #include <string.h>
 
-#include "checkpoint.h"
 #include "fuzz_util.h"
+#include "train/checkpoint.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(buf, data, size);
     if (size >= 8 && size % 2 == 1) {
-        const uint64_t sum = enas__ckpt_checksum(buf, size - 8);
+        const uint64_t sum = enas__checkpoint_checksum(buf, size - 8);
         memcpy(buf + size - 8, &sum, sizeof sum);
     }
     const char *path = fz_path("checkpoint.bin");
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     st.best_cap = 64;
     memcpy(&st0, &st, sizeof st);
     struct enas_err err = {0};
-    if (enas__ckpt_read(path, "micro", &st, arrays, 2, NULL, NULL, &err) != ENAS_OK) {
+    if (enas__checkpoint_read(path, "micro", &st, arrays, 2, NULL, NULL, &err) != ENAS_OK) {
         if (memcmp(&st, &st0, sizeof st) != 0 || memcmp(w, w0, sizeof w) != 0 ||
             memcmp(m, m0, sizeof m) != 0 || memcmp(best, best0, sizeof best) != 0)
             fz_fail("a refused checkpoint changed the run", err.msg);

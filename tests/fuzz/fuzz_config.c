@@ -1,11 +1,11 @@
-/* fuzz_config.c - the settings reader (engine/config.c) on arbitrary files, with the sections of the engine
- * and of the build's plugins declared as the program does, and a plugin group with one setting of each
+/* fuzz_config.c - the settings reader (engine/settings/config.c) on arbitrary files, with the sections of the
+ * engine and of the build's plugins declared as the program does, and a plugin group with one setting of each
  * type. Properties: no crash, leak or hang; a file that loads writes a config.cfg (enas__config_write) that
  * loads again. */
 #include <stdlib.h>
 
-#include "config.h"
 #include "fuzz_util.h"
+#include "settings/config.h"
 
 static const struct enas_setting plugin_settings[] = {
     {.key = "i", .type = ENAS_SET_INT, .def = 3, .min = -5, .max = 1000, .help = "int"},

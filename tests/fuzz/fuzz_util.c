@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "host.h"
-#include "plugin_loader.h"
-#include "registry.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
 
 #ifndef ENAS_FUZZ_PLUGIN_DIR
 #define ENAS_FUZZ_PLUGIN_DIR "plugins"
@@ -80,8 +80,8 @@ struct enas_host *fz_host(void)
     if (enas__host_create(&host, &err) != ENAS_OK)
         fz_fail("harness", err.msg);
     atexit(host_fini);
-    enas__plugins_load(host, &plugins, 1, &rep, &err);
-    enas__load_report_destroy(rep);
+    enas__loader_load_all(host, &plugins, 1, &rep, &err);
+    enas__loader_report_destroy(rep);
     return host;
 }
 

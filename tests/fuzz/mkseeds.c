@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "checkpoint.h"
-#include "cifar10.h"
+#include "data/cifar10.h"
+#include "train/checkpoint.h"
 
 int main(int argc, char **argv)
 {
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     st.epoch = 1;
     st.seed = 7;
     st.rng[0] = 1;
-    if (enas__ckpt_write(path, &st, arrays, 2, &err) != ENAS_OK) {
+    if (enas__checkpoint_write(path, &st, arrays, 2, &err) != ENAS_OK) {
         fprintf(stderr, "mkseeds: %s\n", err.msg);
         return 1;
     }

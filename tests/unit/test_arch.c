@@ -1,7 +1,7 @@
 /* test_arch.c - architecture formats over spaces whose decisions mimic the ENAS macro space (6 layers)
  * and micro space (5 nodes): the examples of ENAS.md §10 convert exactly, random architectures round
  * trip TF -> NNI -> TF and TF -> Retiarii -> TF, and each malformed input gets its named error. */
-#include "arch.h"
+#include "arch/arch.h"
 #include "check.h"
 
 #include <stdio.h>

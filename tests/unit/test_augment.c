@@ -1,7 +1,7 @@
 /* test_augment.c - normalisation values, pad-crop/flip geometry on a coordinate-coded image, cutout,
  * and seeding. */
-#include "augment.h"
-#include "rng.h"
+#include "data/augment.h"
+#include "util/rng.h"
 
 #include "check.h"
 
@@ -55,7 +55,7 @@ static void test_eval(void)
     for (int c = 0; c < 3; c++) {
         CHECK(enas__augment_normalize(c, 0) == -mean[c] / stdv[c]);
         CHECK(enas__augment_normalize(c, 255) == expect_norm(c, 255));
-        CHECK(enas__cifar10_mean[c] == mean[c] && enas__cifar10_std[c] == stdv[c]);
+        CHECK(enas__augment_mean[c] == mean[c] && enas__augment_std[c] == stdv[c]);
     }
     CHECK_NEAR(enas__augment_normalize(0, 255), (1.0 - 0.49139968) / 0.24703233, 1e-5);
 }

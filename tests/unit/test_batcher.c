@@ -1,8 +1,8 @@
 /* test_batcher.c - coverage and order of epochs, bit-identical batches for 0, 1 and 3 workers,
  * buffer rules, cycling, option checks, and destroy while workers are busy. */
-#include "augment.h"
-#include "batcher.h"
-#include "rng.h"
+#include "data/augment.h"
+#include "data/batcher.h"
+#include "util/rng.h"
 
 #include "check.h"
 

@@ -3,7 +3,7 @@
  * state the run's own check refuses are named errors that change nothing; a write that cannot happen or
  * that would store a non-finite value leaves the old checkpoint in place. */
 #include "check.h"
-#include "checkpoint.h"
+#include "train/checkpoint.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -33,7 +33,7 @@ static void expect_fail(const char *path, const char *space, struct enas_ckpt_ar
     best_in[0] = -7;
     float keep0 = arr[0].data[0];
     struct enas_err err;
-    enum enas_status st = enas__ckpt_read(path, space, &s, arr, n, NULL, NULL, &err);
+    enum enas_status st = enas__checkpoint_read(path, space, &s, arr, n, NULL, NULL, &err);
     CHECK_ERR(st, err, st == ENAS_ERR_IO ? ENAS_ERR_IO : ENAS_ERR_DATA, needle);
     CHECK(st != ENAS_OK);
     CHECK(arr[0].data[0] == keep0 && s.epoch == 0x5a5a5a5a5a5a5a5all &&
@@ -70,7 +70,7 @@ static void patch(const char *path, long at, const void *bytes, size_t n)
     fseek(f, 0, SEEK_SET);
     CHECK(buf && fread(buf, 1, (size_t)len, f) == (size_t)len);
     memcpy(buf + at, bytes, n);
-    uint64_t sum = enas__ckpt_checksum(buf, (size_t)len - 8);
+    uint64_t sum = enas__checkpoint_checksum(buf, (size_t)len - 8);
     memcpy(buf + len - 8, &sum, 8);
     fseek(f, 0, SEEK_SET);
     CHECK(fwrite(buf, 1, (size_t)len, f) == (size_t)len);
@@ -81,7 +81,7 @@ static void patch(const char *path, long at, const void *bytes, size_t n)
 static long field_at(const char *name)
 {
     size_t n;
-    const struct enas_ckpt_field *f = enas__ckpt_fields(&n);
+    const struct enas_ckpt_field *f = enas__checkpoint_fields(&n);
     for (size_t i = 0; i < n; i++)
         if (strcmp(f[i].name, name) == 0)
             return (long)f[i].offset;
@@ -122,7 +122,7 @@ int main(void)
 
     /* the file's fields follow each other without gaps */
     size_t nf;
-    const struct enas_ckpt_field *fl = enas__ckpt_fields(&nf);
+    const struct enas_ckpt_field *fl = enas__checkpoint_fields(&nf);
     CHECK(nf > 2 && fl[0].offset == 8);
     for (size_t i = 0; i + 1 < nf; i++) {
         size_t bytes = fl[i].count * (fl[i].kind == ENAS_CKPT_TEXT ? 1 : fl[i].kind == ENAS_CKPT_U32 ? 4 : 8);
@@ -148,7 +148,7 @@ int main(void)
     snprintf(s.space, sizeof s.space, "micro");
     s.rng[2] = 0xdeadbeefull;
     struct enas_err err;
-    CHECK(enas__ckpt_write(path, &s, arr, 2, &err) == ENAS_OK);
+    CHECK(enas__checkpoint_write(path, &s, arr, 2, &err) == ENAS_OK);
     CHECK(access(path, F_OK) == 0);
     snprintf(copy, sizeof copy, "%s.tmp", path);
     CHECK(access(copy, F_OK) != 0); /* no temporary left behind */
@@ -156,7 +156,7 @@ int main(void)
     /* the longest architecture round trips, every int of it */
     struct enas_ckpt_array back[] = {{"layer0.w", w2, 10}, {"layer0.b", b2, 3}};
     struct enas_ckpt_state r = {.best_arch = best_in, .best_cap = LONGEST};
-    CHECK(enas__ckpt_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK);
+    CHECK(enas__checkpoint_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK);
     CHECK(memcmp(w, w2, sizeof w) == 0 && memcmp(b, b2, sizeof b) == 0);
     CHECK(r.epoch == 3 && r.batch == 17 && r.global_step == 1234 && r.baseline == 0.625 &&
           r.rng[2] == 0xdeadbeefull);
@@ -164,14 +164,15 @@ int main(void)
     CHECK(memcmp(best_in, best_out, sizeof best_out) == 0);
     /* a reader with less room than the file's architecture refuses it, naming the field and the range */
     r.best_cap = LONGEST - 1;
-    CHECK_ERR(enas__ckpt_read(path, "micro", &r, back, 2, NULL, NULL, &err), err, ENAS_ERR_DATA,
+    CHECK_ERR(enas__checkpoint_read(path, "micro", &r, back, 2, NULL, NULL, &err), err, ENAS_ERR_DATA,
               "best_len is 32896; allowed 0..32895");
     r.best_cap = LONGEST;
 
     /* the run's check sees the whole state and its refusal changes nothing */
     int calls = 0;
     fill(w2, 10, 7.0f);
-    CHECK(enas__ckpt_read(path, "micro", &r, back, 2, check_epoch, &calls, &err) == ENAS_OK && calls == 1);
+    CHECK(enas__checkpoint_read(path, "micro", &r, back, 2, check_epoch, &calls, &err) == ENAS_OK &&
+          calls == 1);
     CHECK(w2[0] == w[0]);
     snprintf(copy, sizeof copy, "%s/crafted.bin", dir);
     copy_file(path, copy);
@@ -180,8 +181,8 @@ int main(void)
     fill(w2, 10, 7.0f);
     best_in[0] = -7;
     r.epoch = 5;
-    CHECK_ERR(enas__ckpt_read(copy, "micro", &r, back, 2, check_epoch, &calls, &err), err, ENAS_ERR_DATA,
-              "epoch is 1000000000000000; allowed 0..10");
+    CHECK_ERR(enas__checkpoint_read(copy, "micro", &r, back, 2, check_epoch, &calls, &err), err,
+              ENAS_ERR_DATA, "epoch is 1000000000000000; allowed 0..10");
     CHECK(calls == 2 && refused_epoch != 0 && w2[0] == 7.0f && r.epoch == 5 && best_in[0] == -7);
 
     fill(w2, 10, 7.0f);
@@ -248,40 +249,41 @@ int main(void)
 
     /* a write that cannot happen leaves the old file alone */
     snprintf(copy, sizeof copy, "%s/nodir/checkpoint.bin", dir);
-    CHECK_ERR(enas__ckpt_write(copy, &s, arr, 2, &err), err, ENAS_ERR_IO, "nodir/checkpoint.bin.tmp");
-    CHECK(enas__ckpt_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK);
+    CHECK_ERR(enas__checkpoint_write(copy, &s, arr, 2, &err), err, ENAS_ERR_IO, "nodir/checkpoint.bin.tmp");
+    CHECK(enas__checkpoint_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK);
     /* a non-finite value is never written: the array and index are named, the old checkpoint stays, no
      * temporary file is left */
     struct stat before, after;
     CHECK(stat(path, &before) == 0);
     w[4] = -INFINITY;
-    CHECK_ERR(enas__ckpt_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
+    CHECK_ERR(enas__checkpoint_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
               "not written: array 0 'layer0.w' holds -inf at index 4");
     w[4] = 2.0f;
     b[2] = NAN;
-    CHECK_ERR(enas__ckpt_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
+    CHECK_ERR(enas__checkpoint_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
               "array 1 'layer0.b' holds nan at index 2");
     b[2] = 0.0f;
     s.baseline = NAN;
-    CHECK_ERR(enas__ckpt_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
+    CHECK_ERR(enas__checkpoint_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
               "not written: baseline is nan");
     s.baseline = 0.625;
     s.best_reward = INFINITY;
-    CHECK_ERR(enas__ckpt_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
+    CHECK_ERR(enas__checkpoint_write(path, &s, arr, 2, &err), err, ENAS_ERR_NUMERIC,
               "not written: best_reward is inf");
     s.best_reward = 0.5;
     CHECK(stat(path, &after) == 0 && before.st_ino == after.st_ino && before.st_size == after.st_size);
     snprintf(copy, sizeof copy, "%s.tmp", path);
     CHECK(access(copy, F_OK) != 0);
-    CHECK(enas__ckpt_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK && r.baseline == 0.625);
+    CHECK(enas__checkpoint_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK &&
+          r.baseline == 0.625);
     /* whatever a killed run left as the temporary file, a FIFO even, is replaced, not opened (which would
      * block) */
     CHECK(mkfifo(copy, 0600) == 0);
     alarm(30);
-    CHECK(enas__ckpt_write(path, &s, arr, 2, &err) == ENAS_OK);
+    CHECK(enas__checkpoint_write(path, &s, arr, 2, &err) == ENAS_OK);
     alarm(0);
     CHECK(access(copy, F_OK) != 0);
-    CHECK(enas__ckpt_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK);
+    CHECK(enas__checkpoint_read(path, "micro", &r, back, 2, NULL, NULL, &err) == ENAS_OK);
 
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -2,7 +2,7 @@
  * here. With the argument "real" it instead loads the real set found through $ENAS_DATA or ./data and
  * skips (77) when there is none. */
 #define _DEFAULT_SOURCE /* setgroups, mkfifo, symlink */
-#include "cifar10.h"
+#include "data/cifar10.h"
 
 #include "check.h"
 #include "rm_tree.h"

@@ -1,6 +1,6 @@
 /* test_config.c - settings: file loading, options, declarations, validation messages and op attributes.
  * test_config_io.c covers help, the write/load round trip and the presets. Argument: tests/data. */
-#include "config.h"
+#include "settings/config.h"
 
 #include "check.h"
 #include "rm_tree.h"
@@ -122,10 +122,10 @@ static void test_good_file(void)
     CHECK(enas__cfg_bool(core, "deterministic") == 1);
     CHECK_ERR(enas__config_set_option(c, "grad-clip", "3", &err), err, ENAS_OK, NULL);
     CHECK(enas__cfg_float(core, "grad_clip") == 3.0);
-    CHECK(enas__config_option_is_bool(c, "nesterov") == 1);
-    CHECK(enas__config_option_is_bool(c, "micro.use-aux") == 1);
-    CHECK(enas__config_option_is_bool(c, "batch-size") == 0);
-    CHECK(enas__config_option_is_bool(c, "no-such") == 0);
+    CHECK(enas__config_option_kind(c, "nesterov") == ENAS_OPTION_BOOL);
+    CHECK(enas__config_option_kind(c, "micro.use-aux") == ENAS_OPTION_BOOL);
+    CHECK(enas__config_option_kind(c, "batch-size") == ENAS_OPTION_VALUED);
+    CHECK(enas__config_option_kind(c, "no-such") == ENAS_OPTION_UNKNOWN);
     enas__config_destroy(c);
 }
 
@@ -432,11 +432,11 @@ static void test_declare(void)
     CHECK_ERR(enas__config_add_section(c, "micro", "other.so", micro_table, N_MICRO, &err), err,
               ENAS_ERR_INVALID_ARG, "section 'micro' declared by both 'micro.so' and 'other.so'");
     CHECK_ERR(enas__config_add_section(c, "x1", "p.so", bad_default, 1, &err), err, ENAS_ERR_INVALID_ARG,
-              "p.so: setting 'k': bad default");
+              "p.so: setting 'k': default 0 is outside [1, 5]");
     CHECK_ERR(enas__config_add_section(c, "x2", "p.so", bad_key, 1, &err), err, ENAS_ERR_INVALID_ARG,
               "'Bad-Key'");
     CHECK_ERR(enas__config_add_section(c, "x3", "p.so", bad_choice, 1, &err), err, ENAS_ERR_INVALID_ARG,
-              "'x' is not a choice");
+              "p.so: setting 'm': default 'x' is not one of a|b");
     CHECK_ERR(enas__config_add_section(c, "Bad.Name", "p.so", micro_table, N_MICRO, &err), err,
               ENAS_ERR_INVALID_ARG, "section name");
     CHECK(enas__config_section(c, "x1") == NULL);

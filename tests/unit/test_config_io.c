@@ -1,9 +1,9 @@
 /* test_config_io.c - settings output: `--help` text, the write -> load round trip (every value exactly,
  * floats bit for bit), and the presets in configs/ loading cleanly. Argument: the configs folder. */
-#include "config.h"
-#include "host.h"
-#include "plugin_loader.h"
-#include "registry.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
 
 #include "check.h"
 
@@ -148,7 +148,8 @@ static void check_float_lines(const char *path)
         for (size_t k = 0; k < enas__n_core_settings; k++) {
             const struct enas_setting *d = &enas__core_settings[k];
             size_t kl = strlen(d->key);
-            if (d->type != ENAS_SET_FLOAT || strncmp(line, d->key, kl) != 0 || strncmp(line + kl, " = ", 3))
+            if (d->type != ENAS_SET_FLOAT || strncmp(line, d->key, kl) != 0 ||
+                strncmp(line + kl, " = ", 3) != 0)
                 continue;
             CHECK_MSG(strpbrk(line + kl + 3, ".eE") != NULL, "float written as an integer: %s", line);
         }
@@ -196,7 +197,7 @@ static void test_presets(const char *configs, const char *plugins)
     struct enas_err herr = {0};
     const char *dirs[] = {plugins};
     CHECK(enas__host_create(&h, &herr) == ENAS_OK);
-    enas__plugins_load(h, dirs, 1, &rep, &herr);
+    enas__loader_load_all(h, dirs, 1, &rep, &herr);
     CHECK(rep && rep->n_failed == 0);
     static const char *const expected[] = {"macro_search.cfg", "micro_search.cfg", "macro_final.cfg",
                                            "micro_final.cfg"};
@@ -226,7 +227,7 @@ static void test_presets(const char *configs, const char *plugins)
     for (int i = 0; i < 4; i++)
         CHECK_MSG(found[i], "missing preset %s", expected[i]);
     CHECK(n >= 4);
-    enas__load_report_destroy(rep);
+    enas__loader_report_destroy(rep);
     enas__host_destroy(h);
 }
 

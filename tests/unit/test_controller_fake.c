@@ -130,7 +130,8 @@ struct enas_ctrl_opts ctrl_fake_opts(int lstm_size, int layers, double tanh_c, d
 int ctrl_same_params(struct enas_controller *a, struct enas_controller *b, int grads)
 {
     size_t na, nb;
-    struct enas_param *const *pa = enas__ctrl_params(a, &na), *const *pb = enas__ctrl_params(b, &nb);
+    struct enas_param *const *pa = enas__controller_params(a, &na), *const *pb =
+                                                                        enas__controller_params(b, &nb);
     if (na != nb)
         return 0;
     for (size_t i = 0; i < na; i++) {

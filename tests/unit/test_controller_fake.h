@@ -5,7 +5,7 @@
 #ifndef ENAS_TEST_CONTROLLER_FAKE_H
 #define ENAS_TEST_CONTROLLER_FAKE_H
 
-#include "controller.h"
+#include "controller/controller.h"
 
 enum { CTRL_FAKE_MAX = 256 };
 

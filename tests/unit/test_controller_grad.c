@@ -1,4 +1,4 @@
-/* test_controller_grad.c - enas__ctrl_backward against central finite differences of
+/* test_controller_grad.c - enas__controller_backward against central finite differences of
  * w_lp * log_prob + w_skip * skip_penalty re-scored for a fixed architecture, on the fake macro (skip
  * bits, QUERY and STEP anchors) and micro (warm-up anchors, tanh_reduce, bias_init, logit_bias) lists,
  * the micro list both in decision order and in the micro space's sample order (x input, y input, x op,
@@ -20,7 +20,7 @@ static double loss_of(struct enas_controller *c, const int *arch)
 {
     struct enas_ctrl_sample s;
     struct enas_err err;
-    if (enas__ctrl_score(c, arch, &s, &err) != ENAS_OK) {
+    if (enas__controller_score(c, arch, &s, &err) != ENAS_OK) {
         fprintf(stderr, "score failed: %s\n", err.msg);
         return NAN;
     }
@@ -31,7 +31,7 @@ static double loss_of(struct enas_controller *c, const int *arch)
 static void spread(struct enas_controller *c, struct enas_rng *r)
 {
     size_t n;
-    struct enas_param *const *p = enas__ctrl_params(c, &n);
+    struct enas_param *const *p = enas__controller_params(c, &n);
     for (size_t i = 0; i < n; i++) {
         if (strstr(p[i]->name, "b_soft"))
             continue;
@@ -87,27 +87,27 @@ static void grad_check(const char *what, const struct enas_space_desc *desc, str
     struct enas_controller *c = NULL;
     struct enas_err err;
     struct enas_rng r;
-    CHECK_MSG(enas__ctrl_create(&o, desc, f, &c, &err) == ENAS_OK, "%s: %s", what, err.msg);
+    CHECK_MSG(enas__controller_create(&o, desc, f, &c, &err) == ENAS_OK, "%s: %s", what, err.msg);
     if (!c)
         return;
     enas__rng_seed(&r, seed, 1);
     spread(c, &r);
-    size_t len = enas__ctrl_arch_len(c), n;
+    size_t len = enas__controller_arch_len(c), n;
     int *arch = calloc(len, sizeof *arch);
     struct enas_ctrl_sample s, s2;
     if (variant) {
         craft(f, variant, arch);
-        CHECK(enas__ctrl_score(c, arch, &s, &err) == ENAS_OK);
+        CHECK(enas__controller_score(c, arch, &s, &err) == ENAS_OK);
     } else {
-        CHECK(enas__ctrl_sample(c, &r, arch, &s, &err) == ENAS_OK);
+        CHECK(enas__controller_sample(c, &r, arch, &s, &err) == ENAS_OK);
         /* scoring the sampled arch reproduces every number */
-        CHECK(enas__ctrl_score(c, arch, &s2, &err) == ENAS_OK);
+        CHECK(enas__controller_score(c, arch, &s2, &err) == ENAS_OK);
         CHECK(s.log_prob == s2.log_prob && s.entropy == s2.entropy && s.skip_penalty == s2.skip_penalty &&
               s.skip_rate == s2.skip_rate);
     }
-    enas__ctrl_zero_grad(c);
-    CHECK(enas__ctrl_backward(c, W_LP, W_SKIP, &err) == ENAS_OK);
-    struct enas_param *const *p = enas__ctrl_params(c, &n);
+    enas__controller_zero_grad(c);
+    CHECK(enas__controller_backward(c, W_LP, W_SKIP, &err) == ENAS_OK);
+    struct enas_param *const *p = enas__controller_params(c, &n);
     double worst = 0;
     for (size_t i = 0; i < n; i++) {
         int64_t numel = enas_tensor_numel(&p[i]->value);
@@ -128,7 +128,7 @@ static void grad_check(const char *what, const struct enas_space_desc *desc, str
     printf("%-30s arch_len %3zu  log_prob %8.4f  skip %.4f  max rel err %.2e\n", what, len, s.log_prob,
            s.skip_penalty, worst);
     free(arch);
-    enas__ctrl_destroy(c);
+    enas__controller_destroy(c);
 }
 
 int main(void)

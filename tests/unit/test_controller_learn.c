@@ -89,7 +89,7 @@ static double score(const int *arch, const int *target, size_t len)
 /* Returns the update after which the mean reward of the last 50 samples passed 0.9, or -1. */
 static int learn(struct enas_controller *c, const int *target, struct enas_rng *r, const struct learn_cfg *lc)
 {
-    size_t len = enas__ctrl_arch_len(c);
+    size_t len = enas__controller_arch_len(c);
     int *arch = calloc(len, sizeof *arch), done = -1;
     double last[50] = {0}, sum = 0, base = 0;
     long n = 0;
@@ -98,14 +98,14 @@ static int learn(struct enas_controller *c, const int *target, struct enas_rng *
     for (int u = 1; u <= lc->bound && done < 0 && arch; u++) {
         for (int k = 0; k < lc->aggregate; k++) {
             struct enas_ctrl_sample s;
-            CHECK(enas__ctrl_sample(c, r, arch, &s, &err) == ENAS_OK);
+            CHECK(enas__controller_sample(c, r, arch, &s, &err) == ENAS_OK);
             double rew = score(arch, target, len);
             base = n ? 0.95 * base + 0.05 * rew : rew;
             sum += rew - last[n % 50];
             last[n++ % 50] = rew;
-            CHECK(enas__ctrl_backward(c, (rew - base) / lc->aggregate, 0, &err) == ENAS_OK);
+            CHECK(enas__controller_backward(c, (rew - base) / lc->aggregate, 0, &err) == ENAS_OK);
         }
-        CHECK(enas__ctrl_step(c, lc->lr, 0.9, 0.999, 1e-8, 0, NULL, &err) == ENAS_OK);
+        CHECK(enas__controller_step(c, lc->lr, 0.9, 0.999, 1e-8, 0, NULL, &err) == ENAS_OK);
         if (n >= 50 && sum / 50 > 0.9)
             done = u;
     }
@@ -120,21 +120,21 @@ static int learn(struct enas_controller *c, const int *target, struct enas_rng *
  * sampled architectures. Returns the first update at which it passed 0.9, or -1. */
 static int fit(struct enas_controller *c, const int *target, struct enas_rng *r, const char *what, int bound)
 {
-    size_t len = enas__ctrl_arch_len(c);
+    size_t len = enas__controller_arch_len(c);
     int *arch = calloc(len, sizeof *arch), done = -1;
     double mean = 0;
     struct enas_err err;
     struct enas_ctrl_sample s;
     clock_t t0 = clock();
     for (int u = 1; u <= bound && done < 0 && arch; u++) {
-        CHECK(enas__ctrl_score(c, target, &s, &err) == ENAS_OK);
-        CHECK(enas__ctrl_backward(c, 1.0, 0, &err) == ENAS_OK);
-        CHECK(enas__ctrl_step(c, 0.003, 0.9, 0.999, 1e-8, 0, NULL, &err) == ENAS_OK);
+        CHECK(enas__controller_score(c, target, &s, &err) == ENAS_OK);
+        CHECK(enas__controller_backward(c, 1.0, 0, &err) == ENAS_OK);
+        CHECK(enas__controller_step(c, 0.003, 0.9, 0.999, 1e-8, 0, NULL, &err) == ENAS_OK);
         if (u % 25)
             continue;
         mean = 0;
         for (int k = 0; k < 50; k++) {
-            CHECK(enas__ctrl_sample(c, r, arch, &s, &err) == ENAS_OK);
+            CHECK(enas__controller_sample(c, r, arch, &s, &err) == ENAS_OK);
             mean += score(arch, target, len) / 50;
         }
         if (mean > 0.9)
@@ -151,7 +151,7 @@ static struct enas_controller *make(struct ctrl_fake *f)
     struct enas_ctrl_opts o = ctrl_fake_opts(32, 1, 0, 0); /* lstm 32, tanh off: see the top comment */
     struct enas_controller *c = NULL;
     struct enas_err err;
-    CHECK_MSG(enas__ctrl_create(&o, &ctrl_fake_desc, f, &c, &err) == ENAS_OK, "%s", err.msg);
+    CHECK_MSG(enas__controller_create(&o, &ctrl_fake_desc, f, &c, &err) == ENAS_OK, "%s", err.msg);
     return c;
 }
 
@@ -168,7 +168,7 @@ static void run(struct ctrl_fake *f, int micro, const struct learn_cfg *lc)
     else
         random_target(f, target, &r, 1);
     CHECK_MSG(learn(c, target, &r, lc) > 0, "%s: the controller did not learn the target", lc->what);
-    enas__ctrl_destroy(c);
+    enas__controller_destroy(c);
 }
 
 static void run_fit(struct ctrl_fake *f, const char *list, int bound)
@@ -184,7 +184,7 @@ static void run_fit(struct ctrl_fake *f, const char *list, int bound)
         random_target(f, target, &r, 0);
         snprintf(what, sizeof what, "%s random target %d", list, (int)seed);
         CHECK_MSG(fit(c, target, &r, what, bound) > 0, "%s: the controller did not fit the target", what);
-        enas__ctrl_destroy(c);
+        enas__controller_destroy(c);
     }
 }
 

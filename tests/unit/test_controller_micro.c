@@ -54,8 +54,9 @@ int main(int argc, char **argv)
     struct enas_ctrl_opts o = ctrl_fake_opts(32, 1, 1.1, 0);
     struct enas_controller *real = NULL, *fake = NULL;
     struct enas_err err;
-    CHECK_MSG(enas__ctrl_create(&o, d, st, &real, &err) == ENAS_OK, "%s", err.msg);
-    CHECK_MSG(enas__ctrl_create(&o, &ctrl_fake_ordered_desc, &f, &fake, &err) == ENAS_OK, "%s", err.msg);
+    CHECK_MSG(enas__controller_create(&o, d, st, &real, &err) == ENAS_OK, "%s", err.msg);
+    CHECK_MSG(enas__controller_create(&o, &ctrl_fake_ordered_desc, &f, &fake, &err) == ENAS_OK, "%s",
+              err.msg);
     if (real && fake) {
         CHECK(ctrl_same_params(real, fake, 0));
         struct enas_rng ra, rb;
@@ -64,13 +65,13 @@ int main(int argc, char **argv)
         int xa[40], xb[40];
         for (int k = 0; k < 50; k++) {
             struct enas_ctrl_sample sa, sb;
-            CHECK(enas__ctrl_sample(real, &ra, xa, &sa, &err) == ENAS_OK);
-            CHECK(enas__ctrl_sample(fake, &rb, xb, &sb, &err) == ENAS_OK);
+            CHECK(enas__controller_sample(real, &ra, xa, &sa, &err) == ENAS_OK);
+            CHECK(enas__controller_sample(fake, &rb, xb, &sb, &err) == ENAS_OK);
             CHECK(memcmp(xa, xb, sizeof xa) == 0 && sa.log_prob == sb.log_prob && sa.entropy == sb.entropy);
         }
     }
-    enas__ctrl_destroy(real);
-    enas__ctrl_destroy(fake);
+    enas__controller_destroy(real);
+    enas__controller_destroy(fake);
 out:
     sh_close(s);
     return check_exit("test_controller_micro");

@@ -1,8 +1,8 @@
-/* test_fileio.c - untrusted input files (engine/fileio.c): a regular file is read whole and NUL-terminated;
- * a FIFO is refused at once instead of blocking, a character device (/dev/zero, which never ends), a
- * directory, a missing file and one over the size limit are refused with the path and the reason. A file
- * replaced atomically is either the new one or, when the write fails (a file-size limit standing in for a
- * full disk), still the old one, with no .tmp left. */
+/* test_fileio.c - untrusted input files (engine/util/file.c): a regular file is read whole and
+ * NUL-terminated; a FIFO is refused at once instead of blocking, a character device (/dev/zero, which never
+ * ends), a directory, a missing file and one over the size limit are refused with the path and the reason. A
+ * file replaced atomically is either the new one or, when the write fails (a file-size limit standing in for
+ * a full disk), still the old one, with no .tmp left. */
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "fileio.h"
+#include "util/file.h"
 
 int main(void)
 {

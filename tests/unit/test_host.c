@@ -3,9 +3,9 @@
  * log; messages a plugin left without a NUL, a backend init that crashes.
  * `test_host GOOD_FIXTURE_DIR BACKEND_NO_NUL_FIXTURE_DIR CRASH_BACKEND_FIXTURE_DIR`. */
 #include "check.h"
-#include "host.h"
-#include "log.h"
-#include "plugin_loader.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "util/log.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -23,8 +23,8 @@ static struct enas_host *load_good(const char *dir)
     if (!h)
         return NULL;
     const char *dirs[] = {dir};
-    CHECK_ERR(enas__plugins_load(h, dirs, 1, &rep, &err), err, ENAS_OK, NULL);
-    enas__load_report_destroy(rep);
+    CHECK_ERR(enas__loader_load_all(h, dirs, 1, &rep, &err), err, ENAS_OK, NULL);
+    enas__loader_report_destroy(rep);
     enas__host_seed(h, 1);
     return h;
 }

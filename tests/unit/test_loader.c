@@ -2,11 +2,11 @@
  * all_cases). Every failure asserts the status, the whole message shape, and the file's path. */
 #define _XOPEN_SOURCE 700 /* sigaltstack, SIGSYS, SIGTRAP */ /* NOLINT(bugprone-reserved-identifier) */
 #include "check.h"
-#include "config.h"
-#include "host.h"
-#include "log.h"
-#include "plugin_loader.h"
-#include "registry.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,12 +29,12 @@ static enum enas_status load_case(const char *name, struct enas_host **h, struct
     if (enas__host_create(h, err) != ENAS_OK)
         return err->code;
     const char *dirs[] = {dir};
-    return enas__plugins_load(*h, dirs, 1, rep, err);
+    return enas__loader_load_all(*h, dirs, 1, rep, err);
 }
 
 static void done(struct enas_host *h, struct enas_load_report *rep)
 {
-    enas__load_report_destroy(rep);
+    enas__loader_report_destroy(rep);
     enas__host_destroy(h);
 }
 
@@ -228,7 +228,7 @@ static void case_all(void)
     FILE *lf = tmpfile();
     if (lf) {
         char out[16384], want[1200];
-        enas__plugins_list_main(h, lf);
+        enas__loader_print_list(h, lf);
         slurp(lf, out, sizeof out);
         snprintf(
             want, sizeof want,
@@ -252,7 +252,7 @@ static void case_all(void)
     lf = tmpfile();
     if (lf) {
         char out[16384], want[1200];
-        CHECK(enas__plugins_print_failures(h, lf, "> ") == 10);
+        CHECK(enas__loader_print_failures(h, lf, "> ") == 10);
         slurp(lf, out, sizeof out);
         snprintf(want, sizeof want, "> plugin '%s': enas_plugin_init: ABI mismatch", first);
         CHECK_MSG(strncmp(out, want, strlen(want)) == 0, "%s", out);
@@ -261,7 +261,7 @@ static void case_all(void)
     FILE *f = tmpfile();
     if (f && rep) {
         char out[16384];
-        enas__load_report_print(rep, f, 1);
+        enas__loader_report_print(rep, f, 1);
         slurp(f, out, sizeof out);
         int lines = 0;
         for (const char *p = out; (p = strstr(p, "enas: plugin '")); p++)
@@ -275,7 +275,7 @@ static void case_all(void)
     f = tmpfile();
     if (f && rep) { /* not verbose: failures only */
         char out[16384];
-        enas__load_report_print(rep, f, 0);
+        enas__loader_report_print(rep, f, 0);
         slurp(f, out, sizeof out);
         CHECK(!strstr(out, "  space good_space") && strstr(out, "enas: plugin '"));
         fclose(f);
@@ -297,7 +297,7 @@ static void case_list(void)
     CHECK(enas__host_backend(h) && strcmp(enas__host_backend(h), "good_be") == 0);
     FILE *f = tmpfile();
     if (f) {
-        enas__plugins_list_main(h, f);
+        enas__loader_print_list(h, f);
         slurp(f, out, sizeof out);
         CHECK_MSG(strstr(out, path) && strstr(out, "  space good_space: fixture space\n") &&
                       strstr(out, "  op good_conv (provider good_be)\n") &&
@@ -315,11 +315,11 @@ static void check_dirs(const char *const *flags, size_t nf, const char *env, con
     size_t n;
     struct enas_err err;
     enum enas_status st =
-        enas__plugin_dirs_resolve(flags, nf, env, exe, "/nonexistent/enas/plugins", &dirs, &n, &err);
+        enas__loader_dirs_resolve(flags, nf, env, exe, "/nonexistent/enas/plugins", &dirs, &n, &err);
     CHECK_ERR(st, err, ENAS_OK, NULL);
     CHECK_MSG(st != ENAS_OK || (n == want_n && strcmp(dirs[0], want0) == 0), "got %zu dirs, first '%s'", n,
               st == ENAS_OK && n ? dirs[0] : "");
-    enas__plugin_dirs_free(dirs, n);
+    enas__loader_dirs_free(dirs, n);
 }
 
 /* As check_dirs, with the installed directory given. */
@@ -329,11 +329,11 @@ static void check_dirs_installed(const char *const *flags, size_t nf, const char
     char **dirs;
     size_t n;
     struct enas_err err;
-    enum enas_status st = enas__plugin_dirs_resolve(flags, nf, env, exe, installed, &dirs, &n, &err);
+    enum enas_status st = enas__loader_dirs_resolve(flags, nf, env, exe, installed, &dirs, &n, &err);
     CHECK_ERR(st, err, ENAS_OK, NULL);
     CHECK_MSG(st != ENAS_OK || (n == want_n && strcmp(dirs[0], want0) == 0),
               "installed '%s': got '%s', want '%s'", installed, st == ENAS_OK && n ? dirs[0] : "", want0);
-    enas__plugin_dirs_free(dirs, n);
+    enas__loader_dirs_free(dirs, n);
 }
 
 static void case_dirs(void)
@@ -362,15 +362,15 @@ static void case_dirs(void)
     size_t n;
     struct enas_err err;
     /* ... and without one, the installed default, which must exist */
-    CHECK_ERR(enas__plugin_dirs_resolve(NULL, 0, "", "/nonexistent/bin/enas", "/nonexistent/enas/plugins",
+    CHECK_ERR(enas__loader_dirs_resolve(NULL, 0, "", "/nonexistent/bin/enas", "/nonexistent/enas/plugins",
                                         &dirs, &n, &err),
               err, ENAS_ERR_NOT_FOUND, "plugin directory '/nonexistent/enas/plugins' (the installed default");
     CHECK(dirs == NULL && n == 0);
     const char *bad[] = {good, "/no/such/dir"};
-    CHECK_ERR(enas__plugin_dirs_resolve(bad, 2, NULL, NULL, good, &dirs, &n, &err), err, ENAS_ERR_NOT_FOUND,
+    CHECK_ERR(enas__loader_dirs_resolve(bad, 2, NULL, NULL, good, &dirs, &n, &err), err, ENAS_ERR_NOT_FOUND,
               "plugin directory '/no/such/dir' (from --plugin-dir) does not exist");
     snprintf(env, sizeof env, "%s:/no/such/env_dir", good);
-    CHECK_ERR(enas__plugin_dirs_resolve(NULL, 0, env, NULL, good, &dirs, &n, &err), err, ENAS_ERR_NOT_FOUND,
+    CHECK_ERR(enas__loader_dirs_resolve(NULL, 0, env, NULL, good, &dirs, &n, &err), err, ENAS_ERR_NOT_FOUND,
               "plugin directory '/no/such/env_dir' (from ENAS_PLUGIN_PATH) does not exist");
 
     /* the installed directory follows the program: relative to its directory, so an install anywhere,
@@ -396,12 +396,12 @@ static void case_dirs(void)
         /* an installed directory that is not there names the path it looked at */
         char other[80];
         snprintf(other, sizeof other, "%s/bin/sub/enas", inst);
-        CHECK_ERR(enas__plugin_dirs_resolve(NULL, 0, "", other, "../../nothing/here", &dirs, &n, &err), err,
+        CHECK_ERR(enas__loader_dirs_resolve(NULL, 0, "", other, "../../nothing/here", &dirs, &n, &err), err,
                   ENAS_ERR_NOT_FOUND, "/nothing/here' (the installed default");
         CHECK_MSG(strstr(err.msg, inst) && !strstr(err.msg, ".."), "%s", err.msg);
         /* without the program's path a relative installed directory cannot be found: said so */
         CHECK_ERR(
-            enas__plugin_dirs_resolve(NULL, 0, "", NULL, forms[0], &dirs, &n, &err), err, ENAS_ERR_NOT_FOUND,
+            enas__loader_dirs_resolve(NULL, 0, "", NULL, forms[0], &dirs, &n, &err), err, ENAS_ERR_NOT_FOUND,
             "no plugin directory: the installed one is '../lib/enas/plugins' from the program's directory");
         rmdir(plugs);
         rmdir(libenas);
@@ -427,21 +427,21 @@ static void case_dirs(void)
         const char *one[1] = {loop};
         snprintf(want, sizeof want, "plugin directory '%s' (from --plugin-dir) cannot be opened: %s", loop,
                  strerror(ELOOP));
-        CHECK_ERR(enas__plugin_dirs_resolve(one, 1, NULL, NULL, good, &dirs, &n, &err), err, ENAS_ERR_IO,
+        CHECK_ERR(enas__loader_dirs_resolve(one, 1, NULL, NULL, good, &dirs, &n, &err), err, ENAS_ERR_IO,
                   want);
         snprintf(want, sizeof want, "plugin directory '%s' (from ENAS_PLUGIN_PATH) cannot be opened: %s",
                  file, strerror(ENOTDIR));
-        CHECK_ERR(enas__plugin_dirs_resolve(NULL, 0, file, NULL, good, &dirs, &n, &err), err, ENAS_ERR_IO,
+        CHECK_ERR(enas__loader_dirs_resolve(NULL, 0, file, NULL, good, &dirs, &n, &err), err, ENAS_ERR_IO,
                   want);
         one[0] = missing;
         snprintf(want, sizeof want, "plugin directory '%s' (from --plugin-dir) does not exist", missing);
-        CHECK_ERR(enas__plugin_dirs_resolve(one, 1, NULL, NULL, good, &dirs, &n, &err), err,
+        CHECK_ERR(enas__loader_dirs_resolve(one, 1, NULL, NULL, good, &dirs, &n, &err), err,
                   ENAS_ERR_NOT_FOUND, want);
         if (geteuid() != 0) { /* root opens it anyway; tests/cli/test_plugins_cli.sh checks it as nobody */
             one[0] = noperm;
             snprintf(want, sizeof want, "plugin directory '%s' (from --plugin-dir) cannot be opened: %s",
                      noperm, strerror(EACCES));
-            CHECK_ERR(enas__plugin_dirs_resolve(one, 1, NULL, NULL, good, &dirs, &n, &err), err, ENAS_ERR_IO,
+            CHECK_ERR(enas__loader_dirs_resolve(one, 1, NULL, NULL, good, &dirs, &n, &err), err, ENAS_ERR_IO,
                       want);
         }
         unlink(loop);
@@ -453,16 +453,16 @@ static void case_dirs(void)
 
     /* the real environment */
     CHECK(setenv("ENAS_PLUGIN_PATH", order, 1) == 0);
-    CHECK_ERR(enas__plugin_dirs(NULL, 0, &dirs, &n, &err), err, ENAS_OK, NULL);
+    CHECK_ERR(enas__loader_dirs(NULL, 0, &dirs, &n, &err), err, ENAS_OK, NULL);
     CHECK(n == 1 && strcmp(dirs[0], order) == 0);
-    enas__plugin_dirs_free(dirs, n);
-    CHECK_ERR(enas__plugin_dirs(flags, 1, &dirs, &n, &err), err, ENAS_OK, NULL);
+    enas__loader_dirs_free(dirs, n);
+    CHECK_ERR(enas__loader_dirs(flags, 1, &dirs, &n, &err), err, ENAS_OK, NULL);
     CHECK(n == 1 && strcmp(dirs[0], good) == 0);
-    enas__plugin_dirs_free(dirs, n);
+    enas__loader_dirs_free(dirs, n);
     CHECK(setenv("ENAS_PLUGIN_PATH", "", 1) == 0);
-    enum enas_status st = enas__plugin_dirs(NULL, 0, &dirs, &n, &err);
+    enum enas_status st = enas__loader_dirs(NULL, 0, &dirs, &n, &err);
     CHECK_MSG(st == ENAS_OK ? n == 1 : strstr(err.msg, "installed default") != NULL, "%s", err.msg);
-    enas__plugin_dirs_free(dirs, n);
+    enas__loader_dirs_free(dirs, n);
 }
 
 static void case_empty_dir(void)
@@ -542,8 +542,8 @@ static void case_strings(void)
     FILE *f = tmpfile();
     struct enas_config *c = NULL;
     if (f && enas__config_create(&c, &err) == ENAS_OK) {
-        enas__plugins_list_main(h, f);
-        enas__load_report_print(rep, f, 1);
+        enas__loader_print_list(h, f);
+        enas__loader_report_print(rep, f, 1);
         CHECK_ERR(enas__registry_declare_sections(h->reg, c, &err), err, ENAS_OK, NULL);
         enas__config_print_help(c, f);
     }
@@ -639,7 +639,7 @@ static void case_long_path(void)
     if (enas__host_create(&h, &err) == ENAS_OK) {
         const char *dirs[] = {dir};
         /* (the message is the path, cut at ENAS_ERRMSG_SIZE, before dlopen's reason) */
-        CHECK_ERR(enas__plugins_load(h, dirs, 1, &rep, &err), err, ENAS_ERR_PLUGIN_LOAD,
+        CHECK_ERR(enas__loader_load_all(h, dirs, 1, &rep, &err), err, ENAS_ERR_PLUGIN_LOAD,
                   "plugin '/tmp/enas_long_");
         CHECK_MSG(rep && rep->n_files == 1 && rep->n_failed == 1, "%zu files", rep ? rep->n_files : 0);
         if (rep && rep->n_files == 1)

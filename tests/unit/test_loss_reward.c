@@ -2,10 +2,10 @@
  * through the real loader: cross_entropy value, accuracy and gradient (against central finite
  * differences), label errors; accuracy; efficient_accuracy and its settings. */
 #include "check.h"
-#include "config.h"
-#include "host.h"
-#include "plugin_loader.h"
-#include "registry.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
 
 #include <stdlib.h>
 
@@ -104,14 +104,14 @@ int main(int argc, char **argv)
     struct enas_load_report *rep = NULL;
     CHECK(enas__host_create(&h, &err) == ENAS_OK && enas__config_create(&cfg, &err) == ENAS_OK);
     const char *dirs[] = {argv[1]};
-    CHECK(enas__plugins_load(h, dirs, 1, &rep, &err) == ENAS_OK);
+    CHECK(enas__loader_load_all(h, dirs, 1, &rep, &err) == ENAS_OK);
     CHECK(enas__registry_declare_sections(h->reg, cfg, &err) == ENAS_OK);
     const struct enas_loss_desc *x = enas__registry_find_loss(h->reg, "cross_entropy", &err);
     CHECK(x != NULL);
     if (x)
         test_xent(x);
     test_rewards(h, cfg);
-    enas__load_report_destroy(rep);
+    enas__loader_report_destroy(rep);
     enas__config_destroy(cfg);
     enas__host_destroy(h);
     return check_exit("test_loss_reward");

@@ -445,11 +445,13 @@ static void test_chain(int64_t n, int64_t hw, int64_t c, int64_t k)
     snprintf(label, sizeof label, "chain N=%lld %lldx%lld C=%lld k=%lld", (long long)n, (long long)hw,
              (long long)hw, (long long)c, (long long)k);
     for (int i = 0; i < 6; i++) {
-        snprintf(attrs[i], sizeof attrs[i],
-                 i % 3 == 1   ? "in_channels=%lld out_channels=%lld kernel=%lld"
-                 : i % 3 == 2 ? "channels=%lld"
-                              : "",
-                 (long long)c, (long long)c, (long long)k);
+        if (i % 3 == 1)
+            snprintf(attrs[i], sizeof attrs[i], "in_channels=%lld out_channels=%lld kernel=%lld",
+                     (long long)c, (long long)c, (long long)k);
+        else if (i % 3 == 2)
+            snprintf(attrs[i], sizeof attrs[i], "channels=%lld", (long long)c);
+        else
+            attrs[i][0] = '\0';
         ok &= pair_create(&p[i], names[i], attrs[i], &seed) == 0;
         rr[i] = ro[i] = TRAIN;
     }

@@ -3,7 +3,7 @@
  * test_ref_grad.c checks the gradients. */
 #include "ophelp.h"
 
-#include "config.h"
+#include "settings/config.h"
 
 #include "check.h"
 

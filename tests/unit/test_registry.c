@@ -1,6 +1,7 @@
 /* test_registry.c - descriptor validation, settings tables, op provider rules, lookups, rollback. */
 #include "check.h"
-#include "registry.h"
+#include "plugin/registry.h"
+#include "settings/schema.h"
 
 #include <string.h>
 
@@ -165,29 +166,27 @@ static void test_settings_tables(void)
         {.key = "mode", .type = ENAS_SET_STRING, .def_str = "tf", .choices = "half|tf"},
         {.key = "text", .type = ENAS_SET_STRING},
     };
-    CHECK_ERR(enas__settings_validate(ok, 5, "space 's'", &err), err, ENAS_OK, NULL);
+    CHECK_ERR(enas__schema_validate(ok, 5, "space 's'", &err), err, ENAS_OK, NULL);
     struct enas_setting bad[2] = {ok[0], ok[1]};
     bad[1].key = "N";
-    CHECK_ERR(enas__settings_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG, "key 'N'");
+    CHECK_ERR(enas__schema_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG, "key 'N'");
     bad[1].key = "n";
-    CHECK_ERR(enas__settings_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG,
               "space 's': setting 'n' is declared twice");
     bad[1] = ok[1];
     bad[0].def = 20;
-    CHECK_ERR(enas__settings_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG,
               "setting 'n': default 20 is outside [1, 10]");
     bad[0].def = 2.5;
-    CHECK_ERR(enas__settings_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG,
-              "not an integer");
+    CHECK_ERR(enas__schema_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG, "not an integer");
     bad[0] = ok[3];
     bad[0].def_str = "full";
-    CHECK_ERR(enas__settings_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG,
               "setting 'mode': default 'full' is not one of half|tf");
     bad[0] = ok[2];
     bad[0].def = 0.5;
-    CHECK_ERR(enas__settings_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG,
-              "setting 'flag'");
-    CHECK_ERR(enas__settings_validate(NULL, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG, "NULL");
+    CHECK_ERR(enas__schema_validate(bad, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG, "setting 'flag'");
+    CHECK_ERR(enas__schema_validate(NULL, 2, "space 's'", &err), err, ENAS_ERR_INVALID_ARG, "NULL");
 
     /* a descriptor with a bad table is refused and names the key */
     struct enas_registry *reg;
@@ -213,7 +212,7 @@ static void test_bounds(void)
     name63[63] = '\0';
     memset(name64, 'a', 64);
     name64[64] = '\0';
-    CHECK(enas__valid_name(name63) && !enas__valid_name(name64) && !enas__valid_name(big));
+    CHECK(enas__schema_is_name(name63) && !enas__schema_is_name(name64) && !enas__schema_is_name(big));
 
     struct enas_registry *reg;
     struct enas_err err;
@@ -251,26 +250,26 @@ static void test_bounds(void)
     struct enas_setting s[2] = {
         {.key = "mode", .type = ENAS_SET_STRING, .def_str = "a", .choices = "a|b", .help = "h"},
         {.key = "n", .type = ENAS_SET_INT, .def = 1, .min = 0, .max = 2}};
-    CHECK_ERR(enas__settings_validate(s, 1025, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(s, 1025, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
               "loss 'x': 1025 settings; at most 1024 are allowed");
-    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_OK, NULL);
+    CHECK_ERR(enas__schema_validate(s, 2, "loss 'x'", &err), err, ENAS_OK, NULL);
     s[1].key = big;
-    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
               "loss 'x': setting 1: key 'nnn");
     s[1].key = "n";
     s[0].help = big;
-    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
               "loss 'x': setting 'mode': help is longer than 1024 bytes");
     s[0].help = "line one\nline two";
-    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
               "setting 'mode': help has a control character (byte 0x0a at offset 8)");
     s[0].help = "h";
     s[0].def_str = big;
-    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
               "setting 'mode': def_str is longer than 1024 bytes");
     s[0].def_str = "a";
     s[0].choices = big;
-    CHECK_ERR(enas__settings_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
+    CHECK_ERR(enas__schema_validate(s, 2, "loss 'x'", &err), err, ENAS_ERR_INVALID_ARG,
               "setting 'mode': choices is longer than 1024 bytes");
     CHECK(enas__registry_count(reg) == 0);
     enas__registry_destroy(reg);

@@ -7,7 +7,7 @@
 #include "check.h"
 #include "spacehelp.h"
 
-#include "arch.h"
+#include "arch/arch.h"
 
 #include <stdlib.h>
 #include <time.h>

@@ -10,10 +10,10 @@
  * Debugging ops: MC_ONLY=t runs coverage architecture t alone (35: the TF example), MC_VERBOSE=1 prints
  * errors. */
 #include "check.h"
-#include "config.h"
-#include "host.h"
-#include "plugin_loader.h"
-#include "registry.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
 #include "spacehelp.h"
 
 #include <stdlib.h>
@@ -500,7 +500,7 @@ static enum enas_status create_status(const char *ops, struct enas_err *err)
     if (st == ENAS_OK)
         st = enas__config_create(&cfg, err);
     if (st == ENAS_OK) {
-        enas__plugins_load(h, dirs, 1, &rep, err);
+        enas__loader_load_all(h, dirs, 1, &rep, err);
         st = rep && !rep->n_failed ? ENAS_OK
                                    : enas_err_set(err, ENAS_ERR_PLUGIN_LOAD, "plugins failed to load");
     }
@@ -525,7 +525,7 @@ static enum enas_status create_status(const char *ops, struct enas_err *err)
     }
     if (state)
         desc->destroy(state);
-    enas__load_report_destroy(rep);
+    enas__loader_report_destroy(rep);
     enas__config_destroy(cfg);
     enas__host_destroy(h);
     return st;

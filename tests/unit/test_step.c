@@ -7,12 +7,12 @@
  * - conv-BN-ReLU-pool-linear trained with SGD on a generated, separable problem exceeds 95%
  *   accuracy on held-out examples. */
 #include "check.h"
-#include "config.h"
-#include "host.h"
-#include "optim.h"
-#include "plugin_loader.h"
-#include "registry.h"
-#include "step.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
+#include "tape/step.h"
+#include "train/optim.h"
 
 #include <stdlib.h>
 
@@ -134,7 +134,7 @@ static void test_gradients(void)
         r[i] = (float)(i % 3) - 0.7f;
     size_t np;
     struct enas_param *const *ps = enas__host_params(h, &np);
-    enas__grad_zero(ps, np);
+    enas__optim_grad_zero(ps, np);
     struct enas_step_opts o = {.training = 1, .record = 1, .seed = 1, .threads = 1};
     enas__step_begin(st, &o);
     int64_t dims[4] = {2, 5, 6, 3};
@@ -222,7 +222,7 @@ static size_t grads_of(struct enas_step *st, struct enas_step *at, const float *
     struct enas_err err;
     size_t np, k = 0;
     struct enas_param *const *ps = enas__host_params(h, &np);
-    enas__grad_zero(ps, np);
+    enas__optim_grad_zero(ps, np);
     struct enas_step_opts o = {.training = 1, .record = 1, .seed = 1, .threads = 2, .keep = 1};
     enas__step_begin(st, &o);
     int64_t dims[4] = {2, 5, 6, 3};
@@ -315,7 +315,7 @@ static double train_eval(const struct loss_ctx *lc)
     struct enas_sgd *opt = NULL;
     struct enas_err err;
     struct enas_sgd_opts so = {.momentum = 0.9, .nesterov = 1, .weight_decay = 1e-4};
-    CHECK(enas__step_create(h, &st, &err) == ENAS_OK && enas__sgd_create(&so, &opt, &err) == ENAS_OK);
+    CHECK(enas__step_create(h, &st, &err) == ENAS_OK && enas__optim_sgd_create(&so, &opt, &err) == ENAS_OK);
     enum { B = 32 };
     int64_t dims[4] = {B, 8, 8, 3};
     float dl[B * 4];
@@ -323,7 +323,7 @@ static double train_eval(const struct loss_ctx *lc)
     uint64_t seed = 99;
     size_t np;
     struct enas_param *const *ps = enas__host_params(h, &np);
-    enas__grad_zero(ps, np);
+    enas__optim_grad_zero(ps, np);
     for (int it = 0; it < 300; it++) {
         struct enas_step_opts o = {
             .training = 1, .record = 1, .seed = 5, .stream = (uint64_t)it, .threads = 2};
@@ -336,8 +336,8 @@ static double train_eval(const struct loss_ctx *lc)
         struct enas_loss_result lr;
         CHECK(lc->loss->compute(NULL, out, y, &g, &lr, &err) == ENAS_OK);
         CHECK(enas__step_backward(st, out, &g, &err) == ENAS_OK);
-        enas__grad_clip(ps, np, 5.0);
-        CHECK(enas__sgd_step(opt, ps, np, 0.05, &err) == ENAS_OK);
+        enas__optim_grad_clip(ps, np, 5.0);
+        CHECK(enas__optim_sgd_step(opt, ps, np, 0.05, &err) == ENAS_OK);
     }
     /* held-out examples, inference mode (running BN statistics) */
     double acc = 0.0;
@@ -349,7 +349,7 @@ static double train_eval(const struct loss_ctx *lc)
             make_example(&seed, t->data + i * 192, &y[i]);
         acc += enas_top1(net_forward(&n, enas__step_exec(st), t), y) / 8.0;
     }
-    enas__sgd_destroy(opt);
+    enas__optim_sgd_destroy(opt);
     enas__step_destroy(st);
     net_free(&n);
     return acc;
@@ -366,10 +366,10 @@ int main(int argc, char **argv)
     CHECK(enas__host_create(&h, &err) == ENAS_OK);
     api = h->api;
     const char *dirs[] = {argv[1]};
-    enas__plugins_load(h, dirs, 1, &rep, &err);
+    enas__loader_load_all(h, dirs, 1, &rep, &err);
     if (!enas__registry_find_backend(h->reg, argv[2], &err)) {
         fprintf(stderr, "test_step: %s: skipped\n", err.msg);
-        enas__load_report_destroy(rep);
+        enas__loader_report_destroy(rep);
         enas__host_destroy(h);
         return 77;
     }
@@ -383,7 +383,7 @@ int main(int argc, char **argv)
         printf("test_step: %s: held-out accuracy %.3f after 300 steps\n", argv[2], acc);
         CHECK(acc > 0.95);
     }
-    enas__load_report_destroy(rep);
+    enas__loader_report_destroy(rep);
     enas__host_destroy(h);
     return check_exit("test_step");
 }

@@ -6,12 +6,12 @@
  * bit. Scoring passes (nothing recorded) reuse everything released. After backward, recorded outputs have
  * served as gradient memory (no data) except the output backward started from, unless the pass keeps them. */
 #include "check.h"
-#include "config.h"
-#include "host.h"
-#include "optim.h"
-#include "plugin_loader.h"
-#include "registry.h"
-#include "step.h"
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
+#include "tape/step.h"
+#include "train/optim.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +82,7 @@ static size_t grads(struct enas_step *st, int rel, const float *img, float *out)
     struct enas_err err;
     size_t np, k = 0;
     struct enas_param *const *ps = enas__host_params(h, &np);
-    enas__grad_zero(ps, np);
+    enas__optim_grad_zero(ps, np);
     int reused = 0;
     struct enas_tensor *y = pass(st, 1, rel, img, &reused);
     CHECK(reused == rel);
@@ -139,10 +139,10 @@ int main(int argc, char **argv)
     CHECK(enas__host_create(&h, &err) == ENAS_OK);
     api = h->api;
     const char *dirs[] = {argv[1]};
-    enas__plugins_load(h, dirs, 1, &rep, &err);
+    enas__loader_load_all(h, dirs, 1, &rep, &err);
     if (!enas__registry_find_backend(h->reg, argv[2], &err)) {
         fprintf(stderr, "test_step_release: %s: skipped\n", err.msg);
-        enas__load_report_destroy(rep);
+        enas__loader_report_destroy(rep);
         enas__host_destroy(h);
         return 77;
     }
@@ -191,7 +191,7 @@ int main(int argc, char **argv)
     struct enas_op *ops[] = {conv0, bn, conv1, sum, gap};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         api->op_destroy(ops[i]);
-    enas__load_report_destroy(rep);
+    enas__loader_report_destroy(rep);
     enas__host_destroy(h);
     return check_exit("test_step_release");
 }

@@ -1,0 +1,69 @@
+/* cli.h - the enas program: its parsed command line, its command table, and what every command shares
+ * (loading the plugins, settling the settings). One file per command, cmd_<name>.c; a new command is a
+ * row of the table in cli.c and its file. */
+#ifndef ENAS_ENGINE_CLI_H
+#define ENAS_ENGINE_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "enas/plugin.h" /* enum enas_log_level */
+
+struct enas_host;
+struct enas_config;
+struct enas_load_report;
+
+/* Exit codes: success, a runtime failure (plugins, data, disk), a usage or settings error, Ctrl-C. */
+enum { ENAS_EXIT_OK = 0, ENAS_EXIT_RUNTIME = 1, ENAS_EXIT_USAGE = 2, ENAS_EXIT_INTERRUPTED = 130 };
+
+struct cli_opt {
+    const char *name;  /* without dashes: "batch-size", "micro.num-layers" (owned) */
+    const char *value; /* NULL: given bare (allowed for true/false settings only) */
+};
+
+struct cli {
+    const struct enas_command *command; /* search unless the first argument names another */
+    const char **dirs;                  /* --plugin-dir, in order */
+    size_t n_dirs;
+    const char *config_file;
+    const char *resume;
+    const char *file, *to, *draw; /* arch: FILE, --to FORMAT, --draw OUT */
+    int help, version;
+    enum enas_log_level level;
+    struct cli_opt *opts;
+    size_t n_opts;
+};
+
+/* A command: its name, its line in the usage text (a '\n' continues it on an indented line), whether it
+ * takes a FILE argument, and what runs it (returns an exit code). */
+struct enas_command {
+    const char *name;
+    const char *summary;
+    int takes_file;
+    int (*run)(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
+};
+
+/* Splits argv into the command, program options and settings options (checked later, once the plugins
+ * that declare them are loaded). A usage error is printed; returns ENAS_EXIT_OK or ENAS_EXIT_USAGE. */
+int enas__cli_parse(int argc, char **argv, struct cli *c);
+void enas__cli_free(struct cli *c);
+
+/* The usage text: the command table's lines and the program options. */
+void enas__cli_usage(FILE *f);
+
+/* Loads the plugins of --plugin-dir (or the default directories). strict: any failing file fails the
+ * command (search); otherwise failures are listed by the caller and the rest is used. *rep is the
+ * loader's report (destroy it), NULL when a directory could not be read. Returns an exit code. */
+int enas__cli_load_plugins(struct enas_host *h, const struct cli *c, int strict,
+                           struct enas_load_report **rep);
+
+/* Declares every section (the engine's and the loaded plugins'), then applies --config (or, on --resume,
+ * the run's config.cfg) and the options in order. Returns an exit code; errors are printed. */
+int enas__cli_settle_config(struct enas_host *h, struct enas_config *cfg, const struct cli *c);
+
+/* The commands (cmd_<name>.c). */
+int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
+int enas__cmd_plugins(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
+int enas__cmd_arch(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
+
+#endif

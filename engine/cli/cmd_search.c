@@ -1,0 +1,72 @@
+/* cmd_search.c - `enas search` (the default command): loads the plugins (every file must load), settles
+ * the settings, checks that the backend, space, loss and reward they name exist, then opens the search
+ * (train/search_open.c) and runs it (train/search.c). With --help: the usage and every setting. */
+#include "cli/cli.h"
+
+#include "plugin/host.h"
+#include "plugin/loader.h"
+#include "plugin/registry.h"
+#include "settings/config.h"
+#include "train/search.h"
+
+/* Every name the search needs must be registered; each missing one is reported. */
+static int check_names(const struct enas_host *h, const struct enas_cfg *core)
+{
+    struct enas_err err = {0};
+    int bad = 0;
+    if (!enas__registry_find_backend(h->reg, enas__cfg_string(core, "backend"), &err))
+        bad = fprintf(stderr, "enas: backend: %s\n", err.msg);
+    if (!enas__registry_find_space(h->reg, enas__cfg_string(core, "space"), &err))
+        bad = fprintf(stderr, "enas: space: %s\n", err.msg);
+    if (!enas__registry_find_loss(h->reg, enas__cfg_string(core, "loss"), &err))
+        bad = fprintf(stderr, "enas: loss: %s\n", err.msg);
+    if (!enas__registry_find_reward(h->reg, enas__cfg_string(core, "reward"), &err))
+        bad = fprintf(stderr, "enas: reward: %s\n", err.msg);
+    return bad ? ENAS_EXIT_USAGE : ENAS_EXIT_OK;
+}
+
+/* enas --help: a plugin that failed to load declared no settings; say which, where they would be listed,
+ * and on stderr. The help is still complete for everything else, so it exits 0. */
+static int help(const struct enas_host *h, const struct enas_config *cfg)
+{
+    enas__cli_usage(stdout);
+    fputs("\nsettings (file key = option without dashes, with '_' for '-'):\n", stdout);
+    enas__config_print_help(cfg, stdout);
+    if (h->n_failures) {
+        fputs("\nSettings missing: plugin files that failed to load (see `enas plugins`):\n", stdout);
+        enas__loader_print_failures(h, stdout, "  ");
+        fflush(stdout);
+        enas__loader_print_failures(h, stderr, "enas: ");
+        fprintf(stderr,
+                "enas: warning: %zu plugin file(s) failed to load; their settings are not in --help\n",
+                h->n_failures);
+    }
+    return ENAS_EXIT_OK;
+}
+
+int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
+{
+    struct enas_load_report *rep = NULL;
+    int rc = enas__cli_load_plugins(h, c, !c->help, &rep);
+    enas__loader_report_destroy(rep);
+    if (rc == ENAS_EXIT_OK)
+        rc = enas__cli_settle_config(h, cfg, c);
+    if (rc != ENAS_EXIT_OK)
+        return rc;
+    if (c->help)
+        return help(h, cfg);
+    if ((rc = check_names(h, enas__config_section(cfg, ""))) != ENAS_EXIT_OK)
+        return rc;
+    struct enas_search search;
+    struct enas_err err = {0};
+    enum enas_status st = enas__search_open(&search, h, cfg, c->resume, &err);
+    if (st == ENAS_OK)
+        st = enas__search_loop(&search, &err);
+    enas__search_close(&search);
+    if (st == ENAS_OK)
+        return ENAS_EXIT_OK;
+    fprintf(stderr, "enas: %s\n", err.msg);
+    return st == ENAS_ERR_INTERRUPTED ? ENAS_EXIT_INTERRUPTED
+           : st == ENAS_ERR_CONFIG    ? ENAS_EXIT_USAGE
+                                      : ENAS_EXIT_RUNTIME;
+}

@@ -1,0 +1,72 @@
+/* config.h - settings: one schema per section (the engine's top level, and one per plugin that
+ * declares settings), values from defaults, a libconfig file and command-line options, in that order.
+ * Only config.c includes <libconfig.h>. */
+#ifndef ENAS_ENGINE_CONFIG_H
+#define ENAS_ENGINE_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "enas/settings.h"
+#include "enas/status.h"
+
+struct enas_config;
+
+/* The engine's own settings (top level of the file, options without a section prefix). */
+extern const struct enas_setting enas__core_settings[];
+extern const size_t enas__n_core_settings;
+
+enum enas_status enas__config_create(struct enas_config **out, struct enas_err *err);
+void enas__config_destroy(struct enas_config *c);
+
+/* Declares a section. name "" is the top level. owner names who declared it (a plugin file) for
+ * messages. The table is borrowed and must outlive c. A name declared twice is an error naming both
+ * owners. Values start at the defaults. */
+enum enas_status enas__config_add_section(struct enas_config *c, const char *name, const char *owner,
+                                          const struct enas_setting *table, size_t n, struct enas_err *err);
+
+/* Reads a libconfig file: top-level scalars are core settings, groups are sections. Unknown keys,
+ * unknown sections, wrong types and out-of-range values are errors of the form
+ *     FILE:LINE: key 'KEY': <what is wrong>; <what is allowed>
+ * The file and every file it includes must be a regular file of at most 1 MiB (4 MiB together) without NUL
+ * bytes, and an integer literal must fit the 32 bits libconfig keeps (64 with the L suffix) instead of
+ * wrapping. `@include "NAME"` is resolved here: NAME relative to the including file's folder, nested at most
+ * 10 deep, 256 in all, no cycles; a bad one is an error naming the including file and line. FILE:LINE always
+ * names the file the line is in. On error no value is changed. */
+enum enas_status enas__config_load_file(struct enas_config *c, const char *path, struct enas_err *err);
+
+/* Applies one command-line option: name is "batch-size", "batch_size" or "micro.num-layers" (no
+ * leading dashes), value is its text. Errors name the option. Later calls override earlier ones and
+ * the file. */
+enum enas_status enas__config_set_option(struct enas_config *c, const char *name, const char *value,
+                                         struct enas_err *err);
+
+/* What the option name (as for set_option) is: no setting, a BOOL setting (a bare `--flag` means true),
+ * or a setting that needs a value. */
+enum enas_option_kind { ENAS_OPTION_UNKNOWN, ENAS_OPTION_BOOL, ENAS_OPTION_VALUED };
+enum enas_option_kind enas__config_option_kind(const struct enas_config *c, const char *name);
+
+/* The values of one section, or NULL if no such section was declared. */
+const struct enas_cfg *enas__config_section(const struct enas_config *c, const char *name);
+
+/* Typed reads (also behind the host API's cfg_* members). A key the section does not declare, or of
+ * another type, is a programming error: it is reported on stderr and reads as 0 / "". */
+int64_t enas__cfg_int(const struct enas_cfg *s, const char *key);
+double enas__cfg_float(const struct enas_cfg *s, const char *key);
+int enas__cfg_bool(const struct enas_cfg *s, const char *key);
+const char *enas__cfg_string(const struct enas_cfg *s, const char *key);
+
+/* A stand-alone section (op attributes): values parsed from "key=value key=value" against table.
+ * Errors name the key and what is allowed. Destroy with enas__cfg_destroy. */
+enum enas_status enas__cfg_from_string(const struct enas_setting *table, size_t n, const char *text,
+                                       struct enas_cfg **out, struct enas_err *err);
+void enas__cfg_destroy(struct enas_cfg *s);
+
+/* `enas --help` text for every declared section: option, type, default, range/choices, help. */
+void enas__config_print_help(const struct enas_config *c, FILE *f);
+
+/* Writes every value (all sections) as a libconfig file that reproduces the run when loaded
+ * with --config. Written to a temporary file and renamed, so a failure leaves no half file. */
+enum enas_status enas__config_write(const struct enas_config *c, const char *path, struct enas_err *err);
+
+#endif

@@ -1,0 +1,85 @@
+/* search.h - one search run: the plugins it uses, the supergraph, controller, optimizer, data and its run
+ * folder, and the position in the run that checkpoints save. */
+#ifndef ENAS_ENGINE_SEARCH_H
+#define ENAS_ENGINE_SEARCH_H
+
+#include <stdio.h>
+
+#include "arch/arch.h"
+#include "controller/controller.h"
+#include "data/batcher.h"
+#include "data/cifar10.h"
+#include "enas/plugin.h"
+#include "tape/step.h"
+#include "train/checkpoint.h"
+#include "train/optim.h"
+#include "util/path.h"
+
+struct enas_config;
+
+struct enas_search {
+    struct enas_host *h;
+    struct enas_config *cfg;
+    const struct enas_cfg *core;
+    const char *space_name;
+    struct enas_arch_space space;
+    const struct enas_loss_desc *loss_d;
+    void *loss;
+    const struct enas_reward_desc *reward_d;
+    void *reward;
+    struct enas_controller *ctrl;
+    struct enas_sgd *sgd;
+    struct enas_step *step;
+    struct enas_cifar10 data;
+    struct enas_cifar10_split split;
+    struct enas_batcher *train, *valid;
+    int threads;
+    int64_t epochs, steps_per_epoch, ctrl_steps, samples_per_update;
+    size_t arch_len;
+    int *arch;   /* the architecture being trained or scored */
+    float *grad; /* loss gradients of the logits (main, then aux) */
+    size_t grad_cap;
+    char dir[ENAS__PATH_MAX]; /* run folder (at most ENAS__PATH_MAX - 64 bytes, for the names in it) */
+    FILE *metrics;            /* metrics.jsonl, appended */
+    struct enas_ckpt_state st;
+    int32_t *best; /* the best architecture so far: arch_len ints, st.best_arch */
+    struct enas_rng ctrl_rng;
+    struct enas_ckpt_array *arrays; /* everything a checkpoint holds (names owned) */
+    size_t n_arrays;
+    int lock_fd; /* run.lock, locked while this run uses the folder; -1 when not held */
+    int tty;     /* progress bar on a terminal, log lines otherwise */
+};
+
+/* Builds everything from the settings. resume_dir: continue the run in that folder from its checkpoint
+ * (the settings must be the run's own, loaded from its config.cfg, changed only through
+ * enas__search_resume_option); every field of the checkpoint is checked against them before anything changes,
+ * then config.cfg records the settings. Without resume_dir the folder must hold no checkpoint, and outputs
+ * of an earlier start that never reached one are removed. Either way the folder is locked (run.lock) for
+ * as long as the run is open: a second run on it is refused with the holder's pid. Errors name what is
+ * wrong. */
+enum enas_status enas__search_open(struct enas_search *r, struct enas_host *h, struct enas_config *cfg,
+                                   const char *resume_dir, struct enas_err *err);
+void enas__search_close(struct enas_search *r);
+
+/* Applies a command-line option (as enas__config_set_option) to the settings of a run resumed from
+ * resume_dir, whose config.cfg is loaded. Refused (ENAS_ERR_CONFIG, naming the option and why): --output,
+ * and a new value for a setting that fixes what the checkpoint's position or weights mean: the space and
+ * its settings, seed, batch_size, train_subset, split, ctrl_steps, ctrl_steps_aggregate, lstm_size,
+ * lstm_layers. The same value again is accepted. Everything else may change and is recorded. */
+enum enas_status enas__search_resume_option(struct enas_host *h, struct enas_config *cfg,
+                                            const char *resume_dir, const char *name, const char *value,
+                                            struct enas_err *err);
+
+/* The search (search.c): epochs of shared-weight training and controller updates, with checkpoints,
+ * architectures and metrics in the run folder. ENAS_ERR_INTERRUPTED after SIGINT/SIGTERM (a checkpoint
+ * was written); ENAS_ERR_NUMERIC when a loss or reward is not finite (the last good checkpoint stays). */
+enum enas_status enas__search_loop(struct enas_search *r, struct enas_err *err);
+
+/* Writes the checkpoint of the current position (run folder/checkpoint.bin). */
+enum enas_status enas__search_checkpoint(struct enas_search *r, struct enas_err *err);
+
+/* Flushes metrics.jsonl and sets st.metrics_bytes to its length on disk. A line that could not be written
+ * (a full disk) is an error naming the file: a checkpoint must not count it. */
+enum enas_status enas__search_sync_metrics(struct enas_search *r, struct enas_err *err);
+
+#endif
