@@ -33,25 +33,41 @@ struct mc_cand_def {
     char attrs[MC_ATTRS]; /* MC_EXTERN: attributes from "name(k=v,k=v)", space-separated */
 };
 
-/* The instances of one candidate at one place. SEP: conv0, bn0, conv1, bn1. CONV: conv, bn.
- * IDENTITY at stride 2: fr, bn. EXTERN: [fr, bn at stride 2], op in [2]. Pools use mc_state.pool. */
+/* An op and the BN after it. conv: whatever precedes the BN, a (sep) conv, a 1x1 conv or a factorized
+ * reduction (FR); both NULL where the place needs none. */
+struct mc_conv_bn {
+    struct enas_op *conv;
+    struct enas_op *bn;
+};
+
+/* The instances of one candidate at one place; pools use mc_state.pool. */
 struct mc_cand {
-    struct enas_op *op[4];
+    struct mc_conv_bn pre;  /* SEP: 1st sep conv, BN; CONV: conv, BN; IDENTITY, EXTERN at stride 2: FR, BN */
+    struct mc_conv_bn post; /* SEP: 2nd sep conv, BN */
+    struct enas_op *ext;    /* EXTERN: the registered op */
+};
+
+/* The aux head (ENAS.md §3.1); its ReLUs and GAP are the shared instances. */
+struct mc_aux {
+    struct enas_op *pool;   /* avg pool 5x5 stride 3, VALID */
+    struct mc_conv_bn proj; /* 1x1 conv to 128, BN */
+    struct mc_conv_bn conv; /* conv over the whole map (VALID, mc_state.aux_k) to 768, BN */
+    struct enas_op *linear; /* 768 -> classes, no bias */
 };
 
 struct mc_cell {
-    int reduce;                /* a reduction cell: reads the reduce half of the architecture */
-    int64_t f;                 /* F of this cell */
-    int64_t c0, c1;            /* channels of its two inputs (after the search-mode x_red) */
-    int h0_half;               /* input 0 is twice as large: calibrated by ReLU, FR, BN */
-    struct enas_op *cal[2][2]; /* per input: 1x1 conv or FR, then BN; NULL when not needed */
-    struct enas_op *xred[2];   /* search reduction: FR, BN of the previous cell's output */
-    struct enas_op *base[2];   /* final: "layer_base" 1x1 conv, BN on input 1 */
+    int reduce;               /* a reduction cell: reads the reduce half of the architecture */
+    int64_t f;                /* F of this cell */
+    int64_t c0, c1;           /* channels of its two inputs (after the search-mode x_red) */
+    int h0_half;              /* input 0 is twice as large: calibrated by ReLU, FR, BN */
+    struct mc_conv_bn cal[2]; /* per input: 1x1 conv or FR, then BN; NULL when not needed */
+    struct mc_conv_bn xred;   /* search reduction: FR, BN of the previous cell's output */
+    struct mc_conv_bn base;   /* final: "layer_base" 1x1 conv, BN on input 1 */
     /* [node][x/y]: search: n_inputs * n_ops candidates, indexed [input][op]; final: the chosen one */
     struct mc_cand *slot[MC_MAX_NODES][2];
     struct enas_op *out_conv[MC_MAX_NODES + 2]; /* search: one 1x1 F->F per node index */
     struct enas_op *out_bn;                     /* search */
-    struct enas_op *out_fr[2][2];               /* final reduction: FR, BN of an unused input */
+    struct mc_conv_bn out_fr[2];                /* final reduction, per input: FR, BN of an unused one */
     int64_t out_c;                              /* channels of the cell output */
     int64_t size_in;                            /* spatial size of input 1 (after x_red) */
 };
@@ -76,9 +92,10 @@ struct mc_state {
     /* network */
     int64_t n_cells, aux_cell, aux_k;
     struct mc_cell *cells;
-    struct enas_op *stem[2], *relu, *sum, *concat, *gap, *dropout, *fc, *drop_path;
+    struct mc_conv_bn stem; /* 3x3 conv to 3F, BN */
+    struct enas_op *relu, *sum, *concat, *gap, *dropout, *fc, *drop_path;
     struct enas_op *pool[MC_MAX_OPS][2]; /* per pool candidate, stride 1 and 2 (weightless, shared) */
-    struct enas_op *auxh[6];             /* avg pool, 1x1 conv, BN, KxK conv, BN, linear */
+    struct mc_aux auxh;                  /* the aux head's ops, when aux is set */
     int64_t train_steps;                 /* training passes so far: the drop-path schedule's step */
     struct enas_op **all;
     size_t n_all, cap_all;
@@ -90,8 +107,8 @@ enum enas_status mc_parse_ops(struct mc_state *m, const char *text, struct enas_
 enum enas_status mc_op(struct mc_state *m, struct enas_op **out, const char *name, const char *scope,
                        struct enas_err *err, const char *fmt, ...) ENAS_PRINTF(6, 7);
 /* factorized_reduce (cin -> f) then batch_norm: TF's _factorized_reduction; scope gets ".fr", ".fr_bn". */
-enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope, struct enas_op **fr,
-                          struct enas_op **bn, struct enas_err *err);
+enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope,
+                          struct mc_conv_bn *out, struct enas_err *err);
 /* The instances of candidate k with F channels at stride 1 or 2; scope names the place. */
 enum enas_status mc_cand_create(struct mc_state *m, unsigned k, int64_t f, int stride, const char *scope,
                                 struct mc_cand *c, struct enas_err *err);

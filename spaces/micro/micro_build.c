@@ -24,16 +24,16 @@ const int *mc_arc(const struct mc_state *m, const int *arch, int reduce)
 
 /* ReLU-1x1 conv then BN, the ReLU fused into the conv (relu_input). */
 static enum enas_status conv_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope,
-                                struct enas_op **ops, struct enas_err *err)
+                                struct mc_conv_bn *out, struct enas_err *err)
 {
     char sc[200];
     snprintf(sc, sizeof sc, "%s.conv", scope);
     enum enas_status st =
-        mc_op(m, &ops[0], "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=1 relu_input=true",
+        mc_op(m, &out->conv, "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=1 relu_input=true",
               (long long)cin, (long long)f);
     snprintf(sc, sizeof sc, "%s.bn", scope);
     if (st == ENAS_OK)
-        st = mc_op(m, &ops[1], "batch_norm", sc, err, "channels=%lld", (long long)f);
+        st = mc_op(m, &out->bn, "batch_norm", sc, err, "channels=%lld", (long long)f);
     return st;
 }
 
@@ -51,15 +51,15 @@ static enum enas_status calibrate(struct mc_state *m, struct mc_cell *c, const c
                             (long long)c->size_in);
     snprintf(sc, sizeof sc, "%s.cal0", cs);
     if (c->h0_half)
-        st = mc_fr_bn(m, c->c0, c->f, sc, &c->cal[0][0], &c->cal[0][1], err);
+        st = mc_fr_bn(m, c->c0, c->f, sc, &c->cal[0], err);
     else if (c->c0 != c->f)
-        st = conv_bn(m, c->c0, c->f, sc, c->cal[0], err);
+        st = conv_bn(m, c->c0, c->f, sc, &c->cal[0], err);
     snprintf(sc, sizeof sc, "%s.cal1", cs);
     if (st == ENAS_OK && c->c1 != c->f)
-        st = conv_bn(m, c->c1, c->f, sc, c->cal[1], err);
+        st = conv_bn(m, c->c1, c->f, sc, &c->cal[1], err);
     snprintf(sc, sizeof sc, "%s.base", cs);
     if (st == ENAS_OK && m->fixed)
-        st = conv_bn(m, c->f, c->f, sc, c->base, err);
+        st = conv_bn(m, c->f, c->f, sc, &c->base, err);
     return st;
 }
 
@@ -117,7 +117,7 @@ static enum enas_status output(struct mc_state *m, struct mc_cell *c, const char
         c->out_c += c->f;
         snprintf(sc, sizeof sc, "%s.out%d", cs, i);
         if (c->reduce && i < 2)
-            st = mc_fr_bn(m, c->f, c->f, sc, &c->out_fr[i][0], &c->out_fr[i][1], err);
+            st = mc_fr_bn(m, c->f, c->f, sc, &c->out_fr[i], err);
     }
     return st;
 }
@@ -139,7 +139,7 @@ static enum enas_status cell_build(struct mc_state *m, int64_t id, struct track 
     if (c->reduce && !m->fixed) { /* TF search: x_red = FR(previous output); inputs [previous, x_red] */
         char sc[96];
         snprintf(sc, sizeof sc, "%s.xred", cs);
-        st = mc_fr_bn(m, t->c_p, c->f, sc, &c->xred[0], &c->xred[1], err);
+        st = mc_fr_bn(m, t->c_p, c->f, sc, &c->xred, err);
         s0 = t->s_p;
         c->c0 = t->c_p;
         c->c1 = c->f;
@@ -169,29 +169,33 @@ static enum enas_status cell_build(struct mc_state *m, int64_t id, struct track 
 static enum enas_status aux_build(struct mc_state *m, int64_t c, int64_t s, struct enas_err *err)
 {
     const char *pre = m->fixed ? "micro_fixed" : "micro";
-    char sc[6][48];
-    static const char *const part[6] = {"pool", "proj", "proj_bn", "conv", "conv_bn", "fc"};
-    for (int i = 0; i < 6; i++)
-        snprintf(sc[i], sizeof sc[i], "%s.aux.%s", pre, part[i]);
+    struct mc_aux *a = &m->auxh;
+    char sc[48];
     if (s < 5)
         return enas_err_set(err, ENAS_ERR_CONFIG,
                             "micro: use_aux_heads: the aux head needs maps of at least 5x5 at cell %lld, "
                             "these are %lldx%lld",
                             (long long)m->aux_cell, (long long)s, (long long)s);
     m->aux_k = (s - 5) / 3 + 1;
-    enum enas_status st = mc_op(m, &m->auxh[0], "avg_pool", sc[0], err, "kernel=5 stride=3 padding=0");
+    snprintf(sc, sizeof sc, "%s.aux.pool", pre);
+    enum enas_status st = mc_op(m, &a->pool, "avg_pool", sc, err, "kernel=5 stride=3 padding=0");
+    snprintf(sc, sizeof sc, "%s.aux.proj", pre);
     if (st == ENAS_OK)
-        st = mc_op(m, &m->auxh[1], "conv", sc[1], err, "in_channels=%lld out_channels=128 kernel=1",
+        st = mc_op(m, &a->proj.conv, "conv", sc, err, "in_channels=%lld out_channels=128 kernel=1",
                    (long long)c);
+    snprintf(sc, sizeof sc, "%s.aux.proj_bn", pre);
     if (st == ENAS_OK)
-        st = mc_op(m, &m->auxh[2], "batch_norm", sc[2], err, "channels=128");
+        st = mc_op(m, &a->proj.bn, "batch_norm", sc, err, "channels=128");
+    snprintf(sc, sizeof sc, "%s.aux.conv", pre);
     if (st == ENAS_OK)
-        st = mc_op(m, &m->auxh[3], "conv", sc[3], err,
+        st = mc_op(m, &a->conv.conv, "conv", sc, err,
                    "in_channels=128 out_channels=768 kernel=%lld padding=0", (long long)m->aux_k);
+    snprintf(sc, sizeof sc, "%s.aux.conv_bn", pre);
     if (st == ENAS_OK)
-        st = mc_op(m, &m->auxh[4], "batch_norm", sc[4], err, "channels=768");
+        st = mc_op(m, &a->conv.bn, "batch_norm", sc, err, "channels=768");
+    snprintf(sc, sizeof sc, "%s.aux.fc", pre);
     if (st == ENAS_OK)
-        st = mc_op(m, &m->auxh[5], "linear", sc[5], err, "in_features=768 out_features=%lld",
+        st = mc_op(m, &a->linear, "linear", sc, err, "in_features=768 out_features=%lld",
                    (long long)m->classes);
     return st;
 }
@@ -237,11 +241,11 @@ enum enas_status mc_build(struct mc_state *m, struct enas_err *err)
     enum enas_status st = shared_build(m, err);
     snprintf(sc, sizeof sc, "%s.stem.conv", pre);
     if (st == ENAS_OK)
-        st = mc_op(m, &m->stem[0], "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=3",
-                   (long long)m->img_c, (long long)(3 * m->F));
+        st = mc_op(m, &m->stem.conv, "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=3",
+                   (long long)m->img_c, 3 * (long long)m->F);
     snprintf(sc, sizeof sc, "%s.stem.bn", pre);
     if (st == ENAS_OK)
-        st = mc_op(m, &m->stem[1], "batch_norm", sc, err, "channels=%lld", (long long)(3 * m->F));
+        st = mc_op(m, &m->stem.bn, "batch_norm", sc, err, "channels=%lld", 3 * (long long)m->F);
     struct track t = {3 * m->F, 3 * m->F, m->img_h, m->img_h, m->F};
     for (int64_t id = 0; id < m->n_cells && st == ENAS_OK; id++) {
         st = cell_build(m, id, &t, err);

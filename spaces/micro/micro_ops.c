@@ -152,16 +152,16 @@ enum enas_status mc_op(struct mc_state *m, struct enas_op **out, const char *nam
 }
 
 /* Both to f channels; the BN sits outside the engine's factorized_reduce op, which has none. */
-enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope, struct enas_op **fr,
-                          struct enas_op **bn, struct enas_err *err)
+enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope,
+                          struct mc_conv_bn *out, struct enas_err *err)
 {
     char sc[200];
     snprintf(sc, sizeof sc, "%s.fr", scope);
-    enum enas_status st = mc_op(m, fr, "factorized_reduce", sc, err, "in_channels=%lld out_channels=%lld",
-                                (long long)cin, (long long)f);
+    enum enas_status st = mc_op(m, &out->conv, "factorized_reduce", sc, err,
+                                "in_channels=%lld out_channels=%lld", (long long)cin, (long long)f);
     snprintf(sc, sizeof sc, "%s.fr_bn", scope);
     if (st == ENAS_OK)
-        st = mc_op(m, bn, "batch_norm", sc, err, "channels=%lld", (long long)f);
+        st = mc_op(m, &out->bn, "batch_norm", sc, err, "channels=%lld", (long long)f);
     return st;
 }
 
@@ -194,14 +194,15 @@ static enum enas_status stacked(struct mc_state *m, const struct mc_cand_def *d,
     const int n = d->kind == MC_SEP ? 2 : 1;
     enum enas_status st = ENAS_OK;
     for (int s = 0; s < n && st == ENAS_OK; s++) {
+        struct mc_conv_bn *p = s == 0 ? &c->pre : &c->post;
         char sc[200];
         snprintf(sc, sizeof sc, "%s.conv%d", scope, s);
-        st = mc_op(m, &c->op[2 * s], d->kind == MC_SEP ? "sep_conv" : "conv", sc, err,
+        st = mc_op(m, &p->conv, d->kind == MC_SEP ? "sep_conv" : "conv", sc, err,
                    "in_channels=%lld out_channels=%lld kernel=%d stride=%d relu_input=true", (long long)f,
                    (long long)f, d->k, s == 0 ? stride : 1);
         snprintf(sc, sizeof sc, "%s.bn%d", scope, s);
         if (st == ENAS_OK)
-            st = mc_op(m, &c->op[2 * s + 1], "batch_norm", sc, err, "channels=%lld", (long long)f);
+            st = mc_op(m, &p->bn, "batch_norm", sc, err, "channels=%lld", (long long)f);
     }
     return st;
 }
@@ -222,13 +223,13 @@ enum enas_status mc_cand_create(struct mc_state *m, unsigned k, int64_t f, int s
         break; /* weightless: the shared instances in m->pool */
     case MC_IDENTITY:
         if (stride == 2)
-            st = mc_fr_bn(m, f, f, scope, &c->op[0], &c->op[1], err);
+            st = mc_fr_bn(m, f, f, scope, &c->pre, err);
         break;
     case MC_EXTERN:
         if (stride == 2)
-            st = mc_fr_bn(m, f, f, scope, &c->op[0], &c->op[1], err);
+            st = mc_fr_bn(m, f, f, scope, &c->pre, err);
         if (st == ENAS_OK)
-            st = extern_create(m, d, f, scope, &c->op[2], err);
+            st = extern_create(m, d, f, scope, &c->ext, err);
         if (st != ENAS_OK) /* a settings error here is one of the ops setting: name it */
             enas_err_prefix(err, "%scandidate '%s': ", st == ENAS_ERR_CONFIG ? "micro.ops: " : "", d->name);
         break;

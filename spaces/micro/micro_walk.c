@@ -159,12 +159,12 @@ static struct enas_tensor *relu(struct walk *w, const struct enas_tensor *t)
     return call1(w, w->m->relu, t, NAN, same(t, dim(t, 3)));
 }
 
-/* ops[0] then BN ops[1] to f channels; ops[0] is a 1x1 conv (stride 1) or an FR (stride 2). */
-static struct enas_tensor *pair(struct walk *w, struct enas_op *const *ops, const struct enas_tensor *t,
+/* p's conv then its BN, to f channels at stride 1 or 2 (SAME). */
+static struct enas_tensor *pair(struct walk *w, const struct mc_conv_bn *p, const struct enas_tensor *t,
                                 int stride, int64_t f)
 {
-    struct enas_tensor *a = call1(w, ops[0], t, NAN, strided(t, stride, f));
-    return call1(w, ops[1], a, NAN, same(a, f));
+    struct enas_tensor *a = call1(w, p->conv, t, NAN, strided(t, stride, f));
+    return call1(w, p->bn, a, NAN, same(a, f));
 }
 
 /* TF _maybe_calibrate_size: ReLU-FR-BN when input 0 is twice as large, ReLU-conv1x1-BN when channels differ.
@@ -172,8 +172,8 @@ static struct enas_tensor *pair(struct walk *w, struct enas_op *const *ops, cons
 static struct enas_tensor *calibrate(struct walk *w, const struct mc_cell *c, int i, struct enas_tensor *t)
 {
     if (i == 0 && c->h0_half)
-        return pair(w, c->cal[0], relu(w, t), 2, c->f);
-    return c->cal[i][0] ? pair(w, c->cal[i], t, 1, c->f) : t;
+        return pair(w, &c->cal[0], relu(w, t), 2, c->f);
+    return c->cal[i].conv ? pair(w, &c->cal[i], t, 1, c->f) : t;
 }
 
 /* Candidate k of cand on t at stride 1 or 2 (final reduction inputs). */
@@ -184,18 +184,17 @@ static struct enas_tensor *cand_run(struct walk *w, unsigned k, const struct mc_
     switch (d->kind) {
     case MC_SEP:
     case MC_CONV:
-        for (int s = 0; s < (d->kind == MC_SEP ? 2 : 1); s++)
-            t = pair(w, cand->op + 2 * s, t, s == 0 ? stride : 1, f);
-        return t;
+        t = pair(w, &cand->pre, t, stride, f);
+        return d->kind == MC_SEP ? pair(w, &cand->post, t, 1, f) : t;
     case MC_AVG:
     case MC_MAX:
         return call1(w, w->m->pool[k][stride - 1], t, NAN, strided(t, stride, f));
     case MC_IDENTITY:
-        return stride == 2 ? pair(w, cand->op, t, 2, f) : t;
+        return stride == 2 ? pair(w, &cand->pre, t, 2, f) : t;
     case MC_EXTERN:
         if (stride == 2)
-            t = pair(w, cand->op, t, 2, f);
-        return call1(w, cand->op[2], t, NAN, same(t, f));
+            t = pair(w, &cand->pre, t, 2, f);
+        return call1(w, cand->ext, t, NAN, same(t, f));
     }
     return NULL;
 }
@@ -246,7 +245,7 @@ static struct enas_tensor *cell_search(struct walk *w, const struct mc_cell *c, 
     int used[MC_MAX_NODES + 2] = {0}, k = 0;
     if (c->reduce) {
         h0 = h1;
-        h1 = pair(w, c->xred, h1, 2, c->f);
+        h1 = pair(w, &c->xred, h1, 2, c->f);
     }
     *pp = h1;
     nodes[0] = calibrate(w, c, 0, h0);
@@ -268,26 +267,27 @@ static struct enas_tensor *cell_final(struct walk *w, const struct mc_cell *c, c
     struct enas_tensor *nodes[MC_MAX_NODES + 2], *parts[MC_MAX_NODES + 2];
     int used[MC_MAX_NODES + 2] = {0}, k = 0;
     nodes[0] = calibrate(w, c, 0, h0);
-    nodes[1] = pair(w, c->base, calibrate(w, c, 1, h1), 1, c->f);
+    nodes[1] = pair(w, &c->base, calibrate(w, c, 1, h1), 1, c->f);
     nodes_run(w, c, arc, nodes, used);
     for (int i = 0; i < w->m->nodes + 2; i++)
         if (!used[i])
-            parts[k++] = c->reduce && i < 2 ? pair(w, c->out_fr[i], nodes[i], 2, c->f) : nodes[i];
+            parts[k++] = c->reduce && i < 2 ? pair(w, &c->out_fr[i], nodes[i], 2, c->f) : nodes[i];
     return join(w, w->m->concat, parts, k, c->out_c);
 }
 
 static struct enas_tensor *aux_head(struct walk *w, const struct enas_tensor *t)
 {
-    struct enas_op *const *a = w->m->auxh;
+    const struct mc_aux *a = &w->m->auxh;
     const int64_t p = (dim(t, 1) - 5) / 3 + 1, q = (dim(t, 2) - 5) / 3 + 1;
     struct enas_tensor want = {NULL, 4, {dim(t, 0), p, q, dim(t, 3)}};
-    struct enas_tensor *r = call1(w, a[0], relu(w, t), NAN, want);
-    r = relu(w, pair(w, a + 1, r, 1, 128));
+    struct enas_tensor *r = call1(w, a->pool, relu(w, t), NAN, want);
+    r = relu(w, pair(w, &a->proj, r, 1, 128));
+    /* not pair(), whose shapes are SAME ones: this conv is VALID, over the whole map */
     struct enas_tensor one = {NULL, 4, {dim(t, 0), p - w->m->aux_k + 1, q - w->m->aux_k + 1, 768}};
-    r = call1(w, a[3], r, NAN, one);
-    r = relu(w, call1(w, a[4], r, NAN, one));
+    r = call1(w, a->conv.conv, r, NAN, one);
+    r = relu(w, call1(w, a->conv.bn, r, NAN, one));
     r = call1(w, w->m->gap, r, NAN, flat(r, 768));
-    return call1(w, a[5], r, NAN, flat(r, w->m->classes));
+    return call1(w, a->linear, r, NAN, flat(r, w->m->classes));
 }
 
 /* Stem, cells, head; *aux gets the aux logits when the aux head runs. */
@@ -297,8 +297,8 @@ static struct enas_tensor *net(struct walk *w, const int *arch, const struct ena
     struct mc_state *m = w->m;
     w->cell = -1;
     w->node = -1;
-    struct enas_tensor *s = call1(w, m->stem[0], images, NAN, same(images, 3 * m->F));
-    struct enas_tensor *pp = call1(w, m->stem[1], s, NAN, same(s, 3 * m->F)), *p = pp;
+    struct enas_tensor *s = call1(w, m->stem.conv, images, NAN, same(images, 3 * m->F));
+    struct enas_tensor *pp = call1(w, m->stem.bn, s, NAN, same(s, 3 * m->F)), *p = pp;
     for (int64_t id = 0; id < m->n_cells; id++) {
         const struct mc_cell *c = &m->cells[id];
         const int *arc = mc_arc(m, arch, c->reduce);
