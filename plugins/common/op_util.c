@@ -295,9 +295,9 @@ double opu_fr_madds(const struct opu_fr *f, const struct enas_tensor *const *in,
 {
     if (n_in != 1 || in[0]->ndim != 4)
         return 0.0;
-    const double px =
-        (double)in[0]->dims[0] * (double)((in[0]->dims[1] + 1) / 2) * (double)((in[0]->dims[2] + 1) / 2);
-    return 2.0 * px * (double)f->cin * (double)(f->cout / 2); /* two 1x1 paths of out/2 channels */
+    const int64_t oh = (in[0]->dims[1] + 1) / 2, ow = (in[0]->dims[2] + 1) / 2, half = f->cout / 2;
+    const double px = (double)in[0]->dims[0] * (double)oh * (double)ow;
+    return 2.0 * px * (double)f->cin * (double)half; /* two 1x1 paths of out/2 channels */
 }
 
 enum enas_status opu_dropout_shape(void *state, const struct enas_tensor *const *in, size_t n_in,
@@ -441,7 +441,9 @@ double opu_conv_madds(const struct opu_conv *c, const struct enas_tensor *const 
         return 0.0;
     const double px = (double)in[0]->dims[0] * (double)opu_out_size(in[0]->dims[1], c->k, c->stride, c->pad) *
                       (double)opu_out_size(in[0]->dims[2], c->k, c->stride, c->pad);
-    if (c->op[0] == 'c')
-        return px * (double)c->cout * (double)(c->k * c->k) * (double)(c->cin / c->groups);
+    if (c->op[0] == 'c') {
+        const int64_t per_group = c->cin / c->groups;
+        return px * (double)c->cout * (double)(c->k * c->k) * (double)per_group;
+    }
     return px * (double)c->cin * (double)(c->k * c->k) + px * (double)c->cin * (double)c->cout;
 }

@@ -10,6 +10,12 @@
 
 #include "enas/plugin.h"
 
+/* How many ops each provider registers: both register the same names (conv, sep_conv, batch_norm, relu,
+ * max_pool, avg_pool, global_avg_pool, linear, sum, concat, factorized_reduce, dropout, drop_path,
+ * identity). Each provider's table is tied to it by a static_assert, so that an op added to one provider
+ * and not the other stops the build; test_onednn_parity then checks that the names and attributes agree. */
+#define OPU_N_OPS 14
+
 /* A parameter shape: ndim dims, the rest 1 (data NULL). */
 struct enas_tensor opu_shape(int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3);
 /* api->param_create with the error prefixed by the op name. fan_in only matters for HE_NORMAL. */

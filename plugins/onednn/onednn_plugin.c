@@ -65,6 +65,8 @@ static const struct enas_op_desc *const odn_ops[] = {
     &odn_sum_desc,       &odn_concat_desc,   &odn_factorized_reduce_desc, &odn_dropout_desc,
     &odn_drop_path_desc, &odn_identity_desc,
 };
+_Static_assert(sizeof odn_ops / sizeof odn_ops[0] == OPU_N_OPS,
+               "the onednn provider registers every shared op");
 
 enum enas_status enas_plugin_init(struct enas_host *h, const struct enas_host_api *api, struct enas_err *err)
 {

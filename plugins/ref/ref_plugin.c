@@ -16,6 +16,7 @@ static const struct enas_op_desc *const ref_ops[] = {
     &ref_sum_desc,       &ref_concat_desc,   &ref_factorized_reduce_desc, &ref_dropout_desc,
     &ref_drop_path_desc, &ref_identity_desc,
 };
+_Static_assert(sizeof ref_ops / sizeof ref_ops[0] == OPU_N_OPS, "the ref provider registers every shared op");
 
 enum enas_status enas_plugin_init(struct enas_host *h, const struct enas_host_api *api, struct enas_err *err)
 {
