@@ -21,11 +21,12 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 # code paths run under the sanitizers in the other tests), the micro search on the slow reference
 # backend (the macro search on it and the micro search on oneDNN still run), and the whole-network and
 # search runs of the other CPUs' views (their kernels run under the sanitizers in the op parity, step and
-# macro views): under ASan they alone would take most of CI's time.
+# macro views): under ASan they alone would take most of CI's time. The lint tests (format, clang-tidy) ran
+# on the same sources in the first build.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DENAS_SANITIZE=ON
 cmake --build build-asan -j"$jobs"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" \
-  -E '^(test_space_(macro|micro)_train|test_controller_learn|test_search_micro_ref|test_space_micro_ops_onednn_(avx2|portable)|test_cpu_views_micro)$'
+  -E '^(test_space_(macro|micro)_train|test_controller_learn|test_search_micro_ref|test_space_micro_ops_onednn_(avx2|portable)|test_cpu_views_micro|test_format|test_tidy)$'
 
 # the readers of untrusted input (architectures, settings, checkpoints, CIFAR-10) against a minute of fuzzing
 tools/fuzz.sh all 15
