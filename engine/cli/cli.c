@@ -318,7 +318,7 @@ static int apply_option(struct enas_host *h, struct enas_config *cfg, const stru
 int enas__cli_settle_config(struct enas_host *h, struct enas_config *cfg, const struct cli *c)
 {
     struct enas_err err = {0};
-    if (enas__config_add_section(cfg, "", "enas", enas__core_settings, enas__n_core_settings, &err) !=
+    if (enas__config_add_section(cfg, "", "enas", enas__core_settings, enas__core_n_settings, &err) !=
             ENAS_OK ||
         enas__registry_declare_sections(h->reg, cfg, &err) != ENAS_OK) {
         fprintf(stderr, "enas: %s\n", err.msg);

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* An op instance handed to a space. */
 /* ---- registration ---- */
 
 static enum enas_status noted(struct enas_host *h, enum enas_status st, const struct enas_err *e,

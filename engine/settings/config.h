@@ -1,6 +1,6 @@
 /* config.h - settings: one schema per section (the engine's top level, and one per plugin that
  * declares settings), values from defaults, a libconfig file and command-line options, in that order.
- * Only config.c includes <libconfig.h>. */
+ * Only config_file.c includes <libconfig.h>; one section's values are cfg.h's. */
 #ifndef ENAS_ENGINE_CONFIG_H
 #define ENAS_ENGINE_CONFIG_H
 
@@ -9,12 +9,13 @@
 
 #include "enas/settings.h"
 #include "enas/status.h"
+#include "settings/cfg.h"
 
 struct enas_config;
 
 /* The engine's own settings (top level of the file, options without a section prefix). */
 extern const struct enas_setting enas__core_settings[];
-extern const size_t enas__n_core_settings;
+extern const size_t enas__core_n_settings;
 
 enum enas_status enas__config_create(struct enas_config **out, struct enas_err *err);
 void enas__config_destroy(struct enas_config *c);
@@ -48,19 +49,6 @@ enum enas_option_kind enas__config_option_kind(const struct enas_config *c, cons
 
 /* The values of one section, or NULL if no such section was declared. */
 const struct enas_cfg *enas__config_section(const struct enas_config *c, const char *name);
-
-/* Typed reads (also behind the host API's cfg_* members). A key the section does not declare, or of
- * another type, is a programming error: it is reported on stderr and reads as 0 / "". */
-int64_t enas__cfg_int(const struct enas_cfg *s, const char *key);
-double enas__cfg_float(const struct enas_cfg *s, const char *key);
-int enas__cfg_bool(const struct enas_cfg *s, const char *key);
-const char *enas__cfg_string(const struct enas_cfg *s, const char *key);
-
-/* A stand-alone section (op attributes): values parsed from "key=value key=value" against table.
- * Errors name the key and what is allowed. Destroy with enas__cfg_destroy. */
-enum enas_status enas__cfg_from_string(const struct enas_setting *table, size_t n, const char *text,
-                                       struct enas_cfg **out, struct enas_err *err);
-void enas__cfg_destroy(struct enas_cfg *s);
 
 /* `enas --help` text for every declared section: option, type, default, range/choices, help. */
 void enas__config_print_help(const struct enas_config *c, FILE *f);

@@ -90,4 +90,4 @@ const struct enas_setting enas__core_settings[] = {
         "augment the controller's validation images as training images (the reference trainer; TF: off)"),
 };
 
-const size_t enas__n_core_settings = sizeof enas__core_settings / sizeof enas__core_settings[0];
+const size_t enas__core_n_settings = sizeof enas__core_settings / sizeof enas__core_settings[0];

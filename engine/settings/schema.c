@@ -2,6 +2,7 @@
 #include "settings/schema.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -254,4 +255,52 @@ enum enas_status enas__schema_validate(const struct enas_setting *t, size_t n, c
             return st;
     }
     return ENAS_OK;
+}
+
+/* ---- suggestions ---- */
+
+/* Copies src into dst (size cap) with every `from` replaced by `to`; 0 if it does not fit. */
+int enas__schema_swap(char *dst, size_t cap, const char *src, char from, char to)
+{
+    size_t len = strlen(src);
+    if (len >= cap)
+        return 0;
+    for (size_t i = 0; i <= len; i++)
+        dst[i] = src[i] == from ? to : src[i];
+    return 1;
+}
+
+/* Levenshtein distance; SIZE_MAX for names too long to be typos of a key. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[ENAS__NAME_MAX * 2 + 2];
+    if (la > ENAS__NAME_MAX * 2 || lb > ENAS__NAME_MAX * 2)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* A candidate counts when it is at most 2 edits away and shorter edits than the query itself, so that
+ * a two-letter typo does not "match" every two-letter key. */
+void enas__schema_suggest(struct enas_suggestion *sg, const char *cand)
+{
+    size_t d = edit_distance(sg->query, cand);
+    if (d <= 2 && d < strlen(sg->query) && d < sg->dist && strlen(cand) < sizeof sg->best) {
+        sg->dist = d;
+        strcpy(sg->best, cand);
+    }
 }

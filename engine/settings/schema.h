@@ -62,4 +62,18 @@ void enas__schema_range(const struct enas_setting *d, char *buf, size_t cap);
 /* The default as --help shows it: "128", "0.05", "true", "\"\"". */
 void enas__schema_default(const struct enas_setting *d, char *buf, size_t cap);
 
+/* "Did you mean": struct enas_suggestion sg = {.query = q, .dist = SIZE_MAX}; then enas__schema_suggest for
+ * each candidate name; sg.best is then the closest one, or empty when none is close (at most 2 edits, and
+ * fewer edits than the query has letters, so that a two-letter typo does not match every short key). */
+struct enas_suggestion {
+    const char *query;
+    size_t dist;
+    char best[2 * ENAS__NAME_MAX + 2];
+};
+void enas__schema_suggest(struct enas_suggestion *sg, const char *cand);
+
+/* Copies src into dst (cap bytes) with every `from` replaced by `to` (option and file spellings of a key:
+ * '-' and '_'); 0 if it does not fit. */
+int enas__schema_swap(char *dst, size_t cap, const char *src, char from, char to);
+
 #endif

@@ -662,7 +662,7 @@ enum enas_status enas__search_resume_option(struct enas_host *h, struct enas_con
         for (size_t i = 0; i < sizeof fixed_on_resume / sizeof fixed_on_resume[0]; i++)
             if (strcmp(key, fixed_on_resume[i].key) == 0)
                 why = fixed_on_resume[i].why;
-        d = why ? find_setting(enas__core_settings, enas__n_core_settings, key) : NULL;
+        d = why ? find_setting(enas__core_settings, enas__core_n_settings, key) : NULL;
     }
     if (!why || !d || !sec) /* free to change (or unknown: set_option says so) */
         return enas__config_set_option(cfg, name, value, err);

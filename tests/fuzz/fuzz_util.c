@@ -90,7 +90,7 @@ struct enas_config *fz_config(void)
     struct enas_config *c = NULL;
     struct enas_err err = {0};
     if (enas__config_create(&c, &err) != ENAS_OK ||
-        enas__config_add_section(c, "", "enas", enas__core_settings, enas__n_core_settings, &err) !=
+        enas__config_add_section(c, "", "enas", enas__core_settings, enas__core_n_settings, &err) !=
             ENAS_OK ||
         enas__registry_declare_sections(fz_host()->reg, c, &err) != ENAS_OK)
         fz_fail("harness", err.msg);

@@ -68,7 +68,7 @@ static int open_engine(struct sh *s, const char *plugin_dir, const char *backend
         fprintf(stderr, "spacehelp: %s: skipped\n", err->msg);
         return 77;
     }
-    if (enas__config_add_section(s->cfg, "", "enas", enas__core_settings, enas__n_core_settings, err) !=
+    if (enas__config_add_section(s->cfg, "", "enas", enas__core_settings, enas__core_n_settings, err) !=
             ENAS_OK ||
         enas__registry_declare_sections(s->h->reg, s->cfg, err) != ENAS_OK)
         return 1;

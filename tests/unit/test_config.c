@@ -35,7 +35,7 @@ static struct enas_config *make_config(void)
     struct enas_config *c = NULL;
     struct enas_err err = {0};
     CHECK(enas__config_create(&c, &err) == ENAS_OK);
-    CHECK(enas__config_add_section(c, "", "engine", enas__core_settings, enas__n_core_settings, &err) ==
+    CHECK(enas__config_add_section(c, "", "engine", enas__core_settings, enas__core_n_settings, &err) ==
           ENAS_OK);
     CHECK(enas__config_add_section(c, "micro", "micro.so", micro_table, N_MICRO, &err) == ENAS_OK);
     return c;

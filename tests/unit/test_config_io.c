@@ -26,7 +26,7 @@ static struct enas_config *make_config(int with_micro)
     struct enas_config *c = NULL;
     struct enas_err err = {0};
     CHECK(enas__config_create(&c, &err) == ENAS_OK);
-    CHECK_ERR(enas__config_add_section(c, "", "engine", enas__core_settings, enas__n_core_settings, &err),
+    CHECK_ERR(enas__config_add_section(c, "", "engine", enas__core_settings, enas__core_n_settings, &err),
               err, ENAS_OK, NULL);
     if (with_micro)
         CHECK_ERR(enas__config_add_section(c, "micro", "micro.so", micro_table, N_MICRO, &err), err, ENAS_OK,
@@ -54,7 +54,7 @@ static void test_help(void)
     fclose(f);
     CHECK(strstr(text, "Core settings (from engine") != NULL);
     CHECK(strstr(text, "Settings of 'micro' (from micro.so") != NULL);
-    for (size_t k = 0; k < enas__n_core_settings; k++) {
+    for (size_t k = 0; k < enas__core_n_settings; k++) {
         const struct enas_setting *d = &enas__core_settings[k];
         char opt[96] = "--", want[96];
         kebab(opt + 2, d->key);
@@ -145,7 +145,7 @@ static void check_float_lines(const char *path)
     char line[1024];
     CHECK(f != NULL);
     while (f && fgets(line, sizeof line, f)) {
-        for (size_t k = 0; k < enas__n_core_settings; k++) {
+        for (size_t k = 0; k < enas__core_n_settings; k++) {
             const struct enas_setting *d = &enas__core_settings[k];
             size_t kl = strlen(d->key);
             if (d->type != ENAS_SET_FLOAT || strncmp(line, d->key, kl) != 0 ||
@@ -166,7 +166,7 @@ static void test_round_trip(void)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     struct enas_config *a = make_config(1), *b = make_config(1);
     struct enas_err err = {0};
-    for (size_t k = 0; k < enas__n_core_settings; k++)
+    for (size_t k = 0; k < enas__core_n_settings; k++)
         set_odd_value(a, "", &enas__core_settings[k], k);
     for (size_t k = 0; k < N_MICRO; k++)
         set_odd_value(a, "micro", &micro_table[k], k);
@@ -174,7 +174,7 @@ static void test_round_trip(void)
     CHECK(access(tmp, F_OK) != 0);
     CHECK_ERR(enas__config_load_file(b, path, &err), err, ENAS_OK, NULL);
     check_same(enas__config_section(a, ""), enas__config_section(b, ""), enas__core_settings,
-               enas__n_core_settings);
+               enas__core_n_settings);
     check_same(enas__config_section(a, "micro"), enas__config_section(b, "micro"), micro_table, N_MICRO);
     /* The odd values really differ from the defaults, or the comparison above proves nothing. */
     CHECK(enas__cfg_int(enas__config_section(b, ""), "seed") == INT64_C(9007199254740992));
