@@ -11,7 +11,8 @@ packages=(
   gnuplot-nox                                    # learning-curve plots
   clang libclang-rt-14-dev llvm-14               # tools/fuzz.sh: libFuzzer, the sanitizers' runtimes, and
                                                  # llvm-symbolizer (reports with function names)
-  clang-format clang-tidy                        # tools/lint.sh: the suite's format and clang-tidy checks
+  clang-format clang-tidy libomp-14-dev          # tools/lint.sh: the suite's format and clang-tidy checks
+                                                 # (clang reads the OpenMP sources: its omp.h)
 )
 
 missing=()
