@@ -11,3 +11,8 @@ foreach(space micro macro)
                          SKIP_RETURN_CODE 77 TIMEOUT 600)
   endforeach()
 endforeach()
+# the epoch end's measurements, the controller's validation passes and the TF presets
+add_test(NAME test_epoch_end COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli/test_epoch_end.sh $<TARGET_FILE:enas>
+                                     ${ENAS_PLUGIN_OUTPUT_DIR} $<TARGET_FILE:gen_cifar> $<TARGET_FILE:ckpt_digest>
+                                     ${PROJECT_SOURCE_DIR}/configs)
+set_tests_properties(test_epoch_end PROPERTIES LABELS e2e ENVIRONMENT "${ENAS_TEST_ENV}" TIMEOUT 600)

@@ -20,7 +20,11 @@ struct enas_ctrl_opts {
     double temperature;         /* logits /= T before the tanh; 0 = off */
     double op_tanh_reduce;      /* decisions with tanh_reduce use c / this; 0 = 1 */
     double skip_target;         /* 0.4; must lie in (0, 1) when the space has ENAS_CHOICE_ANY decisions */
-    uint64_t seed;              /* parameter init U(-0.1, 0.1) */
+    /* The skip KL: on Bernoulli(sigma(q)) for a bit whose squashed logit is q, as TF's and NNI's code take it
+     * (0), or on Bernoulli(sigma(2q)), the distribution the bit is sampled from (1, the paper's words); the
+     * mean over ANY decisions (0, TF) or their sum (1, NNI). */
+    int skip_kl_sampling, skip_kl_sum;
+    uint64_t seed; /* parameter init U(-0.1, 0.1) */
 };
 
 struct enas_controller;
@@ -40,10 +44,13 @@ void enas__controller_destroy(struct enas_controller *c); /* accepts NULL */
 size_t enas__controller_arch_len(const struct enas_controller *c);
 
 struct enas_ctrl_sample {
-    double log_prob;     /* sum over decisions of -log p(choice) (TF's sample_log_prob: a sum of CEs) */
-    double entropy;      /* sum of the exact entropies of every sampled distribution (no gradient) */
-    double skip_penalty; /* mean over ANY decisions of sum_j KL(Bernoulli(p_j) || Bernoulli(skip_target)) */
-    double skip_rate;    /* fraction of ANY-decision bits that are 1; 0 if none */
+    double log_prob;        /* sum over decisions of -log p(choice) (TF's sample_log_prob: a sum of CEs) */
+    double entropy;         /* sum of the exact entropies of every sampled distribution (no gradient) */
+    double entropy_sampled; /* sum over decisions (over bits for ANY) of CE * exp(-CE), CE = -log p(choice):
+                             * TF macro's and NNI's sampled-action entropy term */
+    double skip_penalty;    /* mean (or sum, skip_kl_sum) over ANY decisions of sum_j KL(Bernoulli(s_j) ||
+                             * Bernoulli(skip_target)), s_j per skip_kl_sampling */
+    double skip_rate;       /* fraction of ANY-decision bits that are 1; 0 if none */
 };
 
 /* Samples an architecture into arch (enas__controller_arch_len ints) with rng, keeping what backward needs.

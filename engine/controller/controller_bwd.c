@@ -24,11 +24,20 @@ static void loss_grad(struct enas_controller *c, size_t i, double w_lp, double w
             c->gk[j] = w_lp * (p[j] - (j == (size_t)a[0] ? 1.0 : 0.0));
         return;
     }
-    double lt = log(c->o.skip_target) - log1p(-c->o.skip_target), wk = w_skip / (double)c->n_any;
+    const double lt = log(c->o.skip_target) - log1p(-c->o.skip_target);
+    const double wk = c->o.skip_kl_sum ? w_skip : w_skip / (double)c->n_any;
     for (size_t j = 0; j < k; j++) {
-        /* p1 = sigma(2 q): d(-log p(bit))/dq = 2 (p1 - bit); dKL/dq = 2 p1 p0 (logit(p1) - logit(t)) */
-        double q = ls[j], p1 = p[j], p0 = exp(-softplus(2 * q));             /* p0 directly: 1 - p1 cancels */
-        c->gk[j] = w_lp * 2 * (p1 - a[j]) + wk * 2 * p1 * p0 * (2 * q - lt); /* logit(p1) = 2q */
+        /* p1 = sigma(2 q): d(-log p(bit))/dq = 2 (p1 - bit). KL(Bernoulli(s) || t) with s = sigma(a q):
+         * dKL/dq = a s (1 - s) (logit(s) - logit(t)), logit(s) = a q; a = 2 (sampling) or 1 (TF, NNI) */
+        const double q = ls[j], p1 = p[j], p0 = exp(-softplus(2 * q)); /* p0 directly: 1 - p1 cancels */
+        double dkl;
+        if (c->o.skip_kl_sampling) {
+            dkl = 2 * p1 * p0 * (2 * q - lt);
+        } else {
+            const double s1 = exp(-softplus(-q)), s0 = exp(-softplus(q));
+            dkl = s1 * s0 * (q - lt);
+        }
+        c->gk[j] = w_lp * 2 * (p1 - a[j]) + wk * dkl;
     }
 }
 

@@ -133,8 +133,14 @@ static void squash(struct enas_controller *c, size_t i)
 }
 
 struct ctrl_acc {
-    double lp, ent, kl, bits, ones;
+    double lp, ent, ent_s, kl, bits, ones;
 };
+
+/* CE * exp(-CE) for CE = -log p: the sampled-action entropy term of TF macro and NNI. */
+static double sampled_entropy(double ce)
+{
+    return ce * exp(-ce);
+}
 
 static enum enas_status bad_value(const struct ctrl_dec *cd, size_t pos, int v, struct enas_err *err)
 {
@@ -172,6 +178,7 @@ static enum enas_status choose_one(struct enas_controller *c, size_t i, struct e
     }
     a->lp += lz - ls[ch];
     a->ent += ent;
+    a->ent_s += sampled_entropy(lz - ls[ch]);
     if (cd->grp >= 0) {
         c->pend[0] = (struct ctrl_term){CTRL_SRC_EMB, cd->grp, ch, 1.0};
         c->n_pend = 1;
@@ -183,8 +190,8 @@ static enum enas_status choose_one(struct enas_controller *c, size_t i, struct e
     return ENAS_OK;
 }
 
-/* Independent bits: P(bit_j = 1) = sigma(2 q~_j), TF's softmax over [-q~, q~]. The KL uses that same
- * Bernoulli; TF's sigma(pair) there is a defect (ENAS.md §8.5). */
+/* Independent bits: P(bit_j = 1) = sigma(2 q~_j), TF's softmax over [-q~, q~]. The KL takes sigma(q~) as TF
+ * and NNI do (ENAS.md §8.5), or with skip_kl_sampling the sampling Bernoulli sigma(2 q~). */
 static enum enas_status choose_any(struct enas_controller *c, size_t i, struct enas_rng *rng,
                                    struct ctrl_acc *a, struct enas_err *err)
 {
@@ -202,7 +209,11 @@ static enum enas_status choose_any(struct enas_controller *c, size_t i, struct e
             return bad_value(cd, cd->arch_off + j, bits[j], err);
         a->lp -= bits[j] ? lp1 : lp0;
         a->ent -= p1 * lp1 + p0 * lp0;
-        a->kl += p1 * (lp1 - lt1) + p0 * (lp0 - lt0);
+        a->ent_s += sampled_entropy(bits[j] ? -lp1 : -lp0);
+        /* the KL's Bernoulli: sigma(2q) (sampling) or sigma(q) (TF, NNI) */
+        const double ks1 = c->o.skip_kl_sampling ? lp1 : -softplus(-q),
+                     ks0 = c->o.skip_kl_sampling ? lp0 : -softplus(q);
+        a->kl += exp(ks1) * (ks1 - lt1) + exp(ks0) * (ks0 - lt0);
         n_on += (size_t)bits[j];
     }
     a->bits += (double)k;
@@ -240,7 +251,7 @@ static int before(struct enas_controller *c, size_t i, int *scope)
 static enum enas_status run(struct enas_controller *c, struct enas_rng *rng, struct enas_ctrl_sample *out,
                             struct enas_err *err)
 {
-    struct ctrl_acc a = {0, 0, 0, 0, 0};
+    struct ctrl_acc a = {0};
     int scope = 0;
     c->have_tape = 0;
     c->n_steps = c->n_anchors = 0;
@@ -266,7 +277,8 @@ static enum enas_status run(struct enas_controller *c, struct enas_rng *rng, str
     }
     out->log_prob = a.lp;
     out->entropy = a.ent;
-    out->skip_penalty = c->n_any ? a.kl / (double)c->n_any : 0.0;
+    out->entropy_sampled = a.ent_s;
+    out->skip_penalty = c->n_any ? (c->o.skip_kl_sum ? a.kl : a.kl / (double)c->n_any) : 0.0;
     out->skip_rate = a.bits > 0 ? a.ones / a.bits : 0.0;
     if (!isfinite(a.lp) || !isfinite(a.ent) || !isfinite(a.kl))
         return enas_err_set(err, ENAS_ERR_NUMERIC, "controller: log-probability is not finite (parameters?)");

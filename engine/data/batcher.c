@@ -233,6 +233,15 @@ void enas__batcher_destroy(struct enas_batcher *b)
 
 enum enas_status enas__batcher_start_epoch(struct enas_batcher *b, int64_t epoch, struct enas_err *err)
 {
+    return enas__batcher_start_at(b, epoch, 0, err);
+}
+
+enum enas_status enas__batcher_start_at(struct enas_batcher *b, int64_t epoch, int64_t first,
+                                        struct enas_err *err)
+{
+    if (first < 0 || first > b->nb)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "batcher: batch %lld of an epoch of %lld batches",
+                            (long long)first, (long long)b->nb);
     pthread_mutex_lock(&b->mu);
     for (int i = 0; i < b->depth; i++) {
         if (b->slots[i].state == SLOT_HELD) {
@@ -250,7 +259,7 @@ enum enas_status enas__batcher_start_epoch(struct enas_batcher *b, int64_t epoch
     for (int i = 0; i < b->depth; i++)
         b->slots[i].state = SLOT_FREE;
     b->epoch = epoch;
-    b->next_claim = b->next_take = 0;
+    b->next_claim = b->next_take = first;
     b->active = 1;
     pthread_cond_broadcast(&b->work);
     pthread_mutex_unlock(&b->mu);

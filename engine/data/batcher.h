@@ -50,6 +50,10 @@ void enas__batcher_destroy(struct enas_batcher *b);
  * what is left of the current one; workers start preparing at once. Every batch taken must have been
  * released first (else ENAS_ERR_INVALID_ARG), because their buffers are reused. */
 enum enas_status enas__batcher_start_epoch(struct enas_batcher *b, int64_t epoch, struct enas_err *err);
+/* The same, from batch `first` of the epoch on (0 <= first <= the batches per epoch): the batches before it
+ * are not prepared at all. */
+enum enas_status enas__batcher_start_at(struct enas_batcher *b, int64_t epoch, int64_t first,
+                                        struct enas_err *err);
 
 /* The next batch of the epoch in order, waiting for a worker if needed. At the end of the epoch returns
  * ENAS_OK with *out = NULL. ENAS_ERR_INVALID_ARG if no epoch was started or if the caller holds so

@@ -45,6 +45,13 @@ const struct enas_setting enas__core_settings[] = {
     /* the KL penalty takes log(p) and log(1 - p): 0 and 1 stopped a space with skip decisions (macro) */
     FLOAT_SET("skip_target", 0.4, TINY, BELOW_ONE,
               "target skip-connection probability of the KL penalty (0 < p < 1)"),
+    STR_SET("skip_kl", "logit", "logit|sampling",
+            "skip KL on Bernoulli(sigma(q)) as TF and NNI compute it (logit), or on the sampling Bernoulli "
+            "sigma(2q) (sampling; the skip rate then settles nearer skip_target)"),
+    STR_SET("skip_kl_reduce", "mean", "mean|sum", "skip KL over the skip decisions: mean (TF) or sum (NNI)"),
+    STR_SET("entropy_mode", "sampled", "sampled|exact",
+            "entropy added to the reward: sum of CE*exp(-CE) of the sampled choices (TF macro, NNI) or the "
+            "exact entropy of every decision (TF micro)"),
     FLOAT_SET("op_tanh_reduce", 1.0, 1e-6, INF,
               "operation logits use tanh_constant / this; 1 = off (NNI); TF scripts 2.5"),
 
@@ -88,6 +95,19 @@ const struct enas_setting enas__core_settings[] = {
     BOOL_SET(
         "valid_augment", 1,
         "augment the controller's validation images as training images (the reference trainer; TF: off)"),
+    BOOL_SET("valid_drop_last", 0,
+             "controller batches: drop the last partial batch of each pass (TF feeds full batches; NNI "
+             "keeps it)"),
+
+    /* What each epoch's end measures (nothing here changes the search itself). */
+    INT_SET("compare_samples", 10, 0, 10000,
+            "epoch end: score this many controller samples and as many uniformly random architectures on "
+            "the same validation batches (metrics: ctrl_mean/max, random_mean/max); 0 = off"),
+    INT_SET("compare_batches", 4, 1, 10000,
+            "validation batches each compared architecture is scored on (the same ones for all)"),
+    INT_SET("valid_eval_batches", 0, -1, INF,
+            "epoch end: validation accuracy of controller samples (one per batch, as TF) over this many "
+            "batches of the controller half; 0 = all of it, -1 = off"),
 };
 
 const size_t enas__core_n_settings = sizeof enas__core_settings / sizeof enas__core_settings[0];

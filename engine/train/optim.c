@@ -49,9 +49,16 @@ float *enas__optim_sgd_buffer(struct enas_sgd *s, size_t i, size_t numel)
     return s->buf[i];
 }
 
+/* A weight the optimizer moves: every one with a gradient, used in this step or not. */
+static int moves(const struct enas_param *p)
+{
+    return p->grad && !(p->flags & ENAS_PARAM_BUFFER);
+}
+
+/* A weight with gradient in this step (the others' gradients are zero). */
 static int trains(const struct enas_param *p)
 {
-    return p->used && p->grad && !(p->flags & ENAS_PARAM_BUFFER);
+    return p->used && moves(p);
 }
 
 int64_t enas__optim_first_nonfinite(const float *v, int64_t n)
@@ -79,7 +86,7 @@ enum enas_status enas__optim_sgd_step(struct enas_sgd *s, struct enas_param *con
     enum enas_status st = ENAS_OK;
     for (size_t i = 0; i < n; i++) {
         struct enas_param *p = params[i];
-        if (!trains(p)) { /* a statistic the step's forward updated (BN running mean and variance) */
+        if (!moves(p)) { /* a statistic the step's forward updated (BN running mean and variance) */
             if (p->used && st == ENAS_OK)
                 st = nonfinite(p, "the statistic", p->value.data, enas_tensor_numel(&p->value), err);
             p->used = 0;

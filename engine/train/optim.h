@@ -19,11 +19,14 @@ enum enas_status enas__optim_sgd_create(const struct enas_sgd_opts *o, struct en
                                         struct enas_err *err);
 void enas__optim_sgd_destroy(struct enas_sgd *s); /* accepts NULL */
 
-/* One update of every trainable parameter whose `used` flag is set (an op holding it ran in this
- * step), then zeroes their gradients and clears `used`. Parameters the sampled child did not use get
- * no update at all: no decay, no momentum (the reference's path sampling gives them no gradient).
- * ENAS_ERR_NUMERIC, naming the parameter and index, when an updated weight or momentum, or a statistic
- * buffer the step's forward updated, is not finite afterwards (every parameter is still updated). */
+/* One update of every trainable parameter, then zeroes their gradients and clears every `used` flag. A
+ * weight the sampled child did not use has a zero gradient and still decays and moves with its momentum,
+ * as in the references: TF adds l2 * sum(w^2) over every child variable and its momentum optimizer moves
+ * every variable every step; PyTorch's SGD (NNI) does so for every weight that has had a gradient once.
+ * (Skipping them scaled the effective decay by how often a weight is sampled and replayed stale momentum
+ * on its next use.) ENAS_ERR_NUMERIC, naming the parameter and index, when a weight or momentum, or a
+ * statistic buffer the step's forward updated (`used`), is not finite afterwards (every parameter is
+ * still updated). */
 enum enas_status enas__optim_sgd_step(struct enas_sgd *s, struct enas_param *const *params, size_t n,
                                       double lr, struct enas_err *err);
 

@@ -183,11 +183,29 @@ enum enas_status enas__runlog_arch(struct enas_search *r, const int *arch, doubl
     char *tf = enas__arch_format(&r->space, arch, r->arch_len, ENAS_ARCH_TF);
     if (tf)
         tf[strcspn(tf, "\n")] = '\0';
-    fprintf(r->metrics, "{\"epoch_end\": %lld, \"derived_score\": %.6g, \"arch\": \"%s\"}\n",
-            (long long)r->st.epoch, score, tf ? tf : "");
+    const struct enas_eval_result *e = &r->eval_res;
+    fprintf(r->metrics, "{\"epoch_end\": %lld, \"derived_score\": %.6g", (long long)r->st.epoch, score);
+    if (e->compared)
+        fprintf(r->metrics,
+                ", \"compared\": %lld, \"ctrl_mean\": %.6g, \"ctrl_max\": %.6g, \"random_mean\": %.6g, "
+                "\"random_max\": %.6g",
+                (long long)e->compared, e->ctrl_mean, e->ctrl_max, e->random_mean, e->random_max);
+    if (e->valid_images)
+        fprintf(r->metrics, ", \"valid_accuracy\": %.6g, \"valid_images\": %lld", e->valid_accuracy,
+                (long long)e->valid_images);
+    fprintf(r->metrics, ", \"arch\": \"%s\"}\n", tf ? tf : "");
     fflush(r->metrics);
     if (r->tty)
         fputc('\n', stderr);
+    if (e->compared)
+        enas__log(ENAS_LOG_INFO,
+                  "epoch %lld: %lld controller samples score %.4f on average (best %.4f), %lld random "
+                  "architectures %.4f (best %.4f)",
+                  (long long)r->st.epoch, (long long)e->compared, e->ctrl_mean, e->ctrl_max,
+                  (long long)e->compared, e->random_mean, e->random_max);
+    if (e->valid_images)
+        enas__log(ENAS_LOG_INFO, "epoch %lld: validation accuracy %.4f of controller samples (%lld images)",
+                  (long long)r->st.epoch, e->valid_accuracy, (long long)e->valid_images);
     enas__log(ENAS_LOG_INFO, "epoch %lld: best of %lld sampled architectures scores %.4f: %s",
               (long long)r->st.epoch, (long long)enas__cfg_int(r->core, "derive_samples"), score,
               tf ? tf : "");
@@ -195,18 +213,43 @@ enum enas_status enas__runlog_arch(struct enas_search *r, const int *arch, doubl
     return write_arch(r, arch, base, err);
 }
 
-/* Splits metrics.jsonl into two tables gnuplot (or a spreadsheet) reads. */
+/* The epoch-end measurements of one "epoch_end" line into ev.tsv; a field the run did not measure is "nan".
+ */
+static void eval_row(const char *line, FILE *ev)
+{
+    static const char *const keys[] = {"ctrl_mean", "ctrl_max", "random_mean", "random_max",
+                                       "valid_accuracy"};
+    long long epoch;
+    if (sscanf(line, "{\"epoch_end\": %lld", &epoch) != 1)
+        return;
+    fprintf(ev, "%lld", epoch);
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        char want[40];
+        double v = NAN;
+        snprintf(want, sizeof want, "\"%s\": ", keys[k]);
+        const char *at = strstr(line, want);
+        if (at && sscanf(at + strlen(want), "%lf", &v) != 1)
+            v = NAN;
+        fprintf(ev, "\t%g", v);
+    }
+    fputc('\n', ev);
+}
+
+/* Splits metrics.jsonl into the tables gnuplot (or a spreadsheet) reads: train.tsv (shared-weight steps),
+ * ctrl.tsv (controller updates) and eval.tsv (the epoch ends' measurements). */
 static void write_tables(const struct enas_search *r)
 {
     char path[ENAS__PATH_MAX], line[2048];
     FILE *in = enas__path_join(path, sizeof path, NULL, "%s/metrics.jsonl", r->dir) ? NULL : fopen(path, "r");
     FILE *tr = enas__path_join(path, sizeof path, NULL, "%s/train.tsv", r->dir) ? NULL : fopen(path, "w");
     FILE *ct = enas__path_join(path, sizeof path, NULL, "%s/ctrl.tsv", r->dir) ? NULL : fopen(path, "w");
-    if (in && tr && ct) {
+    FILE *ev = enas__path_join(path, sizeof path, NULL, "%s/eval.tsv", r->dir) ? NULL : fopen(path, "w");
+    if (in && tr && ct && ev) {
         fputs("step\tloss\taccuracy\tlr\timages_per_s\n", tr);
-        fputs("update\treward\tbaseline\tentropy\n", ct);
+        fputs("update\treward\tbaseline\tentropy\tskip_rate\n", ct);
+        fputs("epoch\tctrl_mean\tctrl_max\trandom_mean\trandom_max\tvalid_accuracy\n", ev);
         long long a;
-        double b, c, d, e;
+        double b, c, d, e, sr;
         long long ep;
         while (fgets(line, sizeof line, in)) {
             if (sscanf(line,
@@ -216,9 +259,11 @@ static void write_tables(const struct enas_search *r)
                 fprintf(tr, "%lld\t%g\t%g\t%g\t%g\n", a, b, c, d, e);
             else if (sscanf(line,
                             "{\"ctrl_update\": %lld, \"epoch\": %lld, \"reward\": %lf, \"baseline\": %lf, "
-                            "\"entropy\": %lf",
-                            &a, &ep, &b, &c, &d) == 5)
-                fprintf(ct, "%lld\t%g\t%g\t%g\n", a, b, c, d);
+                            "\"entropy\": %lf, \"log_prob\": %lf, \"skip_rate\": %lf",
+                            &a, &ep, &b, &c, &d, &e, &sr) == 7)
+                fprintf(ct, "%lld\t%g\t%g\t%g\t%g\n", a, b, c, d, sr);
+            else
+                eval_row(line, ev);
         }
     }
     if (in)
@@ -227,6 +272,8 @@ static void write_tables(const struct enas_search *r)
         fclose(tr);
     if (ct)
         fclose(ct);
+    if (ev)
+        fclose(ev);
 }
 
 void enas__runlog_epoch_end(struct enas_search *r)
@@ -234,18 +281,22 @@ void enas__runlog_epoch_end(struct enas_search *r)
     write_tables(r);
     if (!enas__extprog_have("gnuplot") || strchr(r->dir, '\''))
         return; /* the folder goes into gnuplot strings in single quotes */
-    char script[3 * ENAS__PATH_MAX + 800], png[ENAS__PATH_MAX], png_tmp[ENAS__PATH_MAX];
+    char script[4 * ENAS__PATH_MAX + 1200], png[ENAS__PATH_MAX], png_tmp[ENAS__PATH_MAX];
     if (enas__path_join(png, sizeof png, NULL, "%s/curves.png", r->dir) != ENAS_OK ||
         enas__path_join(png_tmp, sizeof png_tmp, NULL, "%s/curves.png.tmp", r->dir) != ENAS_OK)
         return; /* no room for the name: the tables are written, the picture is not */
     snprintf(
         script, sizeof script,
-        "set terminal pngcairo size 1000,700 noenhanced; set output '%s'; "
-        "set multiplot layout 2,1; set key autotitle columnhead; set xlabel 'shared-weight step'; "
-        "plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
-        "set xlabel 'controller update'; plot '%s/ctrl.tsv' using 1:2 with lines, '' using 1:3 with lines; "
+        "set terminal pngcairo size 1000,1050 noenhanced; set output '%s'; "
+        "set multiplot layout 3,1; set key autotitle columnhead; set xlabel 'shared-weight step'; "
+        "set y2tics; plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
+        "set xlabel 'controller update'; plot '%s/ctrl.tsv' using 1:2 with lines, '' using 1:3 with lines, "
+        "'' using 1:4 with lines axes x1y2, '' using 1:5 with lines axes x1y2; "
+        "set xlabel 'epoch'; set ylabel 'top-1 accuracy'; unset y2tics; "
+        "plot '%s/eval.tsv' using 1:2 with linespoints, '' using 1:4 with linespoints, "
+        "'' using 1:3 with lines dt 2, '' using 1:5 with lines dt 2, '' using 1:6 with linespoints; "
         "unset multiplot",
-        png_tmp, r->dir, r->dir);
+        png_tmp, r->dir, r->dir, r->dir);
     char *argv[] = {"gnuplot", "-e", script, NULL};
     if (enas__extprog_run(argv, 0) != 0 || rename(png_tmp, png) != 0) {
         unlink(png_tmp);

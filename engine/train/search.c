@@ -19,12 +19,12 @@
 #include "util/log.h"
 #include "util/path.h"
 
-static volatile sig_atomic_t stop_requested;
+volatile sig_atomic_t enas__search_stop;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_requested = 1;
+    enas__search_stop = 1;
 }
 
 static double now_s(void)
@@ -162,12 +162,13 @@ static enum enas_status train_step(struct enas_search *r, const struct enas_batc
     return st;
 }
 
-/* The reward of the current architecture on one validation batch (no tape). */
-static enum enas_status score(struct enas_search *r, const struct enas_batch *b, uint64_t stream,
-                              double *reward, struct enas_err *err)
+enum enas_status enas__search_score(struct enas_search *r, const struct enas_batch *b, uint64_t stream,
+                                    double *reward, double *accuracy, struct enas_err *err)
 {
-    struct enas_step_opts so = {
-        enas__cfg_bool(r->core, "reward_train_mode"), 0, r->st.seed, stream, r->threads, 0};
+    struct enas_step_opts so = {.training = enas__cfg_bool(r->core, "reward_train_mode"),
+                                .seed = r->st.seed,
+                                .stream = stream,
+                                .threads = r->threads};
     enas__step_begin(r->step, &so);
     struct enas_tensor *x = input_of(r, b);
     struct enas_child_out o = {0};
@@ -178,10 +179,12 @@ static enum enas_status score(struct enas_search *r, const struct enas_batch *b,
         r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, &o, err);
     if (st == ENAS_OK)
         st = r->space.desc->info(r->space.state, r->arch, r->arch_len, &info, err);
-    if (st == ENAS_OK)
+    if (st == ENAS_OK && reward)
         st = r->reward_d->compute(r->reward, o.logits, b->labels, &info, reward, err);
     if (st != ENAS_OK)
         enas__err_terminate(err); /* the space's or the reward plugin's message */
+    else if (accuracy)
+        *accuracy = enas_top1(o.logits, b->labels);
     return st;
 }
 
@@ -189,7 +192,7 @@ static enum enas_status score(struct enas_search *r, const struct enas_batch *b,
  * resumed from is unchanged, and the loops after it see the request too). */
 static enum enas_status skip_batches(struct enas_batcher *b, int64_t n, int cycling, struct enas_err *err)
 {
-    for (int64_t i = 0; i < n && !stop_requested; i++) {
+    for (int64_t i = 0; i < n && !enas__search_stop; i++) {
         const struct enas_batch *x = NULL;
         enum enas_status st =
             cycling ? enas__batcher_next_cycling(b, &x, err) : enas__batcher_next(b, &x, err);
@@ -220,7 +223,7 @@ static enum enas_status phase_shared(struct enas_search *r, struct enas_err *err
     const int64_t freq = enas__cfg_int(r->core, "log_frequency"),
                   max_steps = enas__cfg_int(r->core, "max_steps");
     struct enas_runlog_window win = {now_s(), 0, 0.0, 0.0, 0};
-    while (st == ENAS_OK && !stop_requested && (!max_steps || r->st.global_step < max_steps)) {
+    while (st == ENAS_OK && !enas__search_stop && (!max_steps || r->st.global_step < max_steps)) {
         const struct enas_batch *b = NULL;
         if ((st = enas__batcher_next(r->train, &b, err)) != ENAS_OK || !b)
             break;
@@ -233,7 +236,7 @@ static enum enas_status phase_shared(struct enas_search *r, struct enas_err *err
         if (st == ENAS_OK && (r->st.global_step % freq == 0 || r->st.batch == r->steps_per_epoch))
             enas__runlog_train(r, &win, lr, now_s());
     }
-    if (st == ENAS_OK && !stop_requested)
+    if (st == ENAS_OK && !enas__search_stop)
         r->st.phase = 1;
     return st;
 }
@@ -266,12 +269,6 @@ static enum enas_status ctrl_check(struct enas_search *r, struct enas_err *err)
 /* What scoring changes, taken before a controller update or the derivation so that a stop request can undo
  * it: the sampling stream, the baseline, and the statistic buffers of the shared weights (the micro search
  * scores in training mode, as TF, which updates BN's running statistics). */
-struct scoring_mark {
-    struct enas_rng rng;
-    double baseline;
-    float *stats;
-};
-
 /* Copies every statistic buffer into snap (to_snap) or back from it; with snap NULL, counts the floats. */
 static size_t buffers_copy(struct enas_search *r, float *snap, int to_snap)
 {
@@ -290,7 +287,8 @@ static size_t buffers_copy(struct enas_search *r, float *snap, int to_snap)
     return at;
 }
 
-static enum enas_status mark_take(struct enas_search *r, struct scoring_mark *m, struct enas_err *err)
+enum enas_status enas__search_mark_take(struct enas_search *r, struct enas_search_mark *m,
+                                        struct enas_err *err)
 {
     m->rng = r->ctrl_rng;
     m->baseline = r->st.baseline;
@@ -301,7 +299,7 @@ static enum enas_status mark_take(struct enas_search *r, struct scoring_mark *m,
 }
 
 /* Back to the mark (restore) or not; frees it either way. */
-static void mark_end(struct enas_search *r, struct scoring_mark *m, int restore)
+void enas__search_mark_end(struct enas_search *r, struct enas_search_mark *m, int restore)
 {
     if (restore) {
         r->ctrl_rng = m->rng;
@@ -343,12 +341,13 @@ static enum enas_status ctrl_update(struct enas_search *r, struct enas_runlog_ct
     const double decay = enas__cfg_float(r->core, "baseline_decay"),
                  ew = enas__cfg_float(r->core, "entropy_weight");
     const double sw = enas__cfg_float(r->core, "skip_weight");
-    struct scoring_mark mark;
-    enum enas_status st = mark_take(r, &mark, err);
+    struct enas_search_mark mark;
+    enum enas_status st = enas__search_mark_take(r, &mark, err);
+    int64_t from[2] = {-1, -1}, to[2] = {-1, -1}; /* (pass, batch) of the first and last batch, for -v */
     enas__controller_zero_grad(r->ctrl);
     for (int64_t k = 0; k < r->samples_per_update && st == ENAS_OK; k++) {
-        if (stop_requested) {
-            mark_end(r, &mark, 1);
+        if (enas__search_stop) {
+            enas__search_mark_end(r, &mark, 1);
             return ENAS_OK;
         }
         struct enas_ctrl_sample cs;
@@ -360,20 +359,29 @@ static enum enas_status ctrl_update(struct enas_search *r, struct enas_runlog_ct
         st = enas__controller_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
         if (st == ENAS_OK)
             st = enas__batcher_next_cycling(r->valid, &b, err);
+        if (st == ENAS_OK && b) {
+            if (from[0] < 0)
+                from[0] = b->epoch, from[1] = b->index;
+            to[0] = b->epoch, to[1] = b->index;
+        }
         if (st == ENAS_OK)
-            st = score(r, b, stream, &reward, err);
+            st = enas__search_score(r, b, stream, &reward, NULL, err);
         enas__batcher_release(r->valid, b);
         if (st == ENAS_OK && !isfinite(reward))
             st = numeric_value(r, "the reward", reward, err);
         if (st != ENAS_OK)
             break;
-        reward += ew * cs.entropy;
+        reward += ew * (r->entropy_exact ? cs.entropy : cs.entropy_sampled);
         r->st.baseline = decay * r->st.baseline + (1 - decay) * reward; /* from 0, as the reference */
         st = enas__controller_backward(r->ctrl, (reward - r->st.baseline) / (double)r->samples_per_update,
                                        sw / (double)r->samples_per_update, err);
         enas__runlog_ctrl_add(acc, reward, r->st.baseline, &cs);
     }
-    mark_end(r, &mark, 0);
+    enas__search_mark_end(r, &mark, 0);
+    enas__log(ENAS_LOG_DEBUG,
+              "controller update %lld: validation batches from pass %lld batch %lld to pass %lld batch %lld",
+              (long long)r->st.ctrl_updates + 1, (long long)from[0], (long long)from[1], (long long)to[0],
+              (long long)to[1]);
     if (st == ENAS_OK)
         st = stats_check(r, "scoring the controller's samples", err);
     if (st == ENAS_OK)
@@ -387,13 +395,17 @@ static enum enas_status ctrl_update(struct enas_search *r, struct enas_runlog_ct
 /* Phase 2: the controller, from update st.ctrl_in_epoch of the epoch to ctrl_steps. */
 static enum enas_status phase_ctrl(struct enas_search *r, struct enas_err *err)
 {
-    enum enas_status st = enas__batcher_start_epoch(r->valid, r->st.epoch, err);
+    /* the epoch's own passes (search_open.c); an absurd product saturates instead of wrapping */
+    const int64_t pass = r->valid_passes && r->st.epoch > INT64_MAX / r->valid_passes
+                             ? INT64_MAX
+                             : r->st.epoch * r->valid_passes;
+    enum enas_status st = enas__batcher_start_epoch(r->valid, pass, err);
     if (st == ENAS_OK)
         st = skip_batches(r->valid, r->st.ctrl_in_epoch * r->samples_per_update, 1, err);
-    while (st == ENAS_OK && !stop_requested && r->st.ctrl_in_epoch < r->ctrl_steps) {
+    while (st == ENAS_OK && !enas__search_stop && r->st.ctrl_in_epoch < r->ctrl_steps) {
         struct enas_runlog_ctrl acc = {0};
         st = ctrl_update(r, &acc, err);
-        if (st != ENAS_OK || stop_requested) /* an abandoned update is not counted */
+        if (st != ENAS_OK || enas__search_stop) /* an abandoned update is not counted */
             break;
         r->st.ctrl_in_epoch++;
         r->st.ctrl_updates++;
@@ -402,22 +414,27 @@ static enum enas_status phase_ctrl(struct enas_search *r, struct enas_err *err)
     return st;
 }
 
-/* Paper §2.2: sample N architectures, score each on one validation minibatch, keep the best. */
+/* Paper §2.2: sample N architectures, score each on one validation minibatch, keep the best. The batch is
+ * the epoch's turn of the controller half in order, not augmented (the controller's stream is the next
+ * epoch's). */
 static enum enas_status derive(struct enas_search *r, struct enas_err *err)
 {
     const int64_t n = enas__cfg_int(r->core, "derive_samples");
     const struct enas_batch *b = NULL;
     int *best = malloc((r->arch_len ? r->arch_len : 1) * sizeof *best);
     double best_r = -INFINITY;
-    struct scoring_mark mark = {0};
+    struct enas_search_mark mark = {0};
     enum enas_status st =
-        best ? mark_take(r, &mark, err) : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+        best ? enas__search_mark_take(r, &mark, err) : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    const int64_t nb = enas__batcher_num_batches(r->eval);
     if (st == ENAS_OK)
-        st = enas__batcher_next_cycling(r->valid, &b, err);
+        st = enas__batcher_start_at(r->eval, 0, nb ? r->st.epoch % nb : 0, err);
+    if (st == ENAS_OK)
+        st = enas__batcher_next_cycling(r->eval, &b, err);
     for (int64_t i = 0; i < n && st == ENAS_OK; i++) {
-        if (stop_requested) { /* resumed, the derivation starts again from the mark */
-            enas__batcher_release(r->valid, b);
-            mark_end(r, &mark, 1);
+        if (enas__search_stop) { /* resumed, the derivation starts again from the mark */
+            enas__batcher_release(r->eval, b);
+            enas__search_mark_end(r, &mark, 1);
             free(best);
             return ENAS_OK;
         }
@@ -425,7 +442,8 @@ static enum enas_status derive(struct enas_search *r, struct enas_err *err)
         double reward = 0;
         st = enas__controller_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
         if (st == ENAS_OK)
-            st = score(r, b, (1ull << 61) | ((uint64_t)r->st.epoch * 100000u + (uint64_t)i), &reward, err);
+            st = enas__search_score(r, b, (1ull << 61) | ((uint64_t)r->st.epoch * 100000u + (uint64_t)i),
+                                    &reward, NULL, err);
         /* a NaN would never beat -inf and leave the best unset; a checkpoint holds finite numbers only */
         if (st == ENAS_OK && !isfinite(reward))
             st = numeric_value(r, "the reward of a derived architecture", reward, err);
@@ -434,8 +452,8 @@ static enum enas_status derive(struct enas_search *r, struct enas_err *err)
             memcpy(best, r->arch, r->arch_len * sizeof *best);
         }
     }
-    enas__batcher_release(r->valid, b);
-    mark_end(r, &mark, 0);
+    enas__batcher_release(r->eval, b);
+    enas__search_mark_end(r, &mark, 0);
     if (st == ENAS_OK)
         st = stats_check(r, "scoring the derived architectures", err);
     if (st == ENAS_OK) { /* the checkpoint's best_arch has room for exactly arch_len ints */
@@ -467,11 +485,15 @@ static enum enas_status run_epoch(struct enas_search *r, struct enas_err *err)
     enum enas_status st = ENAS_OK;
     if (r->st.phase == 0)
         st = phase_shared(r, err);
-    if (st == ENAS_OK && !stop_requested)
+    if (st == ENAS_OK && !enas__search_stop)
         st = phase_ctrl(r, err);
-    if (st == ENAS_OK && !stop_requested)
+    /* the measurements first: they change nothing, and derive's line in metrics.jsonl carries them, so
+     * that a stop in either leaves no line that a resumed run would write again */
+    if (st == ENAS_OK && !enas__search_stop)
+        st = enas__search_evaluate(r, err);
+    if (st == ENAS_OK && !enas__search_stop)
         st = derive(r, err);
-    if (st == ENAS_OK && !stop_requested) {
+    if (st == ENAS_OK && !enas__search_stop) {
         enas__runlog_epoch_end(r);
         r->st.epoch++;
         r->st.batch = 0;
@@ -488,19 +510,19 @@ enum enas_status enas__search_loop(struct enas_search *r, struct enas_err *err)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    stop_requested = 0;
+    enas__search_stop = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     enas__log(ENAS_LOG_INFO, "search: space %s, %lld epochs, run folder %s", r->space_name,
               (long long)r->epochs, r->dir);
     const int64_t max_steps = enas__cfg_int(r->core, "max_steps");
     enum enas_status st = ENAS_OK;
-    while (st == ENAS_OK && !stop_requested && r->st.epoch < r->epochs) {
+    while (st == ENAS_OK && !enas__search_stop && r->st.epoch < r->epochs) {
         st = run_epoch(r, err);
         if (max_steps && r->st.global_step >= max_steps)
             break;
     }
-    if (st == ENAS_OK && stop_requested) {
+    if (st == ENAS_OK && enas__search_stop) {
         st = enas__search_checkpoint(r, err);
         if (st == ENAS_OK)
             st = enas_err_set(err, ENAS_ERR_INTERRUPTED,

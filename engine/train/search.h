@@ -3,6 +3,7 @@
 #ifndef ENAS_ENGINE_SEARCH_H
 #define ENAS_ENGINE_SEARCH_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "arch/arch.h"
@@ -32,9 +33,20 @@ struct enas_search {
     struct enas_step *step;
     struct enas_cifar10 data;
     struct enas_cifar10_split split;
-    struct enas_batcher *train, *valid;
+    struct enas_batcher *train, *valid; /* the two halves, for the shared weights and the controller */
+    struct enas_batcher *eval;          /* the controller half in order, not augmented: the epoch end's */
     int threads;
     int64_t epochs, steps_per_epoch, ctrl_steps, samples_per_update;
+    int64_t valid_passes; /* passes over the controller half that one epoch's controller phase starts */
+    struct enas_eval_result {
+        int64_t compared;               /* architectures of each kind compared (0: off) */
+        double ctrl_mean, ctrl_max;     /* top-1 accuracy of the controller's samples */
+        double random_mean, random_max; /* of uniformly random architectures, on the same batches */
+        int64_t valid_images;           /* images of the validation accuracy (0: off) */
+        double valid_accuracy;          /* of controller samples, one per batch */
+    } eval_res;
+    int entropy_exact; /* entropy_mode exact: the reward adds the exact entropy, else the sampled CE*exp(-CE)
+                        */
     size_t arch_len;
     int *arch;   /* the architecture being trained or scored */
     float *grad; /* loss gradients of the logits (main, then aux) */
@@ -74,6 +86,34 @@ enum enas_status enas__search_resume_option(struct enas_host *h, struct enas_con
  * architectures and metrics in the run folder. ENAS_ERR_INTERRUPTED after SIGINT/SIGTERM (a checkpoint
  * was written); ENAS_ERR_NUMERIC when a loss or reward is not finite (the last good checkpoint stays). */
 enum enas_status enas__search_loop(struct enas_search *r, struct enas_err *err);
+
+/* ---- shared by search.c and search_eval.c ---- */
+
+/* The reward (may be NULL: not computed) and the top-1 accuracy (may be NULL) of r->arch on one
+ * validation batch, without a tape; the pass's random stream is (seed, stream). */
+enum enas_status enas__search_score(struct enas_search *r, const struct enas_batch *b, uint64_t stream,
+                                    double *reward, double *accuracy, struct enas_err *err);
+
+/* What scoring may change: the controller's random stream, the baseline, and the statistic buffers that
+ * training-mode scoring updates. Taken before scoring; enas__search_mark_end puts them back (restore) or
+ * keeps the new values, and frees the mark either way. */
+struct enas_search_mark {
+    struct enas_rng rng;
+    double baseline;
+    float *stats;
+};
+enum enas_status enas__search_mark_take(struct enas_search *r, struct enas_search_mark *m,
+                                        struct enas_err *err);
+void enas__search_mark_end(struct enas_search *r, struct enas_search_mark *m, int restore);
+
+/* Set by SIGINT/SIGTERM during enas__search_loop: long loops stop at the next sample or batch. */
+extern volatile sig_atomic_t enas__search_stop;
+
+/* The epoch end's measurements (search_eval.c) into r->eval_res: controller samples against uniformly
+ * random architectures on the same validation batches, and the validation accuracy of controller samples.
+ * Changes nothing the search uses (its random streams are its own; the baseline and statistics are put
+ * back). The epoch's derivation logs them (enas__runlog_arch). Returns early when a stop is requested. */
+enum enas_status enas__search_evaluate(struct enas_search *r, struct enas_err *err);
 
 /* Writes the checkpoint of the current position (run folder/checkpoint.bin). */
 enum enas_status enas__search_checkpoint(struct enas_search *r, struct enas_err *err);

@@ -112,6 +112,8 @@ static enum enas_status open_learners(struct enas_search *r, struct enas_err *er
         .temperature = enas__cfg_float(r->core, "temperature"),
         .op_tanh_reduce = enas__cfg_float(r->core, "op_tanh_reduce"),
         .skip_target = enas__cfg_float(r->core, "skip_target"),
+        .skip_kl_sampling = strcmp(enas__cfg_string(r->core, "skip_kl"), "sampling") == 0,
+        .skip_kl_sum = strcmp(enas__cfg_string(r->core, "skip_kl_reduce"), "sum") == 0,
         .seed = r->st.seed,
     };
     struct enas_sgd_opts so = {.momentum = enas__cfg_float(r->core, "momentum"),
@@ -123,6 +125,14 @@ static enum enas_status open_learners(struct enas_search *r, struct enas_err *er
     if (st == ENAS_OK)
         st = enas__step_create(r->h, &r->step, err);
     return st;
+}
+
+/* a * b + c for a, b, c >= 0, saturated at INT64_MAX (ctrl_steps may be set absurdly high). */
+static int64_t mul_add(int64_t a, int64_t b, int64_t c)
+{
+    if (b && a > (INT64_MAX - c) / b)
+        return INT64_MAX;
+    return a * b + c;
 }
 
 static enum enas_status open_data(struct enas_search *r, struct enas_err *err)
@@ -154,15 +164,29 @@ static enum enas_status open_data(struct enas_search *r, struct enas_err *err)
     o.end = r->split.valid_end;
     o.augment = enas__cfg_bool(r->core, "valid_augment");
     o.cutout = o.augment ? o.cutout : 0;
+    o.drop_last = enas__cfg_bool(r->core, "valid_drop_last");
     o.stream = 1;
     if ((st = enas__batcher_create(&o, &r->valid, err)) != ENAS_OK)
         return st;
+    /* the epoch end's batches (derivation, comparison, validation accuracy): the controller half in
+     * order, not augmented, every image */
+    o.augment = o.cutout = o.drop_last = o.shuffle = 0;
+    o.stream = 2;
+    if ((st = enas__batcher_create(&o, &r->eval, err)) != ENAS_OK)
+        return st;
     r->steps_per_epoch = enas__batcher_num_batches(r->train);
     int64_t valid_batches = enas__batcher_num_batches(r->valid);
+    r->entropy_exact = strcmp(enas__cfg_string(r->core, "entropy_mode"), "exact") == 0;
     r->samples_per_update = enas__cfg_int(r->core, "ctrl_steps_aggregate");
     r->ctrl_steps = enas__cfg_int(r->core, "ctrl_steps");
     if (r->ctrl_steps == 0) /* the reference: one pass over the controller half, leftovers dropped */
         r->ctrl_steps = valid_batches / r->samples_per_update > 0 ? valid_batches / r->samples_per_update : 1;
+    /* Each epoch's controller phase starts a pass of its own, after the passes of the epochs before: TF's
+     * 1,000 samples over 40 batches take 25 passes, and re-seeding every epoch from its number made epoch
+     * e + 1 replay 24 of epoch e's. What is left of an epoch's last pass is not used (as NNI drops the rest
+     * of its loader); with the one-pass default each epoch is one fresh pass, as before. */
+    const int64_t used = mul_add(r->ctrl_steps, r->samples_per_update, 0);
+    r->valid_passes = used / valid_batches + (used % valid_batches != 0);
     enas__log(ENAS_LOG_INFO,
               "data: %s: %lld images, %lld train / %lld controller; %lld steps and %lld controller "
               "updates per epoch",
@@ -379,14 +403,6 @@ static enum enas_status out_of_range(struct enas_err *err, const char *path, con
                         field, (long long)v, (long long)lo, (long long)hi, why);
 }
 
-/* a * b + c for a, b, c >= 0, saturated at INT64_MAX (ctrl_steps may be set absurdly high). */
-static int64_t mul_add(int64_t a, int64_t b, int64_t c)
-{
-    if (b && a > (INT64_MAX - c) / b)
-        return INT64_MAX;
-    return a * b + c;
-}
-
 /* Every field of a checkpoint against this run's settings: the file is untrusted input (a valid checksum
  * says only that it is whole). A position past the run's would make resume skip batches for ever, an Adam
  * step count near INT64_MAX overflows, a zero random state samples one architecture for ever. */
@@ -541,6 +557,7 @@ void enas__search_close(struct enas_search *r)
         fclose(r->metrics);
     enas__batcher_destroy(r->train);
     enas__batcher_destroy(r->valid);
+    enas__batcher_destroy(r->eval);
     enas__cifar10_fini(&r->data);
     enas__step_destroy(r->step);
     enas__optim_sgd_destroy(r->sgd);

@@ -22,7 +22,7 @@ run() {
     shift 2
     env "$@" "$enas" --plugin-dir "$plugins" --space "$space" --backend "$be" --data "$tmp/data" \
         --train-subset 240 --batch-size 20 --max-steps 6 --log-frequency 1 --ctrl-steps 1 \
-        --ctrl-steps-aggregate 2 --derive-samples 2 --seed 11 --deterministic --num-epochs 1 \
+        --ctrl-steps-aggregate 2 --derive-samples 2 --compare-samples 0 --valid-eval-batches -1 --seed 11 --deterministic --num-epochs 1 \
         --micro.num-layers 1 --micro.out-filters 6 --macro.num-layers 3 --macro.out-filters 8 \
         --output "$tmp/$name" >"$tmp/$name.log" 2>&1
     rc=$?

@@ -42,7 +42,7 @@ enas_exec() { exec env PATH=/nonexistent "$enas" "$@"; }
 # the macro space: 400 images, 5 steps and 2 controller updates an epoch; one compute thread, for OpenMP
 # threads on a busy machine slowed a run here from a second to a minute
 opts="--plugin-dir $plugins --space macro --backend $backend --data $tmp/data --train-subset 400 --batch-size 40
-      --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 3 --log-frequency 2 --seed 7 --macro.num-layers 3
+      --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 3 --compare-samples 0 --valid-eval-batches -1 --log-frequency 2 --seed 7 --macro.num-layers 3
       --macro.out-filters 8 --threads 1 --workers 1"
 # shellcheck disable=SC2086
 search() {
@@ -234,7 +234,7 @@ options)
     # the same value again is no change
     resume "$tmp/O" --seed 7 --batch-size 40 --macro.num-layers 3 >"$tmp/log" 2>&1 || fail "unchanged values refused: $(cat "$tmp/log")"
     # what may change is recorded, and a later plain resume keeps it
-    resume "$tmp/O" --num-epochs 2 --log-frequency 1 --threads 1 --derive-samples 2 >"$tmp/log" 2>&1 ||
+    resume "$tmp/O" --num-epochs 2 --log-frequency 1 --threads 1 --derive-samples 2 --compare-samples 0 --valid-eval-batches -1 >"$tmp/log" 2>&1 ||
         fail "resume with changed settings: $(cat "$tmp/log")"
     for kv in "num_epochs = 2;" "log_frequency = 1;" "threads = 1;" "derive_samples = 2;"; do
         grep -q "^$kv" "$tmp/O/config.cfg" || fail "config.cfg does not record $kv"
@@ -348,7 +348,7 @@ skip)
 longest)
     # macro with 256 layers: 32,896 ints (run_enas keeps Graphviz away: drawing 33,000 edges takes it minutes)
     big="--plugin-dir $plugins --space macro --backend $backend --data $tmp/data --train-subset 8 --batch-size 4
-         --ctrl-steps 1 --ctrl-steps-aggregate 1 --derive-samples 1 --seed 3 --macro.num-layers 256
+         --ctrl-steps 1 --ctrl-steps-aggregate 1 --derive-samples 1 --compare-samples 0 --valid-eval-batches -1 --seed 3 --macro.num-layers 256
          --macro.out-filters 2 --threads 1 --workers 1"
     # shellcheck disable=SC2086
     run_enas $big --output "$tmp/G" --num-epochs 1 >"$tmp/log" 2>&1 ||
@@ -381,7 +381,7 @@ pictures)
     [ -s "$tmp/w/-x/best_arch.png" ] || fail "a run folder named -x: no best_arch.png"
     [ -e "$tmp/w/V" ] || [ -e "$tmp/w/-V" ] && fail "dot took a path for an option"
     big="--plugin-dir $plugins --space macro --backend $backend --data $tmp/data --train-subset 40 --batch-size 20
-         --ctrl-steps 1 --ctrl-steps-aggregate 1 --derive-samples 1 --seed 3 --macro.num-layers 128
+         --ctrl-steps 1 --ctrl-steps-aggregate 1 --derive-samples 1 --compare-samples 0 --valid-eval-batches -1 --seed 3 --macro.num-layers 128
          --macro.out-filters 2 --threads 1 --workers 1"
     t0=$(now_ms)
     # shellcheck disable=SC2086

@@ -19,7 +19,7 @@ fail() {
 # 60 images: 30 train the shared weights (two steps), 30 score the controller
 search_exec() {
     exec "$enas" --plugin-dir "$plugins" --space micro --backend "$backend" --data "$tmp/data" --train-subset 60 \
-        --batch-size 20 --log-frequency 1 --derive-samples 2 --seed 5 --micro.num-layers 1 --micro.out-filters 4 --num-epochs 1 \
+        --batch-size 20 --log-frequency 1 --derive-samples 2 --compare-samples 0 --valid-eval-batches -1 --seed 5 --micro.num-layers 1 --micro.out-filters 4 --num-epochs 1 \
         --deterministic --workers 1 "$@"
 }
 # wait_phase2 DIR PID: until both shared-weight steps of epoch 0 are logged (phase 2 has begun)
@@ -65,10 +65,10 @@ for delay in 0.3 1.0; do
 done
 
 # 3. the same inside the derivation at the epoch's end (its scoring updates BN statistics too)
-search_exec --ctrl-steps 1 --ctrl-steps-aggregate 4 --derive-samples 150 --output "$tmp/d" >/dev/null 2>&1 &
+search_exec --ctrl-steps 1 --ctrl-steps-aggregate 4 --derive-samples 150 --compare-samples 0 --valid-eval-batches -1 --output "$tmp/d" >/dev/null 2>&1 &
 wait $! || fail "uninterrupted run with 150 derived samples failed"
 out="$tmp/e"
-search_exec --ctrl-steps 1 --ctrl-steps-aggregate 4 --derive-samples 150 --output "$out" >"$out.log" 2>&1 &
+search_exec --ctrl-steps 1 --ctrl-steps-aggregate 4 --derive-samples 150 --compare-samples 0 --valid-eval-batches -1 --output "$out" >"$out.log" 2>&1 &
 pid=$!
 n=0
 while ! grep -q '"ctrl_update"' "$out/metrics.jsonl" 2>/dev/null && [ $n -lt 1800 ] && kill -0 $pid 2>/dev/null; do

@@ -20,7 +20,7 @@ fail() {
 # 60 images: 30 train the shared weights, two steps an epoch, so epoch 0 ends (checkpoint) before step 3
 search() {
     "$enas" --plugin-dir "$plugins" --space micro --backend "$backend" --data "$tmp/data" --train-subset 60 \
-        --batch-size 20 --ctrl-steps 1 --ctrl-steps-aggregate 2 --derive-samples 2 --seed 7 \
+        --batch-size 20 --ctrl-steps 1 --ctrl-steps-aggregate 2 --derive-samples 2 --compare-samples 0 --valid-eval-batches -1 --seed 7 \
         --micro.num-layers 1 --micro.out-filters 6 --num-epochs 4 "$@"
 }
 

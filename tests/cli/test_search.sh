@@ -32,7 +32,7 @@ search() {
     out=$1
     shift
     "$enas" --plugin-dir "$plugins" --space "$space" --backend "$backend" --data "$tmp/data" --train-subset 400 \
-        --batch-size 40 --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 3 --log-frequency 2 \
+        --batch-size 40 --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 3 --compare-samples 1 --compare-batches 1 --valid-eval-batches 1 --log-frequency 2 \
         --seed 7 --output "$out" $small "$@"
 }
 
@@ -42,7 +42,7 @@ search_exec() {
     out=$1
     shift
     exec "$enas" --plugin-dir "$plugins" --space "$space" --backend "$backend" --data "$tmp/data" \
-        --train-subset 400 --batch-size 40 --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 3 \
+        --train-subset 400 --batch-size 40 --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 3 --compare-samples 1 --compare-batches 1 --valid-eval-batches 1 \
         --log-frequency 2 --seed 7 --output "$out" $small "$@"
 }
 
@@ -112,7 +112,7 @@ grep -q "checksum mismatch" "$tmp/log" || fail "corrupt checkpoint: $(cat "$tmp/
 # 5. real CIFAR-10, when present
 if [ -n "${ENAS_DATA:-}" ] && [ -f "$ENAS_DATA/data_batch_1.bin" -o -f "$ENAS_DATA/cifar-10-batches-bin/data_batch_1.bin" ]; then
     "$enas" --plugin-dir "$plugins" --space "$space" --backend "$backend" --data "$ENAS_DATA" --train-subset 320 \
-        --batch-size 32 --num-epochs 1 --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 2 --seed 3 \
+        --batch-size 32 --num-epochs 1 --ctrl-steps 2 --ctrl-steps-aggregate 2 --derive-samples 2 --compare-samples 1 --compare-batches 1 --valid-eval-batches 1 --seed 3 \
         --output "$tmp/real" $small >"$tmp/log" 2>&1 || { fail "real-data search failed"; cat "$tmp/log" >&2; }
     [ -s "$tmp/real/best_arch.json" ] || fail "real data: no best_arch.json"
 fi

@@ -313,9 +313,41 @@ static void test_destroy_mid_epoch(void)
     }
 }
 
+/* start_at(epoch, k): batch k of that epoch first, the same images as batch k after start_epoch, and the
+ * epoch goes on to its end from there (with and without workers); k out of range is refused. */
+static void test_start_at(int workers)
+{
+    struct enas_err err = {0};
+    struct enas_batcher_opts o = base_opts();
+    o.workers = workers;
+    struct enas_batcher *b = NULL;
+    CHECK_ERR(enas__batcher_create(&o, &b, &err), err, ENAS_OK, NULL);
+    if (!b)
+        return;
+    int64_t order[1000], last_n = 0;
+    const int64_t nb = epoch_order(b, 3, order, 1000, &last_n);
+    CHECK_ERR(enas__batcher_start_at(b, 3, 5, &err), err, ENAS_OK, NULL);
+    const struct enas_batch *bt;
+    int64_t k = 5;
+    while (enas__batcher_next(b, &bt, &err) == ENAS_OK && bt) {
+        CHECK(bt->epoch == 3 && bt->index == k);
+        for (int64_t p = 0; p < bt->n; p++)
+            CHECK_MSG(image_index(bt, p) == order[k * o.batch_size + p], "batch %lld image %lld",
+                      (long long)k, (long long)p);
+        k++;
+        enas__batcher_release(b, bt);
+    }
+    CHECK(k == nb);
+    CHECK_ERR(enas__batcher_start_at(b, 3, nb + 1, &err), err, ENAS_ERR_INVALID_ARG, "batch");
+    CHECK_ERR(enas__batcher_start_at(b, 3, -1, &err), err, ENAS_ERR_INVALID_ARG, "batch");
+    enas__batcher_destroy(b);
+}
+
 int main(void)
 {
     make_data();
+    test_start_at(0);
+    test_start_at(2);
     test_coverage();
     test_determinism();
     test_buffer_rules(0);

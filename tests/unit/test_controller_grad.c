@@ -160,6 +160,17 @@ int main(void)
         snprintf(what, sizeof what, "micro TF order hand-made %d", v);
         grad_check(what, ordered, &f, ctrl_fake_opts(16, 2, 1.1, 1.7), 61u + (uint64_t)v, v);
     }
+    /* the skip KL's other forms: on the sampling Bernoulli sigma(2q), summed instead of averaged */
+    for (int form = 1; form < 4; form++) {
+        struct enas_ctrl_opts o = ctrl_fake_opts(16, 1, 1.5, 0);
+        o.skip_kl_sampling = form & 1;
+        o.skip_kl_sum = form >> 1;
+        ctrl_fake_macro(&f, 6, 0);
+        snprintf(what, sizeof what, "macro L=6 skip KL %s, %s", o.skip_kl_sampling ? "sampling" : "logit",
+                 o.skip_kl_sum ? "sum" : "mean");
+        grad_check(what, plain, &f, o, 71u + (uint64_t)form, 0);
+        grad_check(what, plain, &f, o, 81u + (uint64_t)form, 1);
+    }
     ctrl_fake_macro(&f, 5, 1);
     grad_check("macro+any_op no tanh", plain, &f, ctrl_fake_opts(12, 1, 0, 0), 5, 0);
     ctrl_fake_micro(&f, 2, 3);

@@ -15,6 +15,35 @@ static struct enas_param param(const char *name, float *v, float *g, int64_t n, 
     return p;
 }
 
+/* A weight the sampled child does not use for k steps still decays and moves with its momentum, step by
+ * step as PyTorch's SGD (NNI) and TF's momentum optimizer do: b = m b + (g + wd w); w -= lr b. */
+static void unused_weights(void)
+{
+    struct enas_err err = {0};
+    struct enas_sgd *s = NULL;
+    const struct enas_sgd_opts o = {.momentum = 0.9, .weight_decay = 0.01};
+    CHECK(enas__optim_sgd_create(&o, &s, &err) == ENAS_OK);
+    float w[2] = {1, -2}, g[2] = {0.5f, 0.25f}, u[2] = {3, 4}, gu[2] = {1, -1};
+    struct enas_param a = param("net.used.w", w, g, 2, 0), b = param("net.unused.w", u, gu, 2, 0);
+    struct enas_param *ps[] = {&a, &b};
+    double ref_u[2] = {3, 4}, ref_b[2] = {0, 0}, ref_g[2] = {1, -1};
+    const double lr = 0.1;
+    for (int step = 0; step < 6; step++) {
+        a.used = 1;
+        b.used = step == 0; /* used once, then not for 5 steps: its gradient stays zero */
+        CHECK(enas__optim_sgd_step(s, ps, 2, lr, &err) == ENAS_OK);
+        for (int j = 0; j < 2; j++) {
+            ref_b[j] = 0.9 * ref_b[j] + ((step == 0 ? ref_g[j] : 0.0) + 0.01 * ref_u[j]);
+            ref_u[j] -= lr * ref_b[j];
+            CHECK_MSG(fabs((double)u[j] - ref_u[j]) < 1e-5, "step %d: unused weight [%d] = %.7g, want %.7g",
+                      step, j, (double)u[j], ref_u[j]);
+        }
+        g[0] = 0.5f, g[1] = 0.25f; /* the used weight gets a gradient every step */
+    }
+    CHECK(!b.used && gu[0] == 0.0f && gu[1] == 0.0f);
+    enas__optim_sgd_destroy(s);
+}
+
 int main(void)
 {
     struct enas_err err = {0};
@@ -56,5 +85,6 @@ int main(void)
     CHECK(enas__optim_first_nonfinite(g, 3) == 2 && enas__optim_first_nonfinite(w, 3) == -1);
 
     enas__optim_sgd_destroy(s);
+    unused_weights();
     return check_exit("test_optim");
 }
