@@ -114,10 +114,41 @@ static enum enas_status parse_tf(const char *text, int **arch, size_t *len, stru
     return ENAS_OK;
 }
 
-/* ---- NNI JSON ---- */
+/* ---- NNI JSON ----
+ *
+ * Which values NNI's reader takes, and how, is decided by microsoft/nni nni/nas/pytorch/fixed.py
+ * (FixedArchitecture._from_human_readable_architecture; the same rule in v1.x at
+ * src/sdk/pynni/nni/nas/pytorch/fixed.py and in v2.0 .. v2.8, removed with the legacy framework in v2.9).
+ * In words: a bare value counts as a list of one; a list is a MASK when it has one entry per candidate and
+ * its entries are all booleans or all floats as Python's json reads them (written with a fraction or an
+ * exponent: 1.0, 0.0, 1e0); anything else is a list of candidates, each an index or a name, and every
+ * candidate it names is chosen. Ints never make a mask, so [0, 1] and [1, 0] are the indices 0 and 1 (both
+ * chosen), as is a mix like [1, 0.0]; whole floats in a list of candidates are indices (2.0 is 2).
+ * Stricter than NNI, which silently drops what matches no candidate and keeps other floats as weights: a
+ * mask entry other than 0/1, an index out of range or not whole, and a boolean outside a mask (Python
+ * would take true as the index 1) are errors naming the key. */
+
+/* Where each line of the text starts: the JSON reader gives a value's line and column (in bytes), and the
+ * rule above needs the number as written (1 or 1.0), which a double does not keep. */
+struct jtext {
+    const char *text, *name;
+    size_t *line_at, n_lines, len;
+};
+
+/* A number written with a fraction or an exponent: a float to Python's json, an int otherwise. */
+static int json_is_float(const struct jtext *t, const struct enas_json *v)
+{
+    if (v->type != ENAS_JSON_NUMBER || v->line < 1 || (size_t)v->line > t->n_lines || v->col < 1)
+        return 0;
+    size_t at = t->line_at[v->line - 1] + (size_t)v->col - 1;
+    for (const char *p = t->text + (at < t->len ? at : t->len); *p && strchr("+-0123456789.eE", *p); p++)
+        if (*p == '.' || *p == 'e' || *p == 'E')
+            return 1;
+    return 0;
+}
 
 /* One candidate given as an index or a name; -1 with err set when it is neither. */
-static int json_cand(const struct enas_decision *d, const struct enas_json *v, const char *name,
+static int json_cand(const struct enas_decision *d, const struct enas_json *v, const char *name, int in_list,
                      struct enas_err *err)
 {
     char buf[24];
@@ -136,44 +167,65 @@ static int json_cand(const struct enas_decision *d, const struct enas_json *v, c
     else if (v->type == ENAS_JSON_NUMBER)
         enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: key '%s': %g is not a candidate index (0 .. %u)", name,
                      v->line, v->col, d->label, v->num, d->n_candidates - 1);
-    else
+    else if (v->type == ENAS_JSON_BOOL)
         enas_err_set(err, ENAS_ERR_DATA,
-                     "%s:%d:%d: key '%s': expected a candidate index, a name (%s .. %s) or a list", name,
-                     v->line, v->col, d->label, first, last);
+                     "%s:%d:%d: key '%s': %s is not a candidate; booleans make a mask, a list of %u booleans "
+                     "(one per candidate) and nothing else",
+                     name, v->line, v->col, d->label, v->num ? "true" : "false", d->n_candidates);
+    else if (in_list)
+        enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: key '%s': expected a candidate index or name (%s .. %s)",
+                     name, v->line, v->col, d->label, first, last);
+    else
+        enas_err_set(
+            err, ENAS_ERR_DATA,
+            "%s:%d:%d: key '%s': expected a candidate index, a name (%s .. %s), a list of them, or a "
+            "mask of %u booleans or floats 0/1",
+            name, v->line, v->col, d->label, first, last, d->n_candidates);
     return -1;
 }
 
-/* Fills bits[0..n) from a value: a candidate, a list of candidates, or a full-length list of bools. */
+/* Fills bits[0..n) from a value by the rule above: a mask, or a candidate or list of candidates. */
 static enum enas_status json_choice(const struct enas_decision *d, const struct enas_json *v,
-                                    const char *name, int *bits, struct enas_err *err)
+                                    const struct jtext *t, int *bits, struct enas_err *err)
 {
     memset(bits, 0, d->n_candidates * sizeof *bits);
-    if (v->type != ENAS_JSON_ARRAY) {
-        int j = json_cand(d, v, name, err);
+    int list = v->type == ENAS_JSON_ARRAY;
+    const struct enas_json *items = list ? v->items : v;
+    size_t n = list ? v->n : 1;
+    int all_bool = 1, all_float = 1;
+    for (size_t i = 0; i < n; i++) {
+        all_bool &= items[i].type == ENAS_JSON_BOOL;
+        all_float &= json_is_float(t, &items[i]);
+    }
+    if ((all_bool || all_float) && n == d->n_candidates && n > 0) {
+        for (size_t i = 0; i < n; i++) {
+            const struct enas_json *e = &items[i];
+            if (e->num != 0 && e->num != 1)
+                return enas_err_set(
+                    err, ENAS_ERR_DATA,
+                    "%s:%d:%d: key '%s': %g is not 0 or 1 (a list of %u floats is a mask, one "
+                    "entry per candidate)",
+                    t->name, e->line, e->col, d->label, e->num, d->n_candidates);
+            bits[i] = e->num != 0;
+        }
+        return ENAS_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int j = json_cand(d, &items[i], t->name, list, err);
         if (j < 0)
             return ENAS_ERR_DATA;
         bits[j] = 1;
-        return ENAS_OK;
-    }
-    int mask = v->n == d->n_candidates && v->n > 0;
-    for (size_t i = 0; i < v->n && mask; i++)
-        mask = v->items[i].type == ENAS_JSON_BOOL;
-    for (size_t i = 0; i < v->n; i++) {
-        int j = mask ? (int)i : json_cand(d, &v->items[i], name, err);
-        if (j < 0)
-            return ENAS_ERR_DATA;
-        bits[j] = mask ? (int)v->items[i].num : 1;
     }
     return ENAS_OK;
 }
 
-static enum enas_status json_one(const struct enas_decision *d, const struct enas_json *v, const char *name,
-                                 int *out, struct enas_err *err)
+static enum enas_status json_one(const struct enas_decision *d, const struct enas_json *v,
+                                 const struct jtext *t, int *out, struct enas_err *err)
 {
     int *bits = calloc(d->n_candidates, sizeof *bits);
     if (!bits)
         return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
-    enum enas_status st = json_choice(d, v, name, bits, err);
+    enum enas_status st = json_choice(d, v, t, bits, err);
     int count = 0;
     for (unsigned j = 0; j < d->n_candidates && st == ENAS_OK; j++)
         if (bits[j]) {
@@ -183,8 +235,8 @@ static enum enas_status json_one(const struct enas_decision *d, const struct ena
     free(bits);
     if (st == ENAS_OK && count != 1)
         return enas_err_set(err, ENAS_ERR_DATA,
-                            "%s:%d:%d: key '%s': exactly one candidate must be chosen, got %d", name, v->line,
-                            v->col, d->label, count);
+                            "%s:%d:%d: key '%s': exactly one candidate must be chosen, got %d", t->name,
+                            v->line, v->col, d->label, count);
     return st;
 }
 
@@ -196,6 +248,17 @@ static enum enas_status parse_json(const struct enas_arch_space *s, const char *
     if (st != ENAS_OK)
         return st;
     size_t k = s->desc->n_decisions(s->state), pos = 0;
+    struct jtext t = {text, name, NULL, 1, strlen(text)};
+    for (size_t i = 0; i < t.len; i++)
+        t.n_lines += text[i] == '\n';
+    if (!(t.line_at = malloc(t.n_lines * sizeof *t.line_at))) {
+        enas__json_free(doc);
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    }
+    t.line_at[0] = 0;
+    for (size_t i = 0, l = 1; i < t.len; i++)
+        if (text[i] == '\n')
+            t.line_at[l++] = i + 1;
     if (doc->type != ENAS_JSON_OBJECT)
         st = enas_err_set(err, ENAS_ERR_DATA, "%s:%d:%d: expected a JSON object of decisions", name,
                           doc->line, doc->col);
@@ -214,11 +277,12 @@ static enum enas_status parse_json(const struct enas_arch_space *s, const char *
         if (!v)
             st = enas_err_set(err, ENAS_ERR_DATA, "%s: missing key '%s'", name, d->label);
         else if (d->kind == ENAS_CHOICE_ONE)
-            st = json_one(d, v, name, &a[pos], err);
+            st = json_one(d, v, &t, &a[pos], err);
         else
-            st = json_choice(d, v, name, &a[pos], err);
+            st = json_choice(d, v, &t, &a[pos], err);
         pos += d->kind == ENAS_CHOICE_ONE ? 1 : d->n_candidates;
     }
+    free(t.line_at);
     enas__json_free(doc);
     return st;
 }

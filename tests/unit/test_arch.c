@@ -252,6 +252,114 @@ static void test_strict_json(void)
     CHECK_ERR(enas__arch_check_text(nul, 11, "f.arch", &err), err, ENAS_OK, NULL);
 }
 
+/* Reads a 6-layer macro architecture in NNI JSON whose LayerChoice1 (6 candidates), InputChoice5 (2) and
+ * InputChoice7 (3) are given as written (the rest fixed: ops 3 0 2 2 3, no other skips) and writes it as a
+ * TF string in tf; NULL when it parses, else the error message. */
+static const char *parse_nni(const struct enas_arch_space *s, const char *ic5, const char *ic7,
+                             const char *lc1, char tf[64], struct enas_err *err)
+{
+    char doc[1024];
+    snprintf(doc, sizeof doc,
+             "{\"LayerChoice1\": %s, \"LayerChoice2\": 3, \"InputChoice3\": [], \"LayerChoice4\": 0,\n"
+             " \"InputChoice5\": %s, \"LayerChoice6\": 2, \"InputChoice7\": %s, \"LayerChoice8\": 2,\n"
+             " \"InputChoice9\": [], \"LayerChoice10\": 3, \"InputChoice11\": []}",
+             lc1, ic5, ic7);
+    int *a = NULL;
+    size_t n = 0;
+    tf[0] = '\0';
+    if (enas__arch_parse(s, doc, "m.json", &a, &n, err) != ENAS_OK)
+        return err->msg;
+    char *text = enas__arch_format(s, a, n, ENAS_ARCH_TF);
+    snprintf(tf, 64, "%s", text ? text : "");
+    free(text);
+    free(a);
+    return NULL;
+}
+
+/* NNI's rule (nni/nas/pytorch/fixed.py): a list with one entry per candidate that is all booleans or all
+ * floats is a mask; any other list holds indices or names. [1.0, 0.0] was read as the indices 1 and 0. */
+static void test_nni_masks(void)
+{
+    struct fake f;
+    make_macro(&f);
+    struct enas_arch_space s = {&macro_desc, &f};
+    struct enas_err err;
+    char tf[64];
+    static const struct {
+        const char *ic5, *ic7, *lc1;
+        int op;                    /* LayerChoice1 */
+        const char *bits5, *bits7; /* InputChoice5, InputChoice7 */
+    } ok[] = {
+        /* full-length lists of floats or of booleans are masks */
+        {"[1.0, 0.0]", "[]", "0", 0, "1 0", "0 0 0"},
+        {"[0.0, 1.0]", "[1.0, 0.0, 1.0]", "0", 0, "0 1", "1 0 1"},
+        {"[true, false]", "[false, false, true]", "0", 0, "1 0", "0 0 1"},
+        {"[1e0, -0.0]", "[0E0, 0.0, 0.0]", "0", 0, "1 0", "0 0 0"},
+        {"[0.0, 0.0]", "[1.0, 1.0, 1.0]", "[0.0, 0.0, 1.0, 0.0, 0.0, 0.0]", 2, "0 0", "1 1 1"},
+        {"[]", "[]", "[false, false, false, false, false, true]", 5, "0 0", "0 0 0"},
+        /* ints never make a mask: [0, 1] and [1, 0] are the indices 0 and 1 */
+        {"[0, 1]", "[]", "0", 0, "1 1", "0 0 0"},
+        {"[1, 0]", "[1, 1]", "0", 0, "1 1", "0 1 0"},
+        /* nor does a mix of ints and floats, or a list of floats of another length: indices (2.0 == 2) */
+        {"[1, 0.0]", "[0.0, 2.0]", "0", 0, "1 1", "1 0 1"},
+        {"[1.0]", "[2.0]", "4.0", 4, "0 1", "0 0 1"},
+        {"\"layer_1\"", "[\"layer_0\", 1.0]", "[1.0]", 1, "0 1", "1 1 0"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "%d 3 0 0 %s 2 %s 2 0 0 0 0 3 0 0 0 0 0\n", ok[i].op, ok[i].bits5,
+                 ok[i].bits7);
+        const char *e = parse_nni(&s, ok[i].ic5, ok[i].ic7, ok[i].lc1, tf, &err);
+        CHECK_MSG(!e && strcmp(tf, want) == 0, "case %zu (%s, %s, %s): %s%s", i, ok[i].ic5, ok[i].ic7,
+                  ok[i].lc1, e ? e : "got ", e ? "" : tf);
+    }
+    /* a bare value is a list of one: for the 1-candidate InputChoice3, 1.0 and true are masks */
+    make_macro(&f);
+    const char *one = "{\"LayerChoice1\": 0, \"LayerChoice2\": 3, \"InputChoice3\": %s, \"LayerChoice4\": 0,"
+                      " \"InputChoice5\": [], \"LayerChoice6\": 2, \"InputChoice7\": [], \"LayerChoice8\": 2,"
+                      " \"InputChoice9\": [], \"LayerChoice10\": 3, \"InputChoice11\": []}";
+    static const struct {
+        const char *v;
+        int bit;
+    } bare[] = {{"1.0", 1}, {"true", 1}, {"0.0", 0}, {"false", 0}, {"[1.0]", 1}, {"[false]", 0}, {"0", 1}};
+    for (size_t i = 0; i < sizeof bare / sizeof bare[0]; i++) {
+        char doc[1024];
+        snprintf(doc, sizeof doc, one, bare[i].v);
+        int *a = NULL;
+        size_t n = 0;
+        CHECK_MSG(enas__arch_parse(&s, doc, "m.json", &a, &n, &err) == ENAS_OK && a && a[2] == bare[i].bit,
+                  "InputChoice3: %s: %s", bare[i].v, a ? "wrong bit" : err.msg);
+        free(a);
+    }
+
+    /* a mask's entries are 0 or 1; booleans are not indices; indices are in range and whole */
+    static const struct {
+        const char *ic5, *ic7, *lc1, *want;
+    } bad[] = {
+        {"[0.5, 0.5]", "[]", "0",
+         "m.json:2:19: key 'InputChoice5': 0.5 is not 0 or 1 (a list of 2 floats is a"},
+        {"[0.0, 2.0]", "[]", "0",
+         "m.json:2:24: key 'InputChoice5': 2 is not 0 or 1 (a list of 2 floats is a"},
+        {"[]", "[1.0, -1.0, 0.0]", "0",
+         "m.json:2:63: key 'InputChoice7': -1 is not 0 or 1 (a list of 3 floats"},
+        {"[true, 1]", "[]", "0", "m.json:2:19: key 'InputChoice5': true is not a candidate"},
+        {"[true]", "[]", "0", "m.json:2:19: key 'InputChoice5': true is not a candidate"},
+        {"[]", "[true, false]", "0", "m.json:2:58: key 'InputChoice7': true is not a candidate"},
+        {"[]", "[]", "true", "m.json:1:18: key 'LayerChoice1': true is not a candidate"},
+        {"[0.5]", "[]", "0", "m.json:2:19: key 'InputChoice5': 0.5 is not a candidate index (0 .. 1)"},
+        {"[2]", "[]", "0", "m.json:2:19: key 'InputChoice5': 2 is not a candidate index (0 .. 1)"},
+        {"[]", "[3.0, 0.0]", "0", "m.json:2:58: key 'InputChoice7': 3 is not a candidate index (0 .. 2)"},
+        {"[]", "[]", "[1.0, 1.0, 0.0, 0.0, 0.0, 0.0]",
+         "m.json:1:18: key 'LayerChoice1': exactly one candidate must be chosen, got 2"},
+        {"[null]", "[]", "0", "m.json:2:19: key 'InputChoice5': expected a candidate index or name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *e = parse_nni(&s, bad[i].ic5, bad[i].ic7, bad[i].lc1, tf, &err);
+        CHECK_MSG(e && strstr(e, bad[i].want), "case %zu (%s, %s, %s): want '%s', got %s%s", i, bad[i].ic5,
+                  bad[i].ic7, bad[i].lc1, bad[i].want, e ? e : "TF ", e ? "" : tf);
+    }
+}
+
 int main(void)
 {
     struct fake f;
@@ -266,5 +374,6 @@ int main(void)
     round_trips(&su, 2);
     test_errors();
     test_strict_json();
+    test_nni_masks();
     return check_exit("test_arch");
 }
