@@ -39,7 +39,13 @@ struct macro {
     int fixed;          /* 1: a fixed architecture (final mode), 0: the search supergraph */
     int double_filters; /* fixed mode: filters double at each reduction */
     int final_sep;      /* fixed mode: ops 1/3 are separable (else ordinary convs, as TF) */
-    int *arch;          /* fixed mode: the architecture built */
+    /* search mode, NNI's GeneralNetwork (ENAS.md 2.5): BNs without gamma/beta in the layers and reductions,
+     * one after each pool and after layer 0 too (bn_placement = nni); one FR per reduction point applied
+     * to every list tensor (shared_reduce) */
+    int bn_nni, shared_fr;
+    int conv_bias, fc_bias; /* biases on the branches' ordinary k x k convs and on the classifier */
+    int ctrl_nni;           /* decisions hinted for NNI's ReinforceController (controller_style = nni) */
+    int *arch;              /* fixed mode: the architecture built */
     size_t arch_len;
     int64_t pool_at[2];       /* layers after which every tensor is reduced */
     int n_red;                /* 0 (L < 3) or 2 */

@@ -40,6 +40,33 @@ static const struct enas_setting macro_settings[] = {
      .def = 1,
      .help = "fixed architecture: ops 1 and 3 are separable (the paper); false: ordinary convs, as TF's "
              "final code builds them (ENAS.md 8.3)"},
+    {.key = "bn_placement",
+     .type = ENAS_SET_STRING,
+     .def_str = "tf",
+     .choices = "tf|nni",
+     .help = "search: tf: affine BN after each conv and each join but layer 0's; nni: BN without gamma/beta "
+             "after each conv, pool, reduction and every layer's join, layer 0's too (NNI GeneralNetwork)"},
+    {.key = "shared_reduce",
+     .type = ENAS_SET_BOOL,
+     .def = 0,
+     .help = "search: one factorized reduction per reduction point, run on every earlier output (NNI); "
+             "false: one per output, run only where a later layer reads it (TF)"},
+    {.key = "conv_bias",
+     .type = ENAS_SET_BOOL,
+     .def = 0,
+     .help =
+         "the ordinary k x k convs of the branches add a bias (NNI's nn.Conv2d default); false: none (TF)"},
+    {.key = "fc_bias",
+     .type = ENAS_SET_BOOL,
+     .def = 0,
+     .help = "the classifier adds a bias (NNI's nn.Linear); false: none (TF)"},
+    {.key = "controller_style",
+     .type = ENAS_SET_STRING,
+     .def_str = "tf",
+     .choices = "tf|nni",
+     .help = "how the controller walks the decisions: tf (GeneralController: one softmax for every op, "
+             "attention over the layers for skips); nni (ReinforceController: every op decision, then every "
+             "skip decision, each with its own softmax and embedding, no attention)"},
 };
 
 int macro_nred(const struct macro *m, int64_t i)
@@ -114,6 +141,30 @@ static const struct enas_decision *macro_decision(void *state, size_t i)
     return i < macro_n_decisions(state) ? &m->dec[i] : NULL;
 }
 
+/* NNI's ReinforceController (ENAS.md 4.4) samples its fields in the order its trainer replaced the modules:
+ * every LayerChoice, then every InputChoice. */
+static void macro_sample_order(void *state, size_t *order)
+{
+    const struct macro *m = state;
+    const size_t nd = macro_n_decisions(state);
+    size_t s = 0;
+    for (int any = 0; any < 2; any++)
+        for (size_t i = 0; i < nd; i++)
+            if (!m->ctrl_nni ? any == 0 : (m->dec[i].kind == ENAS_CHOICE_ANY) == any)
+                order[s++] = i; /* tf: decision order, as TF's GeneralController samples */
+}
+
+/* NNI's controller gives every field its own softmax and embedding (a group of its own) and no attention:
+ * a skip decision is then an op-role decision over its candidates, sampled bit by bit from that softmax,
+ * and no decision makes an anchor. */
+static void nni_hints(struct enas_decision *d, size_t i)
+{
+    d->role = ENAS_ROLE_OP;
+    d->group = (unsigned)i;
+    d->new_scope = 0;
+    d->anchor = ENAS_ANCHOR_NONE;
+}
+
 /* Layer 0's op, then per layer i >= 1 its op and its skip subset; labels are the NNI-v1 keys that a
  * network built first in its process gets from NNI's global counter (ENAS.md 10.3). */
 static enum enas_status make_decisions(struct macro *m, struct enas_err *err)
@@ -142,6 +193,8 @@ static enum enas_status make_decisions(struct macro *m, struct enas_err *err)
                                              .group = 0,
                                              .new_scope = i == 0,
                                              .anchor = i == 0 ? ENAS_ANCHOR_STEP : ENAS_ANCHOR_NONE};
+        if (m->ctrl_nni)
+            nni_hints(&m->dec[d - 1], d - 1);
         if (i == 0)
             continue;
         lab = m->labels + d * MACRO_LABEL_SIZE;
@@ -152,6 +205,8 @@ static enum enas_status make_decisions(struct macro *m, struct enas_err *err)
                                              .n_candidates = (unsigned)i,
                                              .candidate_names = m->cand,
                                              .anchor = ENAS_ANCHOR_QUERY};
+        if (m->ctrl_nni)
+            nni_hints(&m->dec[d - 1], d - 1);
     }
     return ENAS_OK;
 }
@@ -180,7 +235,14 @@ static enum enas_status macro_setup(struct macro *m, const struct enas_space_arg
     m->keep_prob = api->cfg_float(a->cfg, "keep_prob");
     m->double_filters = api->cfg_bool(a->cfg, "final_double_filters");
     m->final_sep = api->cfg_bool(a->cfg, "final_sep_conv");
+    m->bn_nni = strcmp(api->cfg_string(a->cfg, "bn_placement"), "nni") == 0;
+    m->shared_fr = api->cfg_bool(a->cfg, "shared_reduce");
+    m->conv_bias = api->cfg_bool(a->cfg, "conv_bias");
+    m->fc_bias = api->cfg_bool(a->cfg, "fc_bias");
+    m->ctrl_nni = strcmp(api->cfg_string(a->cfg, "controller_style"), "nni") == 0;
     m->fixed = a->fixed_arch != NULL;
+    if (m->fixed) /* NNI's example has no final network: its placements are settings of the supergraph */
+        m->bn_nni = m->shared_fr = 0;
     m->n_classes = a->n_classes;
     if (m->F % 2)
         return enas_err_set(
@@ -310,6 +372,7 @@ static const struct enas_space_desc macro_desc = {
     .info = macro_info,
     .dot = macro_dot,
     .destroy = macro_destroy,
+    .sample_order = macro_sample_order,
 };
 
 enum enas_status enas_plugin_init(struct enas_host *h, const struct enas_host_api *api, struct enas_err *err)

@@ -14,6 +14,8 @@ struct walk {
     double madds;
     int64_t params;
     struct enas_err *err;
+    int no_params;       /* accounting: an op whose weights are counted already (a shared FR's later calls) */
+    unsigned fr_counted; /* accounting: bit r: reduction r's shared FR counted */
 };
 
 /* Runs op on in, or (accounting) records its cost and hands back a tensor of the expected shape. */
@@ -34,7 +36,7 @@ static enum enas_status call(struct walk *w, struct enas_op *op, const struct en
         return ENAS_ERR_NOMEM; /* a constant rather than enas_err_set's result: clang-analyzer follows it */
     }
     w->madds += m->api->op_madds(op, in, n);
-    w->params += m->api->op_param_count(op);
+    w->params += w->no_params ? 0 : m->api->op_param_count(op);
     struct enas_tensor *t = &m->shapes[m->n_shapes++];
     *t = *shape;
     t->data = NULL;
@@ -73,13 +75,20 @@ static enum enas_status run_seq(struct walk *w, const struct macro_seq *q, const
     return st;
 }
 
-/* List position j brought to `target` reductions (lazily: each FR runs at most once per pass). */
+/* List position j brought to `target` reductions (lazily: each FR runs at most once per pass). A shared FR
+ * (shared_reduce) is one op per reduction: its weights count once however many positions it reduces. */
 static enum enas_status get(struct walk *w, int64_t j, int target, struct enas_tensor **out)
 {
     struct macro *m = w->m;
     enum enas_status st = ENAS_OK;
-    for (; st == ENAS_OK && m->level[j] < target; m->level[j]++)
-        st = run_seq(w, &m->fr[(size_t)m->level[j] * (size_t)(m->L + 1) + (size_t)j], m->cur[j], &m->cur[j]);
+    for (; st == ENAS_OK && m->level[j] < target; m->level[j]++) {
+        const int r = m->level[j];
+        w->no_params = m->shared_fr && (w->fr_counted >> r & 1u);
+        st = run_seq(w, &m->fr[(size_t)r * (size_t)(m->L + 1) + (size_t)(m->shared_fr ? 0 : j)], m->cur[j],
+                     &m->cur[j]);
+        w->no_params = 0;
+        w->fr_counted |= m->shared_fr ? 1u << r : 0u;
+    }
     *out = m->cur[j];
     if (st == ENAS_OK && !*out)
         st = enas_err_set(w->err, ENAS_ERR_INVALID_ARG, "macro: internal error: list position %lld is empty",
@@ -125,6 +134,8 @@ static enum enas_status layer(struct walk *w, int64_t i, struct enas_tensor **ou
     enum enas_status st = get(w, i, t, &x);
     if (st == ENAS_OK)
         st = run_seq(w, &m->layers[i].br[w->arch[p]], x, &x);
+    if (st == ENAS_OK && i == 0 && m->layers[0].post.n > 0) /* bn_placement = nni: layer 0 has its BN too */
+        st = run_seq(w, &m->layers[0].post, x, &x);
     if (st != ENAS_OK || i == 0) {
         *out = x;
         return st;
@@ -168,7 +179,7 @@ enum enas_status macro_run(struct macro *m, struct enas_exec *x, const int *arch
                            const struct enas_tensor *images, struct enas_tensor **logits, double *madds,
                            int64_t *params, struct enas_err *err)
 {
-    struct walk w = {m, x, arch, 0.0, 0, err};
+    struct walk w = {m, x, arch, 0.0, 0, err, 0, 0u};
     struct enas_tensor *t = NULL, *out = NULL;
     m->n_shapes = 0;
     enum enas_status st = run_seq(&w, &m->stem, images, &m->cur[0]);
@@ -179,6 +190,12 @@ enum enas_status macro_run(struct macro *m, struct enas_exec *x, const int *arch
             enas_err_prefix(err, "macro: layer %lld: ", (long long)i);
         m->cur[i + 1] = t;
         m->level[i + 1] = macro_nred(m, i);
+        /* NNI reduces every tensor of the list at a reduction point, read later or not, in list order: the
+         * shared FR's BN statistics see each of them, so its running averages match NNI's */
+        const int r = macro_nred(m, i + 1);
+        struct enas_tensor *reduced = NULL;
+        for (int64_t j = 0; st == ENAS_OK && m->shared_fr && r > macro_nred(m, i) && j <= i + 1; j++)
+            st = get(&w, j, r, &reduced);
     }
     if (st == ENAS_OK)
         st = get(&w, m->L, macro_nred(m, m->L), &t);

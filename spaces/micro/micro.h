@@ -17,7 +17,7 @@
 
 /* How a candidate is built from engine ops. */
 enum mc_kind {
-    MC_SEP,      /* sep_conv_KxK: [ReLU, sep_conv K, BN] x 2 (TF stacks two) */
+    MC_SEP,      /* sep_conv_KxK: [ReLU, sep_conv K, BN] x sep_conv_stack (TF stacks two, NNI one) */
     MC_CONV,     /* conv_KxK: ReLU, conv K, BN */
     MC_AVG,      /* avg_pool_KxK: stride 1 (2 at reduction inputs), SAME, padding excluded */
     MC_MAX,      /* max_pool_KxK */
@@ -61,9 +61,12 @@ struct mc_cell {
     int64_t c0, c1;           /* channels of its two inputs (after the search-mode x_red) */
     int h0_half;              /* input 0 is twice as large: calibrated by ReLU, FR, BN */
     struct mc_conv_bn cal[2]; /* per input: 1x1 conv or FR, then BN; NULL when not needed */
-    struct mc_conv_bn xred;   /* search reduction: FR, BN of the previous cell's output */
+    struct mc_conv_bn xred;   /* search reduction: FR, BN of the previous cell's output (TF), or of input 1
+                                 (NNI) */
+    struct mc_conv_bn xred0;  /* search reduction, NNI: FR, BN of input 0 */
     struct mc_conv_bn base;   /* final: "layer_base" 1x1 conv, BN on input 1 */
-    /* [node][x/y]: search: n_inputs * n_ops candidates, indexed [input][op]; final: the chosen one */
+    /* [node][x/y]: search: n_inputs * n_ops candidates, indexed [input][op] (n_ops, [op], with shared_ops);
+     * final: the chosen one */
     struct mc_cand *slot[MC_MAX_NODES][2];
     struct enas_op *out_conv[MC_MAX_NODES + 2]; /* search: one 1x1 F->F per node index */
     struct enas_op *out_bn;                     /* search */
@@ -80,6 +83,13 @@ struct mc_state {
     double keep_prob, aux_weight, dp_keep;
     int64_t dp_steps;
     int aux, search_bs;
+    int sep_stack;  /* ReLU-sep_conv-BN units per sep_conv_KxK: 2 (TF) or 1 (NNI's SepConvBN) */
+    int shared_ops; /* search: a slot's candidates have one weight set for every input (NNI), not one each */
+    int nni_reduce; /* search: a reduction cell runs on FR(h0), FR(h1) (NNI's ReductionLayer) */
+    int cal_post;   /* 1x1 calibration as conv-BN-ReLU (NNI's StdConv), not ReLU-conv-BN (TF) */
+    int bn_affine;  /* BNs of calibrations, reductions and the search cell output learn gamma and beta */
+    int fc_bias;    /* the classifier has a bias (NNI's nn.Linear) */
+    int ctrl_nni;   /* decisions hinted for NNI's ReinforceController */
     int64_t img_h, img_w, img_c, classes;
     struct mc_cand_def defs[MC_MAX_OPS];
     unsigned n_ops;
@@ -106,8 +116,9 @@ enum enas_status mc_parse_ops(struct mc_state *m, const char *text, struct enas_
 /* api->op_create of name with printf-formatted attrs; scope is used as given; the op joins m->all. */
 enum enas_status mc_op(struct mc_state *m, struct enas_op **out, const char *name, const char *scope,
                        struct enas_err *err, const char *fmt, ...) ENAS_PRINTF(6, 7);
-/* factorized_reduce (cin -> f) then batch_norm: TF's _factorized_reduction; scope gets ".fr", ".fr_bn". */
-enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope,
+/* factorized_reduce (cin -> f) then batch_norm (affine: with gamma and beta): TF's _factorized_reduction;
+ * scope gets ".fr", ".fr_bn". */
+enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, int affine, const char *scope,
                           struct mc_conv_bn *out, struct enas_err *err);
 /* The instances of candidate k with F channels at stride 1 or 2; scope names the place. */
 enum enas_status mc_cand_create(struct mc_state *m, unsigned k, int64_t f, int stride, const char *scope,

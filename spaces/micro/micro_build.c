@@ -22,18 +22,20 @@ const int *mc_arc(const struct mc_state *m, const int *arch, int reduce)
     return arch + (reduce ? 4 * m->nodes : 0);
 }
 
-/* ReLU-1x1 conv then BN, the ReLU fused into the conv (relu_input). */
-static enum enas_status conv_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope,
-                                struct mc_conv_bn *out, struct enas_err *err)
+/* ReLU-1x1 conv then BN, the ReLU fused into the conv (relu_input); with post, 1x1 conv-BN-ReLU instead
+ * (NNI's StdConv), the ReLU fused into the BN. affine: the BN has gamma and beta. */
+static enum enas_status conv_bn(struct mc_state *m, int64_t cin, int64_t f, int post, int affine,
+                                const char *scope, struct mc_conv_bn *out, struct enas_err *err)
 {
     char sc[200];
     snprintf(sc, sizeof sc, "%s.conv", scope);
     enum enas_status st =
-        mc_op(m, &out->conv, "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=1 relu_input=true",
-              (long long)cin, (long long)f);
+        mc_op(m, &out->conv, "conv", sc, err, "in_channels=%lld out_channels=%lld kernel=1%s", (long long)cin,
+              (long long)f, post ? "" : " relu_input=true");
     snprintf(sc, sizeof sc, "%s.bn", scope);
     if (st == ENAS_OK)
-        st = mc_op(m, &out->bn, "batch_norm", sc, err, "channels=%lld", (long long)f);
+        st = mc_op(m, &out->bn, "batch_norm", sc, err, "channels=%lld%s%s", (long long)f,
+                   post ? " relu=true" : "", affine ? "" : " affine=false");
     return st;
 }
 
@@ -51,25 +53,26 @@ static enum enas_status calibrate(struct mc_state *m, struct mc_cell *c, const c
                             (long long)c->size_in);
     snprintf(sc, sizeof sc, "%s.cal0", cs);
     if (c->h0_half)
-        st = mc_fr_bn(m, c->c0, c->f, sc, &c->cal[0], err);
+        st = mc_fr_bn(m, c->c0, c->f, m->bn_affine, sc, &c->cal[0], err);
     else if (c->c0 != c->f)
-        st = conv_bn(m, c->c0, c->f, sc, &c->cal[0], err);
+        st = conv_bn(m, c->c0, c->f, m->cal_post, m->bn_affine, sc, &c->cal[0], err);
     snprintf(sc, sizeof sc, "%s.cal1", cs);
     if (st == ENAS_OK && c->c1 != c->f)
-        st = conv_bn(m, c->c1, c->f, sc, &c->cal[1], err);
+        st = conv_bn(m, c->c1, c->f, m->cal_post, m->bn_affine, sc, &c->cal[1], err);
     snprintf(sc, sizeof sc, "%s.base", cs);
-    if (st == ENAS_OK && m->fixed)
-        st = conv_bn(m, c->f, c->f, sc, &c->base, err);
+    if (st == ENAS_OK && m->fixed) /* TF's layer_base, which NNI has no counterpart of */
+        st = conv_bn(m, c->f, c->f, 0, 1, sc, &c->base, err);
     return st;
 }
 
-/* Search: every candidate for every possible input of every slot. Final: the chosen one. */
+/* Search: every candidate for every possible input of every slot (with shared_ops, every candidate once per
+ * slot). Final: the chosen one. */
 static enum enas_status slots(struct mc_state *m, struct mc_cell *c, const char *cs, struct enas_err *err)
 {
     const int *arc = m->fixed ? mc_arc(m, m->fixed, c->reduce) : NULL;
     for (int64_t n = 0; n < m->nodes; n++)
         for (int j = 0; j < 2; j++) {
-            size_t count = m->fixed ? 1 : (size_t)(n + 2) * m->n_ops;
+            size_t count = m->fixed ? 1 : (size_t)(m->shared_ops ? 1 : n + 2) * m->n_ops;
             c->slot[n][j] = m->api->alloc(count * sizeof *c->slot[n][j]);
             if (!c->slot[n][j])
                 return enas_err_set(err, ENAS_ERR_NOMEM, "micro: %s: out of memory", cs);
@@ -79,7 +82,10 @@ static enum enas_status slots(struct mc_state *m, struct mc_cell *c, const char 
                 unsigned k = m->fixed ? (unsigned)arc[4 * n + 2 * j + 1] : (unsigned)(q % m->n_ops);
                 int stride = m->fixed && c->reduce && in < 2 ? 2 : 1;
                 char sc[200];
-                snprintf(sc, sizeof sc, "%s.n%lld.%c.in%d.op%u", cs, (long long)n, "xy"[j], in, k);
+                if (m->shared_ops && !m->fixed)
+                    snprintf(sc, sizeof sc, "%s.n%lld.%c.op%u", cs, (long long)n, "xy"[j], k);
+                else
+                    snprintf(sc, sizeof sc, "%s.n%lld.%c.in%d.op%u", cs, (long long)n, "xy"[j], in, k);
                 enum enas_status st = mc_cand_create(m, k, c->f, stride, sc, &c->slot[n][j][q], err);
                 if (st != ENAS_OK)
                     return st;
@@ -103,7 +109,8 @@ static enum enas_status output(struct mc_state *m, struct mc_cell *c, const char
         }
         snprintf(sc, sizeof sc, "%s.out_bn", cs);
         c->out_c = c->f;
-        return st == ENAS_OK ? mc_op(m, &c->out_bn, "batch_norm", sc, err, "channels=%lld", (long long)c->f)
+        return st == ENAS_OK ? mc_op(m, &c->out_bn, "batch_norm", sc, err, "channels=%lld%s", (long long)c->f,
+                                     m->bn_affine ? "" : " affine=false")
                              : st;
     }
     const int *arc = mc_arc(m, m->fixed, c->reduce);
@@ -117,7 +124,7 @@ static enum enas_status output(struct mc_state *m, struct mc_cell *c, const char
         c->out_c += c->f;
         snprintf(sc, sizeof sc, "%s.out%d", cs, i);
         if (c->reduce && i < 2)
-            st = mc_fr_bn(m, c->f, c->f, sc, &c->out_fr[i], err);
+            st = mc_fr_bn(m, c->f, c->f, m->bn_affine, sc, &c->out_fr[i], err);
     }
     return st;
 }
@@ -136,10 +143,21 @@ static enum enas_status cell_build(struct mc_state *m, int64_t id, struct track 
     c->c0 = t->c_pp;
     c->c1 = t->c_p;
     c->size_in = t->s_p;
-    if (c->reduce && !m->fixed) { /* TF search: x_red = FR(previous output); inputs [previous, x_red] */
+    if (c->reduce && !m->fixed && m->nni_reduce) { /* NNI ReductionLayer: inputs [FR(h0), FR(h1)] */
+        char sc[96];
+        snprintf(sc, sizeof sc, "%s.xred0", cs);
+        st = mc_fr_bn(m, t->c_pp, c->f, m->bn_affine, sc, &c->xred0, err);
+        snprintf(sc, sizeof sc, "%s.xred", cs);
+        if (st == ENAS_OK)
+            st = mc_fr_bn(m, t->c_p, c->f, m->bn_affine, sc, &c->xred, err);
+        s0 = half(t->s_pp);
+        c->c0 = c->c1 = c->f;
+        c->size_in = half(t->s_p);
+    } else if (c->reduce &&
+               !m->fixed) { /* TF search: x_red = FR(previous output); inputs [previous, x_red] */
         char sc[96];
         snprintf(sc, sizeof sc, "%s.xred", cs);
-        st = mc_fr_bn(m, t->c_p, c->f, sc, &c->xred, err);
+        st = mc_fr_bn(m, t->c_p, c->f, m->bn_affine, sc, &c->xred, err);
         s0 = t->s_p;
         c->c0 = t->c_p;
         c->c1 = c->f;
@@ -152,7 +170,7 @@ static enum enas_status cell_build(struct mc_state *m, int64_t id, struct track 
     if (st == ENAS_OK)
         st = output(m, c, cs, err);
     int64_t s_out = m->fixed && c->reduce ? half(c->size_in) : c->size_in;
-    if (c->reduce && !m->fixed) { /* the pair becomes [x_red, this output] */
+    if (c->reduce && !m->fixed) { /* the pair becomes [x_red, this output]; NNI: [FR(h1), this output] */
         t->c_pp = c->f;
         t->s_pp = c->size_in;
     } else {
@@ -254,7 +272,7 @@ enum enas_status mc_build(struct mc_state *m, struct enas_err *err)
     }
     snprintf(sc, sizeof sc, "%s.fc", pre);
     if (st == ENAS_OK)
-        st = mc_op(m, &m->fc, "linear", sc, err, "in_features=%lld out_features=%lld", (long long)t.c_p,
-                   (long long)m->classes);
+        st = mc_op(m, &m->fc, "linear", sc, err, "in_features=%lld out_features=%lld%s", (long long)t.c_p,
+                   (long long)m->classes, m->fc_bias ? " bias=true" : "");
     return st;
 }

@@ -152,7 +152,7 @@ enum enas_status mc_op(struct mc_state *m, struct enas_op **out, const char *nam
 }
 
 /* Both to f channels; the BN sits outside the engine's factorized_reduce op, which has none. */
-enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, const char *scope,
+enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, int affine, const char *scope,
                           struct mc_conv_bn *out, struct enas_err *err)
 {
     char sc[200];
@@ -161,7 +161,8 @@ enum enas_status mc_fr_bn(struct mc_state *m, int64_t cin, int64_t f, const char
                                 "in_channels=%lld out_channels=%lld", (long long)cin, (long long)f);
     snprintf(sc, sizeof sc, "%s.fr_bn", scope);
     if (st == ENAS_OK)
-        st = mc_op(m, &out->bn, "batch_norm", sc, err, "channels=%lld", (long long)f);
+        st = mc_op(m, &out->bn, "batch_norm", sc, err, "channels=%lld%s", (long long)f,
+                   affine ? "" : " affine=false");
     return st;
 }
 
@@ -191,7 +192,7 @@ static enum enas_status extern_create(struct mc_state *m, const struct mc_cand_d
 static enum enas_status stacked(struct mc_state *m, const struct mc_cand_def *d, int64_t f, int stride,
                                 const char *scope, struct mc_cand *c, struct enas_err *err)
 {
-    const int n = d->kind == MC_SEP ? 2 : 1;
+    const int n = d->kind == MC_SEP ? m->sep_stack : 1;
     enum enas_status st = ENAS_OK;
     for (int s = 0; s < n && st == ENAS_OK; s++) {
         struct mc_conv_bn *p = s == 0 ? &c->pre : &c->post;
@@ -223,11 +224,11 @@ enum enas_status mc_cand_create(struct mc_state *m, unsigned k, int64_t f, int s
         break; /* weightless: the shared instances in m->pool */
     case MC_IDENTITY:
         if (stride == 2)
-            st = mc_fr_bn(m, f, f, scope, &c->pre, err);
+            st = mc_fr_bn(m, f, f, 1, scope, &c->pre, err);
         break;
     case MC_EXTERN:
         if (stride == 2)
-            st = mc_fr_bn(m, f, f, scope, &c->pre, err);
+            st = mc_fr_bn(m, f, f, 1, scope, &c->pre, err);
         if (st == ENAS_OK)
             st = extern_create(m, d, f, scope, &c->ext, err);
         if (st != ENAS_OK) /* a settings error here is one of the ops setting: name it */

@@ -63,8 +63,51 @@ static const struct enas_setting mc_settings[] = {
      .help = "final mode: training steps over which drop path ramps in (TF num_train_steps); 0: no ramp"},
     {.key = "search_batch_stats",
      .type = ENAS_SET_BOOL,
+     .def = 0,
+     .help = "search mode: BN batch statistics and dropout in every pass, also when scoring (TF); false: "
+             "the mode the engine asks for (scoring: running statistics unless reward_train_mode)"},
+    {.key = "sep_conv_stack",
+     .type = ENAS_SET_INT,
+     .def = 2,
+     .min = 1,
+     .max = 2,
+     .help = "ReLU-sep_conv-BN units per sep_conv_KxK candidate: 2 as TF stacks them, 1 as NNI's SepConvBN"},
+    {.key = "op_weights",
+     .type = ENAS_SET_STRING,
+     .def_str = "per_input",
+     .choices = "per_input|shared",
+     .help = "search mode: a node slot's candidate ops have one weight set per possible input (TF's banks) "
+             "or one whatever the input (shared, NNI)"},
+    {.key = "reduction",
+     .type = ENAS_SET_STRING,
+     .def_str = "tf",
+     .choices = "tf|nni",
+     .help = "search mode: a reduction cell reads the previous output and its factorized reduction (tf), or "
+             "factorized reductions of both its inputs (nni, NNI's ReductionLayer)"},
+    {.key = "calibration",
+     .type = ENAS_SET_STRING,
+     .def_str = "relu_conv_bn",
+     .choices = "relu_conv_bn|conv_bn_relu",
+     .help = "a cell input with other than F channels goes through ReLU, 1x1 conv, BN (TF) or 1x1 conv, BN, "
+             "ReLU (NNI's StdConv)"},
+    {.key = "bn_affine",
+     .type = ENAS_SET_BOOL,
      .def = 1,
-     .help = "search mode: BN batch statistics and dropout in every pass, also when scoring (as TF)"},
+     .help =
+         "the BNs of calibrations, factorized reductions and the search cell output learn gamma and beta; "
+         "false: NNI's affine=False there (the stem's and the ops' BNs keep theirs)"},
+    {.key = "fc_bias",
+     .type = ENAS_SET_BOOL,
+     .def = 0,
+     .help = "the classifier adds a bias (NNI's nn.Linear); false: none (TF)"},
+    {.key = "controller_style",
+     .type = ENAS_SET_STRING,
+     .def_str = "tf",
+     .choices = "tf|nni",
+     .help =
+         "how the controller walks the decisions: tf (MicroController: attention over node anchors, "
+         "shared op softmax with TF's op biases); nni (ReinforceController: every op decision, then every "
+         "input decision, each with its own softmax and embedding, no attention, no biases)"},
 };
 
 static size_t mc_n_decisions(void *state)
@@ -78,6 +121,18 @@ static const struct enas_decision *mc_decision(void *state, size_t i)
     return i < m->n_dec ? &m->dec[i] : NULL;
 }
 
+/* NNI's ReinforceController samples its fields in the order its trainer replaced the modules: every
+ * LayerChoice (the op decisions, normal cell's first), then every InputChoice (ENAS.md 4.4). Its repeats of
+ * a key (one per cell of that kind) are one decision here. */
+static void nni_order(const struct mc_state *m, size_t *order)
+{
+    size_t s = 0;
+    for (int pass = 0; pass < 2; pass++) /* the ops (odd positions), then the inputs */
+        for (size_t i = 0; i < m->n_dec; i++)
+            if ((i % 2 == 1) == (pass == 0))
+                order[s++] = i;
+}
+
 /* TF's MicroController samples each node's two inputs, then its two ops, then takes the step that makes
  * the node's anchor (ENAS.md §4.3), but writes them as [index_1, op_1, index_2, op_2]: per node of 4
  * decisions, positions 0, 2, 1, 3. y_op, the node's ENAS_ANCHOR_STEP decision, stays last. */
@@ -85,6 +140,10 @@ static void mc_sample_order(void *state, size_t *order)
 {
     const struct mc_state *m = state;
     static const size_t node[4] = {0, 2, 1, 3};
+    if (m->ctrl_nni) {
+        nni_order(m, order);
+        return;
+    }
     for (size_t i = 0; i < m->n_dec; i++)
         order[i] = i - i % 4 + node[i % 4];
 }
@@ -125,6 +184,16 @@ static enum enas_status decisions_make(struct mc_state *m, struct enas_err *err)
                                   .warmup_anchors = i % (size_t)(4 * m->nodes) == 0 ? 2u : 0u,
                                   .anchor = pos == 3 ? ENAS_ANCHOR_STEP : ENAS_ANCHOR_NONE,
                                   .bias_init = is_op ? m->bias_init : NULL};
+        /* NNI: a softmax and an embedding per field (a group of its own), no anchors, no biases */
+        if (m->ctrl_nni) {
+            d.role = ENAS_ROLE_OP;
+            d.group = (unsigned)i;
+            d.tanh_reduce = 0;
+            d.logit_bias = d.bias_init = NULL;
+            d.new_scope = 0;
+            d.warmup_anchors = 0;
+            d.anchor = ENAS_ANCHOR_NONE;
+        }
         m->dec[i] = d;
     }
     return ENAS_OK;
@@ -200,6 +269,13 @@ static enum enas_status settings_read(struct mc_state *m, const struct enas_spac
     m->dp_keep = api->cfg_float(a->cfg, "drop_path_keep_prob");
     m->dp_steps = api->cfg_int(a->cfg, "drop_path_steps");
     m->search_bs = api->cfg_bool(a->cfg, "search_batch_stats");
+    m->sep_stack = (int)api->cfg_int(a->cfg, "sep_conv_stack");
+    m->shared_ops = strcmp(api->cfg_string(a->cfg, "op_weights"), "shared") == 0;
+    m->nni_reduce = strcmp(api->cfg_string(a->cfg, "reduction"), "nni") == 0;
+    m->cal_post = strcmp(api->cfg_string(a->cfg, "calibration"), "conv_bn_relu") == 0;
+    m->bn_affine = api->cfg_bool(a->cfg, "bn_affine");
+    m->fc_bias = api->cfg_bool(a->cfg, "fc_bias");
+    m->ctrl_nni = strcmp(api->cfg_string(a->cfg, "controller_style"), "nni") == 0;
     m->img_h = a->image_h;
     m->img_w = a->image_w;
     m->img_c = a->image_c;

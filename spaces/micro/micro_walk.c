@@ -185,7 +185,7 @@ static struct enas_tensor *cand_run(struct walk *w, unsigned k, const struct mc_
     case MC_SEP:
     case MC_CONV:
         t = pair(w, &cand->pre, t, stride, f);
-        return d->kind == MC_SEP ? pair(w, &cand->post, t, 1, f) : t;
+        return cand->post.conv ? pair(w, &cand->post, t, 1, f) : t; /* a second sep conv: sep_conv_stack 2 */
     case MC_AVG:
     case MC_MAX:
         return call1(w, w->m->pool[k][stride - 1], t, NAN, strided(t, stride, f));
@@ -218,7 +218,8 @@ static void nodes_run(struct walk *w, const struct mc_cell *c, const int *arc, s
             int in = arc[4 * n + 2 * j];
             unsigned k = (unsigned)arc[4 * n + 2 * j + 1];
             int stride = m->fixed && c->reduce && in < 2 ? 2 : 1;
-            const struct mc_cand *cand = m->fixed ? c->slot[n][j] : &c->slot[n][j][(size_t)in * m->n_ops + k];
+            const size_t q = m->shared_ops ? k : (size_t)in * m->n_ops + k;
+            const struct mc_cand *cand = m->fixed ? c->slot[n][j] : &c->slot[n][j][q];
             w->node = n, w->slot = j, w->cand = (int)k;
             t[j] = cand_run(w, k, cand, nodes[in], stride, c->f);
             if (m->fixed && w->x && w->training && m->defs[k].kind != MC_IDENTITY) {
@@ -243,7 +244,10 @@ static struct enas_tensor *cell_search(struct walk *w, const struct mc_cell *c, 
 {
     struct enas_tensor *nodes[MC_MAX_NODES + 2], *terms[MC_MAX_NODES + 2];
     int used[MC_MAX_NODES + 2] = {0}, k = 0;
-    if (c->reduce) {
+    if (c->reduce && w->m->nni_reduce) { /* NNI ReductionLayer */
+        h0 = pair(w, &c->xred0, h0, 2, c->f);
+        h1 = pair(w, &c->xred, h1, 2, c->f);
+    } else if (c->reduce) {
         h0 = h1;
         h1 = pair(w, &c->xred, h1, 2, c->f);
     }

@@ -214,8 +214,9 @@ static void test_presets(const char *configs, const char *plugins)
         struct enas_err err = {0};
         CHECK_ERR(enas__registry_declare_sections(h->reg, c, &err), err, ENAS_OK, NULL);
         CHECK_ERR(enas__config_load_file(c, path, &err), err, ENAS_OK, NULL);
-        /* The file's name says which space it is for. */
-        snprintf(space, sizeof space, "%.*s", (int)strcspn(e->d_name, "_"), e->d_name);
+        /* The file's name says which space it is for: <space>_<what>.cfg, or nni_<space>.cfg. */
+        const char *stem = strncmp(e->d_name, "nni_", 4) == 0 ? e->d_name + 4 : e->d_name;
+        snprintf(space, sizeof space, "%.*s", (int)strcspn(stem, "_."), stem);
         CHECK_MSG(strcmp(enas__cfg_string(enas__config_section(c, ""), "space"), space) == 0, "%s", path);
         for (int i = 0; i < 4; i++)
             found[i] |= strcmp(e->d_name, expected[i]) == 0;
