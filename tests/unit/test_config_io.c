@@ -218,6 +218,11 @@ static void test_presets(const char *configs, const char *plugins)
         const char *stem = strncmp(e->d_name, "nni_", 4) == 0 ? e->d_name + 4 : e->d_name;
         snprintf(space, sizeof space, "%.*s", (int)strcspn(stem, "_."), stem);
         CHECK_MSG(strcmp(enas__cfg_string(enas__config_section(c, ""), "space"), space) == 0, "%s", path);
+        /* TF ramps drop path over all training steps: a final micro preset that starts it at full strength
+         * (drop_path_steps 0) is not TF's */
+        if (strcmp(e->d_name, "micro_final.cfg") == 0)
+            CHECK_MSG(enas__cfg_int(enas__config_section(c, "micro"), "drop_path_steps") > 0,
+                      "%s: drop_path_steps is 0", path);
         for (int i = 0; i < 4; i++)
             found[i] |= strcmp(e->d_name, expected[i]) == 0;
         n++;
