@@ -291,7 +291,7 @@ void enas__runlog_epoch_end(struct enas_search *r)
         "set multiplot layout 3,1; set key autotitle columnhead; set xlabel 'shared-weight step'; "
         "set y2tics; plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
         "set xlabel 'controller update'; plot '%s/ctrl.tsv' using 1:2 with lines, '' using 1:3 with lines, "
-        "'' using 1:4 with lines axes x1y2, '' using 1:5 with lines axes x1y2; "
+        "'' using 1:4 with lines axes x1y2, '' using 1:5 with lines; "
         "set xlabel 'epoch'; set ylabel 'top-1 accuracy'; unset y2tics; "
         "plot '%s/eval.tsv' using 1:2 with linespoints, '' using 1:4 with linespoints, "
         "'' using 1:3 with lines dt 2, '' using 1:5 with lines dt 2, '' using 1:6 with linespoints; "
