@@ -13,6 +13,7 @@ packages=(
                                                  # llvm-symbolizer (reports with function names)
   clang-format clang-tidy libomp-14-dev          # tools/lint.sh: the suite's format and clang-tidy checks
                                                  # (clang reads the OpenMP sources: its omp.h)
+  gdb                                            # test_interrupt_points: a stop request at exact points
 )
 
 missing=()

@@ -336,7 +336,8 @@ static enum enas_status stats_check(struct enas_search *r, const char *when, str
  * request between samples abandons the update, back to the mark taken before it, so that the checkpoint
  * taken next resumes with the same update (and the same samples) and a deterministic run still ends bit for
  * bit as an uninterrupted one. */
-static enum enas_status ctrl_update(struct enas_search *r, struct enas_runlog_ctrl *acc, struct enas_err *err)
+static enum enas_status ctrl_update(struct enas_search *r, struct enas_runlog_ctrl *acc, int *abandoned,
+                                    struct enas_err *err)
 {
     const double decay = enas__cfg_float(r->core, "baseline_decay"),
                  ew = enas__cfg_float(r->core, "entropy_weight");
@@ -348,6 +349,7 @@ static enum enas_status ctrl_update(struct enas_search *r, struct enas_runlog_ct
     for (int64_t k = 0; k < r->samples_per_update && st == ENAS_OK; k++) {
         if (enas__search_stop) {
             enas__search_mark_end(r, &mark, 1);
+            *abandoned = 1;
             return ENAS_OK;
         }
         struct enas_ctrl_sample cs;
@@ -404,8 +406,11 @@ static enum enas_status phase_ctrl(struct enas_search *r, struct enas_err *err)
         st = skip_batches(r->valid, r->st.ctrl_in_epoch * r->samples_per_update, 1, err);
     while (st == ENAS_OK && !enas__search_stop && r->st.ctrl_in_epoch < r->ctrl_steps) {
         struct enas_runlog_ctrl acc = {0};
-        st = ctrl_update(r, &acc, err);
-        if (st != ENAS_OK || enas__search_stop) /* an abandoned update is not counted */
+        int abandoned = 0;
+        st = ctrl_update(r, &acc, &abandoned, err);
+        /* an abandoned update is not counted; one that stepped the controller is, even if a stop request
+         * came in after its last sample (the checkpoint's adam_t then matches ctrl_updates) */
+        if (st != ENAS_OK || abandoned)
             break;
         r->st.ctrl_in_epoch++;
         r->st.ctrl_updates++;
@@ -417,7 +422,7 @@ static enum enas_status phase_ctrl(struct enas_search *r, struct enas_err *err)
 /* Paper §2.2: sample N architectures, score each on one validation minibatch, keep the best. The batch is
  * the epoch's turn of the controller half in order, not augmented (the controller's stream is the next
  * epoch's). */
-static enum enas_status derive(struct enas_search *r, struct enas_err *err)
+static enum enas_status derive(struct enas_search *r, int *abandoned, struct enas_err *err)
 {
     const int64_t n = enas__cfg_int(r->core, "derive_samples");
     const struct enas_batch *b = NULL;
@@ -436,6 +441,7 @@ static enum enas_status derive(struct enas_search *r, struct enas_err *err)
             enas__batcher_release(r->eval, b);
             enas__search_mark_end(r, &mark, 1);
             free(best);
+            *abandoned = 1;
             return ENAS_OK;
         }
         struct enas_ctrl_sample cs;
@@ -491,9 +497,14 @@ static enum enas_status run_epoch(struct enas_search *r, struct enas_err *err)
      * that a stop in either leaves no line that a resumed run would write again */
     if (st == ENAS_OK && !enas__search_stop)
         st = enas__search_evaluate(r, err);
-    if (st == ENAS_OK && !enas__search_stop)
-        st = derive(r, err);
+    int abandoned = 1;
     if (st == ENAS_OK && !enas__search_stop) {
+        abandoned = 0;
+        st = derive(r, &abandoned, err);
+    }
+    /* a derivation that ran to its end (and logged its line) ends the epoch, even if a stop request came
+     * in after its last sample: resumed, it must not run again */
+    if (st == ENAS_OK && !abandoned) {
         enas__runlog_epoch_end(r);
         r->st.epoch++;
         r->st.batch = 0;
