@@ -9,7 +9,7 @@
 #include "plugin/loader.h"
 #include "plugin/registry.h"
 #include "settings/config.h"
-#include "train/search.h"
+#include "train/run.h"
 #include "util/path.h"
 
 static int cmd_unavailable(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
@@ -289,7 +289,7 @@ int enas__cli_load_plugins(struct enas_host *h, const struct cli *c, int strict,
 }
 
 /* One settings option. On --resume a setting that fixes what the checkpoint means may not change
- * (search_open.c says which). */
+ * (run_open.c says which). */
 static int apply_option(struct enas_host *h, struct enas_config *cfg, const struct cli *c,
                         const struct cli_opt *o)
 {
@@ -307,7 +307,7 @@ static int apply_option(struct enas_host *h, struct enas_config *cfg, const stru
         }
     }
     const char *val = o->value ? o->value : "true";
-    if ((c->resume ? enas__search_resume_option(h, cfg, c->resume, o->name, val, &err)
+    if ((c->resume ? enas__run_resume_option(h, cfg, c->resume, o->name, val, &err)
                    : enas__config_set_option(cfg, o->name, val, &err)) != ENAS_OK) {
         fprintf(stderr, "enas: %s\n", err.msg);
         return ENAS_EXIT_USAGE;

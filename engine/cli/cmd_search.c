@@ -1,13 +1,13 @@
 /* cmd_search.c - `enas search` (the default command): loads the plugins (every file must load), settles
  * the settings, checks that the backend, space, loss and reward they name exist, then opens the search
- * (train/search_open.c) and runs it (train/search.c). With --help: the usage and every setting. */
+ * (train/run_open.c) and runs it (train/search.c). With --help: the usage and every setting. */
 #include "cli/cli.h"
 
 #include "plugin/host.h"
 #include "plugin/loader.h"
 #include "plugin/registry.h"
 #include "settings/config.h"
-#include "train/search.h"
+#include "train/run.h"
 
 /* Every name the search needs must be registered; each missing one is reported. */
 static int check_names(const struct enas_host *h, const struct enas_cfg *core)
@@ -57,12 +57,12 @@ int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_confi
         return help(h, cfg);
     if ((rc = check_names(h, enas__config_section(cfg, ""))) != ENAS_EXIT_OK)
         return rc;
-    struct enas_search search;
+    struct enas_run search;
     struct enas_err err = {0};
-    enum enas_status st = enas__search_open(&search, h, cfg, c->resume, &err);
+    enum enas_status st = enas__run_open(&search, h, cfg, c->resume, &err);
     if (st == ENAS_OK)
         st = enas__search_loop(&search, &err);
-    enas__search_close(&search);
+    enas__run_close(&search);
     if (st == ENAS_OK)
         return ENAS_EXIT_OK;
     fprintf(stderr, "enas: %s\n", err.msg);

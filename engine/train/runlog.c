@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "settings/config.h"
-#include "train/search.h"
+#include "train/run.h"
 #include "util/err.h"
 #include "util/extprog.h"
 #include "util/file.h"
@@ -25,7 +25,7 @@ void enas__runlog_window_add(struct enas_runlog_window *w, const struct enas_los
     w->steps++;
 }
 
-static void progress(const struct enas_search *r, double rate, double loss, double acc)
+static void progress(const struct enas_run *r, double rate, double loss, double acc)
 {
     const int width = 24;
     int done = (int)(width * r->st.batch / (r->steps_per_epoch ? r->steps_per_epoch : 1));
@@ -39,7 +39,7 @@ static void progress(const struct enas_search *r, double rate, double loss, doub
     fflush(stderr);
 }
 
-void enas__runlog_train(struct enas_search *r, struct enas_runlog_window *w, double lr, double now)
+void enas__runlog_train(struct enas_run *r, struct enas_runlog_window *w, double lr, double now)
 {
     if (!w->steps)
         return;
@@ -70,7 +70,7 @@ void enas__runlog_ctrl_add(struct enas_runlog_ctrl *c, double reward, double bas
     c->n++;
 }
 
-void enas__runlog_ctrl(struct enas_search *r, const struct enas_runlog_ctrl *c)
+void enas__runlog_ctrl(struct enas_run *r, const struct enas_runlog_ctrl *c)
 {
     double n = c->n ? (double)c->n : 1.0;
     fprintf(
@@ -104,7 +104,7 @@ static int dot_chunk(void *ctx, const char *text, size_t len)
 #define DRAW_MAX_DOT_BYTES (64L * 1024)
 
 /* base.dot, and base.png when Graphviz is installed. A drawing that fails is reported, not fatal. */
-static void draw(const struct enas_search *r, const int *arch, const char *base)
+static void draw(const struct enas_run *r, const int *arch, const char *base)
 {
     if (!r->space.desc->dot)
         return;
@@ -155,7 +155,7 @@ static void draw(const struct enas_search *r, const int *arch, const char *base)
     }
 }
 
-static enum enas_status write_arch(const struct enas_search *r, const int *arch, const char *base,
+static enum enas_status write_arch(const struct enas_run *r, const int *arch, const char *base,
                                    struct enas_err *err)
 {
     char path[ENAS__PATH_MAX];
@@ -173,7 +173,7 @@ static enum enas_status write_arch(const struct enas_search *r, const int *arch,
     return st;
 }
 
-enum enas_status enas__runlog_arch(struct enas_search *r, const int *arch, double score, struct enas_err *err)
+enum enas_status enas__runlog_arch(struct enas_run *r, const int *arch, double score, struct enas_err *err)
 {
     char base[ENAS__PATH_MAX];
     enum enas_status st =
@@ -237,7 +237,7 @@ static void eval_row(const char *line, FILE *ev)
 
 /* Splits metrics.jsonl into the tables gnuplot (or a spreadsheet) reads: train.tsv (shared-weight steps),
  * ctrl.tsv (controller updates) and eval.tsv (the epoch ends' measurements). */
-static void write_tables(const struct enas_search *r)
+static void write_tables(const struct enas_run *r)
 {
     char path[ENAS__PATH_MAX], line[2048];
     FILE *in = enas__path_join(path, sizeof path, NULL, "%s/metrics.jsonl", r->dir) ? NULL : fopen(path, "r");
@@ -276,7 +276,7 @@ static void write_tables(const struct enas_search *r)
         fclose(ev);
 }
 
-void enas__runlog_epoch_end(struct enas_search *r)
+void enas__runlog_epoch_end(struct enas_run *r)
 {
     write_tables(r);
     if (!enas__extprog_have("gnuplot") || strchr(r->dir, '\''))
@@ -304,7 +304,7 @@ void enas__runlog_epoch_end(struct enas_search *r)
     }
 }
 
-enum enas_status enas__runlog_finish(struct enas_search *r, struct enas_err *err)
+enum enas_status enas__runlog_finish(struct enas_run *r, struct enas_err *err)
 {
     if (r->st.best_len != (int64_t)r->arch_len)
         return ENAS_OK; /* no epoch finished: nothing was chosen */

@@ -8,7 +8,7 @@
 #include "controller/controller.h"
 #include "enas/plugin.h"
 
-struct enas_search;
+struct enas_run;
 
 /* Shared-weight steps since the last metrics line. */
 struct enas_runlog_window {
@@ -27,16 +27,15 @@ struct enas_runlog_ctrl {
 void enas__runlog_window_add(struct enas_runlog_window *w, const struct enas_loss_result *res,
                              int64_t images);
 /* A metrics line for the window (then restarted at now) and the progress display. */
-void enas__runlog_train(struct enas_search *r, struct enas_runlog_window *w, double lr, double now);
+void enas__runlog_train(struct enas_run *r, struct enas_runlog_window *w, double lr, double now);
 void enas__runlog_ctrl_add(struct enas_runlog_ctrl *c, double reward, double baseline,
                            const struct enas_ctrl_sample *s);
-void enas__runlog_ctrl(struct enas_search *r, const struct enas_runlog_ctrl *c);
+void enas__runlog_ctrl(struct enas_run *r, const struct enas_runlog_ctrl *c);
 /* The epoch's chosen architecture: arch/epoch_<e>.{tf,json,dot,png} and a metrics line. */
-enum enas_status enas__runlog_arch(struct enas_search *r, const int *arch, double score,
-                                   struct enas_err *err);
+enum enas_status enas__runlog_arch(struct enas_run *r, const int *arch, double score, struct enas_err *err);
 /* Learning curves (train.tsv, ctrl.tsv, curves.png when gnuplot is installed). */
-void enas__runlog_epoch_end(struct enas_search *r);
+void enas__runlog_epoch_end(struct enas_run *r);
 /* best_arch.json (NNI), best_arch.tf, best_arch.dot/.png: the last epoch's chosen architecture. */
-enum enas_status enas__runlog_finish(struct enas_search *r, struct enas_err *err);
+enum enas_status enas__runlog_finish(struct enas_run *r, struct enas_err *err);
 
 #endif

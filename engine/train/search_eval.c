@@ -4,7 +4,7 @@
  * evaluates it every epoch, one sampled architecture per batch). The measurements have random streams of
  * their own and put back what scoring changes (search.h), so that turning them on or off leaves the search
  * bit for bit as it was. */
-#include "train/search.h"
+#include "train/run.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@
 #define EVAL_STREAM (3ull << 60)
 
 /* Every decision uniformly: a choice among its candidates, or each candidate of a subset on or off. */
-static void random_arch(const struct enas_search *r, struct enas_rng *rng, int *arch)
+static void random_arch(const struct enas_run *r, struct enas_rng *rng, int *arch)
 {
     const size_t n = r->space.desc->n_decisions(r->space.state);
     size_t at = 0;
@@ -35,17 +35,17 @@ static void random_arch(const struct enas_search *r, struct enas_rng *rng, int *
 
 /* The top-1 accuracy of r->arch over `count` eval batches from batch `first` on (wrapping around), each
  * image counted once. */
-static enum enas_status accuracy_over(struct enas_search *r, int64_t first, int64_t count, uint64_t stream,
+static enum enas_status accuracy_over(struct enas_run *r, int64_t first, int64_t count, uint64_t stream,
                                       double *acc, struct enas_err *err)
 {
     double correct = 0, seen = 0;
     enum enas_status st = enas__batcher_start_at(r->eval, 0, first, err);
-    for (int64_t i = 0; i < count && st == ENAS_OK && !enas__search_stop; i++) {
+    for (int64_t i = 0; i < count && st == ENAS_OK && !enas__run_stop; i++) {
         const struct enas_batch *b = NULL;
         double a = 0;
         st = enas__batcher_next_cycling(r->eval, &b, err);
         if (st == ENAS_OK)
-            st = enas__search_score(r, b, stream + (uint64_t)i, NULL, &a, err);
+            st = enas__run_score(r, b, stream + (uint64_t)i, NULL, &a, err);
         if (st == ENAS_OK) {
             correct += a * (double)b->n;
             seen += (double)b->n;
@@ -58,7 +58,7 @@ static enum enas_status accuracy_over(struct enas_search *r, int64_t first, int6
 
 /* compare_samples controller samples and as many random architectures, each on the same
  * compare_batches batches (the epoch's turn of the controller half). */
-static enum enas_status compare(struct enas_search *r, struct enas_rng *rng, struct enas_err *err)
+static enum enas_status compare(struct enas_run *r, struct enas_rng *rng, struct enas_err *err)
 {
     struct enas_eval_result *e = &r->eval_res;
     const int64_t k = enas__cfg_int(r->core, "compare_samples"), nb = enas__batcher_num_batches(r->eval);
@@ -67,7 +67,7 @@ static enum enas_status compare(struct enas_search *r, struct enas_rng *rng, str
     const int64_t first = nb ? (r->st.epoch * count) % nb : 0;
     double sum[2] = {0, 0}, best[2] = {-INFINITY, -INFINITY};
     enum enas_status st = ENAS_OK;
-    for (int64_t i = 0; i < 2 * k && st == ENAS_OK && !enas__search_stop; i++) {
+    for (int64_t i = 0; i < 2 * k && st == ENAS_OK && !enas__run_stop; i++) {
         const int random = (int)(i % 2); /* alternate, so that a stop leaves no half-measured kind */
         struct enas_ctrl_sample cs;
         double acc = 0;
@@ -90,7 +90,7 @@ static enum enas_status compare(struct enas_search *r, struct enas_rng *rng, str
 
 /* The validation accuracy of controller samples, a new one per batch, over the first valid_eval_batches
  * batches of the controller half (0: all of them). */
-static enum enas_status validate(struct enas_search *r, struct enas_rng *rng, struct enas_err *err)
+static enum enas_status validate(struct enas_run *r, struct enas_rng *rng, struct enas_err *err)
 {
     const int64_t nb = enas__batcher_num_batches(r->eval),
                   want = enas__cfg_int(r->core, "valid_eval_batches");
@@ -98,7 +98,7 @@ static enum enas_status validate(struct enas_search *r, struct enas_rng *rng, st
     double correct = 0;
     int64_t seen = 0;
     enum enas_status st = enas__batcher_start_at(r->eval, 0, 0, err);
-    for (int64_t i = 0; i < count && st == ENAS_OK && !enas__search_stop; i++) {
+    for (int64_t i = 0; i < count && st == ENAS_OK && !enas__run_stop; i++) {
         const struct enas_batch *b = NULL;
         struct enas_ctrl_sample cs;
         double a = 0;
@@ -106,7 +106,7 @@ static enum enas_status validate(struct enas_search *r, struct enas_rng *rng, st
         if (st == ENAS_OK)
             st = enas__batcher_next(r->eval, &b, err);
         if (st == ENAS_OK && b)
-            st = enas__search_score(r, b, EVAL_STREAM | (1ull << 59) | (uint64_t)i, NULL, &a, err);
+            st = enas__run_score(r, b, EVAL_STREAM | (1ull << 59) | (uint64_t)i, NULL, &a, err);
         if (st == ENAS_OK && b) {
             correct += a * (double)b->n;
             seen += b->n;
@@ -118,23 +118,23 @@ static enum enas_status validate(struct enas_search *r, struct enas_rng *rng, st
     return st;
 }
 
-enum enas_status enas__search_evaluate(struct enas_search *r, struct enas_err *err)
+enum enas_status enas__search_evaluate(struct enas_run *r, struct enas_err *err)
 {
     memset(&r->eval_res, 0, sizeof r->eval_res);
     const int do_compare = enas__cfg_int(r->core, "compare_samples") > 0,
               do_valid = enas__cfg_int(r->core, "valid_eval_batches") >= 0;
     if (!do_compare && !do_valid)
         return ENAS_OK;
-    struct enas_search_mark mark;
-    enum enas_status st = enas__search_mark_take(r, &mark, err);
+    struct enas_run_mark mark;
+    enum enas_status st = enas__run_mark_take(r, &mark, err);
     if (st != ENAS_OK)
         return st;
     struct enas_rng rng;
     enas__rng_seed(&rng, r->st.seed, EVAL_STREAM | (uint64_t)r->st.epoch);
     if (do_compare)
         st = compare(r, &rng, err);
-    if (st == ENAS_OK && do_valid && !enas__search_stop)
+    if (st == ENAS_OK && do_valid && !enas__run_stop)
         st = validate(r, &rng, err);
-    enas__search_mark_end(r, &mark, 1); /* the baseline and statistics as the search left them */
+    enas__run_mark_end(r, &mark, 1); /* the baseline and statistics as the search left them */
     return st;
 }

@@ -26,7 +26,7 @@ for point in enas__controller_step enas__runlog_arch; do
     out="$tmp/$point"
     # LeakSanitizer cannot run under ptrace (the sanitizer build runs this test too)
     ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 gdb -nx -batch -ex "break $point" -ex run \
-        -ex "set var enas__search_stop = 1" -ex "delete" -ex continue --args "$enas" "$@" --output "$out" \
+        -ex "set var enas__run_stop = 1" -ex "delete" -ex continue --args "$enas" "$@" --output "$out" \
         >"$out.gdb" 2>&1
     grep -q "interrupted at epoch" "$out.gdb" || { fail "$point: the stop request did not stop the run"; cat "$out.gdb" >&2; }
     "$enas" --plugin-dir "$plugins" --resume "$out" >"$out.log" 2>&1 || { fail "$point: resume failed"; cat "$out.log" >&2; }

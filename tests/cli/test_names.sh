@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_names.sh OBJECT... - engine/README.md's naming rule, on the compiled engine: every function or
 # variable an engine file exports is enas__<module>_..., its module being the file's name, the part of it
-# before the first '_' (search_open.c is module search), or its folder (controller/controller_fwd.c:
+# before the first '_' (run_open.c is module run), or its folder (controller/controller_fwd.c:
 # enas__controller_). Each object's path below .../enas_core.dir/ gives its folder and file.
 bad=0
 for o in "$@"; do

@@ -3,7 +3,7 @@
  * written over their last 8 bytes first, so that the fuzzer gets past it to the fields. Properties: no
  * crash, leak or hang; a refused file changes nothing in the run's state, arrays or architecture; an
  * accepted one holds finite numbers and an architecture within its room. (The run's own range checks of
- * the fields are train/search_open.c's, tested field by field in tests/cli/test_faults.sh.) */
+ * the fields are train/run_open.c's, tested field by field in tests/cli/test_faults.sh.) */
 #include <math.h>
 #include <string.h>
 

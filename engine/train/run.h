@@ -18,7 +18,7 @@
 
 struct enas_config;
 
-struct enas_search {
+struct enas_run {
     struct enas_host *h;
     struct enas_config *cfg;
     const struct enas_cfg *core;
@@ -64,62 +64,84 @@ struct enas_search {
 
 /* Builds everything from the settings. resume_dir: continue the run in that folder from its checkpoint
  * (the settings must be the run's own, loaded from its config.cfg, changed only through
- * enas__search_resume_option); every field of the checkpoint is checked against them before anything changes,
+ * enas__run_resume_option); every field of the checkpoint is checked against them before anything changes,
  * then config.cfg records the settings. Without resume_dir the folder must hold no checkpoint, and outputs
  * of an earlier start that never reached one are removed. Either way the folder is locked (run.lock) for
  * as long as the run is open: a second run on it is refused with the holder's pid. Errors name what is
  * wrong. */
-enum enas_status enas__search_open(struct enas_search *r, struct enas_host *h, struct enas_config *cfg,
-                                   const char *resume_dir, struct enas_err *err);
-void enas__search_close(struct enas_search *r);
+enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
+                                const char *resume_dir, struct enas_err *err);
+void enas__run_close(struct enas_run *r);
 
 /* Applies a command-line option (as enas__config_set_option) to the settings of a run resumed from
  * resume_dir, whose config.cfg is loaded. Refused (ENAS_ERR_CONFIG, naming the option and why): --output,
  * and a new value for a setting that fixes what the checkpoint's position or weights mean: the space and
  * its settings, seed, batch_size, train_subset, split, ctrl_steps, ctrl_steps_aggregate, lstm_size,
  * lstm_layers. The same value again is accepted. Everything else may change and is recorded. */
-enum enas_status enas__search_resume_option(struct enas_host *h, struct enas_config *cfg,
-                                            const char *resume_dir, const char *name, const char *value,
-                                            struct enas_err *err);
+enum enas_status enas__run_resume_option(struct enas_host *h, struct enas_config *cfg, const char *resume_dir,
+                                         const char *name, const char *value, struct enas_err *err);
 
 /* The search (search.c): epochs of shared-weight training and controller updates, with checkpoints,
  * architectures and metrics in the run folder. ENAS_ERR_INTERRUPTED after SIGINT/SIGTERM (a checkpoint
  * was written); ENAS_ERR_NUMERIC when a loss or reward is not finite (the last good checkpoint stays). */
-enum enas_status enas__search_loop(struct enas_search *r, struct enas_err *err);
+enum enas_status enas__search_loop(struct enas_run *r, struct enas_err *err);
 
-/* ---- shared by search.c and search_eval.c ---- */
+/* ---- run_step.c: shared by the search (search.c, search_eval.c) and the retrain loop (retrain.c) ---- */
+
+/* Installs (on) the SIGINT/SIGTERM handlers that set enas__run_stop, clearing it; or puts the previous
+ * handlers back (!on). */
+void enas__run_signals(int on);
+/* Seconds on a monotonic clock. */
+double enas__run_now(void);
+
+/* One training step (forward, loss of the main and aux heads, backward, clip, SGD) of r->arch on a training
+ * batch; the step's random stream is (seed, global_step). A NaN stops the run (enas__run_numeric_fault). */
+enum enas_status enas__run_train_step(struct enas_run *r, const struct enas_batch *b, double lr,
+                                      struct enas_loss_result *res, struct enas_err *err);
+
+/* A NaN or infinity: stop with what it was ("the training loss is nan"), the step, the epoch and the
+ * architecture; the run's last checkpoint, written before it, stays as it is. */
+enum enas_status enas__run_numeric_fault(struct enas_run *r, const char *what, struct enas_err *err);
+enum enas_status enas__run_numeric_value(struct enas_run *r, const char *what, double v,
+                                         struct enas_err *err);
+/* After scoring: the first statistic buffer that training-mode scoring made non-finite. */
+enum enas_status enas__run_stats_check(struct enas_run *r, const char *when, struct enas_err *err);
+
+/* Batches already done before a resume, drawn and dropped; a stop request ends it. */
+enum enas_status enas__run_skip_batches(struct enas_batcher *b, int64_t n, int cycling, struct enas_err *err);
+/* The learning rate of the epoch r->st.epoch (lr_schedule). */
+double enas__run_epoch_lr(const struct enas_run *r);
 
 /* The reward (may be NULL: not computed) and the top-1 accuracy (may be NULL) of r->arch on one
  * validation batch, without a tape; the pass's random stream is (seed, stream). */
-enum enas_status enas__search_score(struct enas_search *r, const struct enas_batch *b, uint64_t stream,
-                                    double *reward, double *accuracy, struct enas_err *err);
+enum enas_status enas__run_score(struct enas_run *r, const struct enas_batch *b, uint64_t stream,
+                                 double *reward, double *accuracy, struct enas_err *err);
 
 /* What scoring may change: the controller's random stream, the baseline, and the statistic buffers that
- * training-mode scoring updates. Taken before scoring; enas__search_mark_end puts them back (restore) or
+ * training-mode scoring updates. Taken before scoring; enas__run_mark_end puts them back (restore) or
  * keeps the new values, and frees the mark either way. */
-struct enas_search_mark {
+struct enas_run_mark {
     struct enas_rng rng;
     double baseline;
     float *stats;
 };
-enum enas_status enas__search_mark_take(struct enas_search *r, struct enas_search_mark *m,
-                                        struct enas_err *err);
-void enas__search_mark_end(struct enas_search *r, struct enas_search_mark *m, int restore);
+enum enas_status enas__run_mark_take(struct enas_run *r, struct enas_run_mark *m, struct enas_err *err);
+void enas__run_mark_end(struct enas_run *r, struct enas_run_mark *m, int restore);
 
-/* Set by SIGINT/SIGTERM during enas__search_loop: long loops stop at the next sample or batch. */
-extern volatile sig_atomic_t enas__search_stop;
+/* Set by SIGINT/SIGTERM while enas__run_signals(1) holds: long loops stop at the next sample or batch. */
+extern volatile sig_atomic_t enas__run_stop;
 
 /* The epoch end's measurements (search_eval.c) into r->eval_res: controller samples against uniformly
  * random architectures on the same validation batches, and the validation accuracy of controller samples.
  * Changes nothing the search uses (its random streams are its own; the baseline and statistics are put
  * back). The epoch's derivation logs them (enas__runlog_arch). Returns early when a stop is requested. */
-enum enas_status enas__search_evaluate(struct enas_search *r, struct enas_err *err);
+enum enas_status enas__search_evaluate(struct enas_run *r, struct enas_err *err);
 
 /* Writes the checkpoint of the current position (run folder/checkpoint.bin). */
-enum enas_status enas__search_checkpoint(struct enas_search *r, struct enas_err *err);
+enum enas_status enas__run_checkpoint(struct enas_run *r, struct enas_err *err);
 
 /* Flushes metrics.jsonl and sets st.metrics_bytes to its length on disk. A line that could not be written
  * (a full disk) is an error naming the file: a checkpoint must not count it. */
-enum enas_status enas__search_sync_metrics(struct enas_search *r, struct enas_err *err);
+enum enas_status enas__run_sync_metrics(struct enas_run *r, struct enas_err *err);
 
 #endif

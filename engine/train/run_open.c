@@ -1,6 +1,6 @@
-/* search_open.c - opening a search run: settings resolved, plugins instantiated, supergraph, controller,
+/* run_open.c - opening a search run: settings resolved, plugins instantiated, supergraph, controller,
  * optimizer, data and batchers made, the run folder prepared (or an earlier run's checkpoint read). */
-#include "train/search.h"
+#include "train/run.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,7 +39,7 @@ static enum enas_status mkdirs(const char *path, struct enas_err *err)
 }
 
 /* Seed 0 means "pick one": from the clock, written back so that config.cfg reproduces the run. */
-static enum enas_status resolve_seed(struct enas_search *r, struct enas_err *err)
+static enum enas_status resolve_seed(struct enas_run *r, struct enas_err *err)
 {
     uint64_t seed = (uint64_t)enas__cfg_int(r->core, "seed");
     if (seed == 0) {
@@ -58,7 +58,7 @@ static enum enas_status resolve_seed(struct enas_search *r, struct enas_err *err
     return ENAS_OK;
 }
 
-static enum enas_status open_plugins(struct enas_search *r, struct enas_err *err)
+static enum enas_status open_plugins(struct enas_run *r, struct enas_err *err)
 {
     const char *backend = enas__cfg_string(r->core, "backend");
     r->space_name = enas__cfg_string(r->core, "space");
@@ -103,7 +103,7 @@ static enum enas_status open_plugins(struct enas_search *r, struct enas_err *err
     return r->arch && r->best ? ENAS_OK : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
 }
 
-static enum enas_status open_learners(struct enas_search *r, struct enas_err *err)
+static enum enas_status open_learners(struct enas_run *r, struct enas_err *err)
 {
     struct enas_ctrl_opts co = {
         .lstm_size = (int)enas__cfg_int(r->core, "lstm_size"),
@@ -135,7 +135,7 @@ static int64_t mul_add(int64_t a, int64_t b, int64_t c)
     return a * b + c;
 }
 
-static enum enas_status open_data(struct enas_search *r, struct enas_err *err)
+static enum enas_status open_data(struct enas_run *r, struct enas_err *err)
 {
     char dir[ENAS__PATH_MAX];
     enum enas_status st = enas__cifar10_find_dir(enas__cfg_string(r->core, "data"), dir, sizeof dir, err);
@@ -198,7 +198,7 @@ static enum enas_status open_data(struct enas_search *r, struct enas_err *err)
 
 /* An array named "<name><suffix>": the optimizer states carry their parameter's name, so that a message
  * about one ("'cell0.w (momentum)' holds nan at index 3") says which it is. */
-static enum enas_status add_array(struct enas_search *r, const char *name, const char *suffix, float *data,
+static enum enas_status add_array(struct enas_run *r, const char *name, const char *suffix, float *data,
                                   int64_t numel, size_t *cap, struct enas_err *err)
 {
     if (r->n_arrays == *cap) {
@@ -221,7 +221,7 @@ static enum enas_status add_array(struct enas_search *r, const char *name, const
 }
 
 /* Everything a checkpoint holds: shared weights and buffers, momentum, controller weights and Adam. */
-static enum enas_status list_arrays(struct enas_search *r, struct enas_err *err)
+static enum enas_status list_arrays(struct enas_run *r, struct enas_err *err)
 {
     size_t np, nc, cap = 0;
     struct enas_param *const *ps = enas__host_params(r->h, &np);
@@ -248,7 +248,7 @@ static enum enas_status list_arrays(struct enas_search *r, struct enas_err *err)
 /* The folder's lock: a POSIX record lock on run.lock (an empty file). The kernel drops it when the process
  * ends, however it ends, so the lock of a killed run never blocks the next one, and it names the holder's
  * pid (F_GETLK); nothing is written, so a refused run changes no file of the folder. */
-static enum enas_status lock_folder(struct enas_search *r, struct enas_err *err)
+static enum enas_status lock_folder(struct enas_run *r, struct enas_err *err)
 {
     char path[ENAS__PATH_MAX];
     enum enas_status st = enas__path_join(path, sizeof path, err, "%s/run.lock", r->dir);
@@ -320,7 +320,7 @@ static enum enas_status remove_file(const char *dir, const char *name, struct en
 
 /* A fresh start in a folder without a checkpoint: what an earlier start left before its first checkpoint
  * (metrics lines, architectures, curves) would mix with this run's. Only the names enas writes go. */
-static enum enas_status clear_outputs(const struct enas_search *r, struct enas_err *err)
+static enum enas_status clear_outputs(const struct enas_run *r, struct enas_err *err)
 {
     static const char *const top[] = {"metrics.jsonl", "train.tsv",      "ctrl.tsv",
                                       "curves.png",    "curves.png.tmp", "checkpoint.bin.tmp"};
@@ -345,7 +345,7 @@ static enum enas_status clear_outputs(const struct enas_search *r, struct enas_e
     return st;
 }
 
-static enum enas_status open_folder(struct enas_search *r, const char *resume_dir, struct enas_err *err)
+static enum enas_status open_folder(struct enas_run *r, const char *resume_dir, struct enas_err *err)
 {
     const char *out = resume_dir ? resume_dir : enas__cfg_string(r->core, "output");
     /* room for the longest name enas writes inside it, so that only this can fail for length */
@@ -391,7 +391,7 @@ static enum enas_status open_folder(struct enas_search *r, const char *resume_di
 
 /* What a checkpoint's fields are checked against. */
 struct resume_check {
-    const struct enas_search *r;
+    const struct enas_run *r;
     const char *metrics; /* metrics.jsonl, and its size now */
     int64_t metrics_size;
 };
@@ -410,7 +410,7 @@ static enum enas_status check_state(void *ctx, const char *path, const struct en
                                     struct enas_err *err)
 {
     const struct resume_check *c = ctx;
-    const struct enas_search *r = c->r;
+    const struct enas_run *r = c->r;
     const int64_t spe = r->steps_per_epoch, cs = r->ctrl_steps, len = (int64_t)r->arch_len;
     if (s->seed != r->st.seed)
         return enas_err_set(err, ENAS_ERR_DATA,
@@ -475,7 +475,7 @@ static enum enas_status check_state(void *ctx, const char *path, const struct en
 
 /* Continues from the folder's checkpoint, checked field by field; config.cfg then records the settings
  * (options may have changed some), and metrics written after the checkpoint are dropped. */
-static enum enas_status resume(struct enas_search *r, struct enas_err *err)
+static enum enas_status resume(struct enas_run *r, struct enas_err *err)
 {
     char path[ENAS__PATH_MAX], metrics[ENAS__PATH_MAX];
     enum enas_status st = enas__path_join(path, sizeof path, err, "%s/checkpoint.bin", r->dir);
@@ -507,8 +507,8 @@ static enum enas_status resume(struct enas_search *r, struct enas_err *err)
     return ENAS_OK;
 }
 
-enum enas_status enas__search_open(struct enas_search *r, struct enas_host *h, struct enas_config *cfg,
-                                   const char *resume_dir, struct enas_err *err)
+enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
+                                const char *resume_dir, struct enas_err *err)
 {
     memset(r, 0, sizeof *r);
     r->lock_fd = -1;
@@ -551,7 +551,7 @@ enum enas_status enas__search_open(struct enas_search *r, struct enas_host *h, s
     return st;
 }
 
-void enas__search_close(struct enas_search *r)
+void enas__run_close(struct enas_run *r)
 {
     if (r->metrics)
         fclose(r->metrics);
@@ -580,7 +580,7 @@ void enas__search_close(struct enas_search *r)
     r->lock_fd = -1;
 }
 
-enum enas_status enas__search_sync_metrics(struct enas_search *r, struct enas_err *err)
+enum enas_status enas__run_sync_metrics(struct enas_run *r, struct enas_err *err)
 {
     char path[ENAS__PATH_MAX];
     enas__path_join(path, sizeof path, NULL, "%s/metrics.jsonl", r->dir); /* fits: checked at open */
@@ -645,9 +645,8 @@ static const struct enas_setting *find_setting(const struct enas_setting *t, siz
     return NULL;
 }
 
-enum enas_status enas__search_resume_option(struct enas_host *h, struct enas_config *cfg,
-                                            const char *resume_dir, const char *name, const char *value,
-                                            struct enas_err *err)
+enum enas_status enas__run_resume_option(struct enas_host *h, struct enas_config *cfg, const char *resume_dir,
+                                         const char *name, const char *value, struct enas_err *err)
 {
     char opt[256], key[256];
     snprintf(opt, sizeof opt, "%s", name);
