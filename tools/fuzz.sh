@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh NAME|all SECONDS [LIBFUZZER-OPTION...] - runs the libFuzzer harness NAME (arch, config, ckpt, cifar;
+# fuzz.sh NAME|all SECONDS [LIBFUZZER-OPTION...] - runs the libFuzzer harness NAME (arch, config, ckpt, cifar, model;
 # tests/fuzz) for SECONDS under AddressSanitizer and UndefinedBehaviorSanitizer ("all": each in turn, SECONDS
 # each). It configures and builds build-fuzz/ with clang (-DENAS_FUZZ=ON) on first use. The corpus starts
 # from tests/fuzz/corpus/NAME (the repo's seeds, never written to) plus seeds made by the program's own
@@ -8,7 +8,7 @@
 #     build-fuzz/tests/fuzz/fuzz_NAME FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
-names=(arch config ckpt cifar)
+names=(arch config ckpt cifar model)
 if [ $# -lt 2 ] || ! [[ $2 =~ ^[0-9]+$ ]]; then
     echo "usage: tools/fuzz.sh NAME|all SECONDS [LIBFUZZER-OPTION...]   (NAME: ${names[*]})" >&2
     exit 2

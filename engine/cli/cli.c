@@ -12,17 +12,21 @@
 #include "train/run.h"
 #include "util/path.h"
 
-static int cmd_unavailable(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
-
 static const struct enas_command commands[] = {
     {.name = "search", .summary = "run an architecture search (the default)", .run = enas__cmd_search},
     {.name = "plugins",
      .summary = "list every plugin file, what it registered, and every failure",
      .run = enas__cmd_plugins},
     {.name = "retrain",
-     .summary = "train a found architecture from scratch (not available yet)",
-     .run = cmd_unavailable},
-    {.name = "eval", .summary = "evaluate a trained network (not available yet)", .run = cmd_unavailable},
+     .summary = "train the architecture ARCH (TF string or NNI JSON file, or a search run folder)\n"
+                "from scratch in the space's final mode: test accuracy, checkpoints, model.enas",
+     .takes_file = 1,
+     .run = enas__cmd_retrain},
+    {.name = "eval",
+     .summary = "test a trained MODEL (model.enas or a retrain run folder): accuracy, per class,\n"
+                "confusion matrix; --data FILE|DIR another test set, --json OUT",
+     .takes_file = 1,
+     .run = enas__cmd_eval},
     {.name = "arch",
      .summary = "validate an architecture FILE (TF string or NNI JSON; - = stdin), print it\n"
                 "--to tf|nni|nni-retiarii, draw it with --draw OUT.png|OUT.svg|OUT.dot",
@@ -30,14 +34,6 @@ static const struct enas_command commands[] = {
      .run = enas__cmd_arch},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
-
-static int cmd_unavailable(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
-{
-    (void)h;
-    (void)cfg;
-    fprintf(stderr, "enas: %s: not available yet\n", c->command->name);
-    return ENAS_EXIT_RUNTIME;
-}
 
 static const struct enas_command *find_command(const char *name)
 {
@@ -114,14 +110,14 @@ static int add_dir(struct cli *c, const char *dir)
 }
 
 /* The program options that take a value: where it goes, and the one command that has it (NULL: all). */
-enum valued_kind { VALUED_DIR, VALUED_CONFIG, VALUED_RESUME, VALUED_TO, VALUED_DRAW };
+enum valued_kind { VALUED_DIR, VALUED_CONFIG, VALUED_RESUME, VALUED_TO, VALUED_DRAW, VALUED_JSON };
 static const struct {
     const char *name;
     enum valued_kind kind;
     const char *command;
 } valued[] = {
     {"plugin-dir", VALUED_DIR, NULL}, {"config", VALUED_CONFIG, NULL}, {"resume", VALUED_RESUME, NULL},
-    {"to", VALUED_TO, "arch"},        {"draw", VALUED_DRAW, "arch"},
+    {"to", VALUED_TO, "arch"},        {"draw", VALUED_DRAW, "arch"},   {"json", VALUED_JSON, "eval"},
 };
 
 static int set_valued(struct cli *c, enum valued_kind kind, const char *v)
@@ -140,6 +136,9 @@ static int set_valued(struct cli *c, enum valued_kind kind, const char *v)
         break;
     case VALUED_DRAW:
         c->draw = v;
+        break;
+    case VALUED_JSON:
+        c->json = v;
         break;
     }
     return 0;

@@ -27,7 +27,8 @@ struct cli {
     size_t n_dirs;
     const char *config_file;
     const char *resume;
-    const char *file, *to, *draw; /* arch: FILE, --to FORMAT, --draw OUT */
+    const char *file, *to, *draw; /* arch: FILE, --to FORMAT, --draw OUT; retrain ARCH; eval MODEL */
+    const char *json;             /* eval --json OUT */
     int help, version;
     enum enas_log_level level;
     struct cli_opt *opts;
@@ -65,5 +66,7 @@ int enas__cli_settle_config(struct enas_host *h, struct enas_config *cfg, const 
 int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 int enas__cmd_plugins(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 int enas__cmd_arch(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
+int enas__cmd_retrain(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
+int enas__cmd_eval(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 
 #endif

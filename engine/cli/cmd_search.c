@@ -57,9 +57,18 @@ int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_confi
         return help(h, cfg);
     if ((rc = check_names(h, enas__config_section(cfg, ""))) != ENAS_EXIT_OK)
         return rc;
+    if (*enas__cfg_string(enas__config_section(cfg, ""), "arch")) {
+        if (c->resume)
+            fprintf(stderr, "enas: '%s' is a retrain run; continue it with enas retrain --resume %s\n",
+                    c->resume, c->resume);
+        else
+            fprintf(stderr, "enas: the arch setting is enas retrain's (a search finds architectures): "
+                            "enas retrain ARCH trains one\n");
+        return ENAS_EXIT_USAGE;
+    }
     struct enas_run search;
     struct enas_err err = {0};
-    enum enas_status st = enas__run_open(&search, h, cfg, c->resume, &err);
+    enum enas_status st = enas__run_open(&search, h, cfg, c->resume, NULL, &err);
     if (st == ENAS_OK)
         st = enas__search_loop(&search, &err);
     enas__run_close(&search);

@@ -160,6 +160,18 @@ enum enas_status enas__cifar10_load(const char *dir, int test_set, int64_t limit
     return st;
 }
 
+enum enas_status enas__cifar10_load_file(const char *path, int64_t limit, struct enas_cifar10 *out,
+                                         struct enas_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (limit < 0)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "cifar10: limit %lld is negative", (long long)limit);
+    enum enas_status st = load_file(path, limit, out, err);
+    if (st != ENAS_OK)
+        enas__cifar10_fini(out);
+    return st;
+}
+
 void enas__cifar10_fini(struct enas_cifar10 *d)
 {
     if (!d)

@@ -39,6 +39,11 @@ struct enas_cifar10 {
 enum enas_status enas__cifar10_load(const char *dir, int test_set, int64_t limit, struct enas_cifar10 *out,
                                     struct enas_err *err);
 
+/* One file in the same binary layout (a user's own test file, say), checked as load checks each file; limit
+ * as for load. */
+enum enas_status enas__cifar10_load_file(const char *path, int64_t limit, struct enas_cifar10 *out,
+                                         struct enas_err *err);
+
 /* Frees what load allocated and zeroes d; accepts NULL and a zeroed struct. */
 void enas__cifar10_fini(struct enas_cifar10 *d);
 

@@ -255,8 +255,7 @@ static enum enas_status api_param_create(struct enas_host *h, const char *scope,
     return ENAS_OK;
 }
 
-/* Frees the parameters from index first on (a failed op create). */
-static void params_truncate(struct enas_host *h, size_t first)
+void enas__host_params_truncate(struct enas_host *h, size_t first)
 {
     if (first >= h->n_params)
         return;
@@ -267,6 +266,11 @@ static void params_truncate(struct enas_host *h, size_t first)
         for (size_t i = 0; i < h->param_hash_cap; i++)
             if (h->param_hash[i] > first)
                 h->param_hash[i] = 0; /* may break probe chains; only lookups of new names suffer */
+}
+
+size_t enas__host_n_params(const struct enas_host *h)
+{
+    return h->n_params;
 }
 
 struct enas_param *const *enas__host_params(const struct enas_host *h, size_t *n)
@@ -316,7 +320,7 @@ static enum enas_status api_op_create(struct enas_host *h, const char *name, con
     h->log_origin = origin;
     if (st != ENAS_OK) {
         op_err_prefix(err, d);
-        params_truncate(h, op->p_first);
+        enas__host_params_truncate(h, op->p_first);
         enas__cfg_destroy(op->attrs);
         free(op);
         return st;
@@ -380,6 +384,7 @@ static const struct enas_host_api host_api = {
     .op_call = enas__step_op_call,
     .release = enas__step_release,
     .grad_accumulates = enas__step_grad_accumulates,
+    .train_step = enas__step_train_step,
     .op_madds = api_op_madds,
     .op_param_count = api_op_param_count,
     .rng_u64 = api_rng_u64,

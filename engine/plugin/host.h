@@ -91,6 +91,10 @@ void enas__host_set_backend_ctx(struct enas_host *h, void *ctx); /* borrowed */
 
 /* Every parameter created so far, creation order; valid until the next param_create. */
 struct enas_param *const *enas__host_params(const struct enas_host *h, size_t *n);
+size_t enas__host_n_params(const struct enas_host *h);
+/* Frees the parameters from index first on (a failed op create; a network built only to be read, whose
+ * op instances are destroyed already). */
+void enas__host_params_truncate(struct enas_host *h, size_t first);
 
 /* Loader hooks: a fresh plugin id; the running init's identity; keeping a loaded plugin (takes path
  * and handle: on failure the caller still owns them). */

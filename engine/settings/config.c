@@ -269,6 +269,47 @@ static void write_section(FILE *f, const struct cfg_section *sec)
         fputs("};\n", f);
 }
 
+enum enas_status enas__config_write_options(const struct enas_config *c, const char *name,
+                                            const char *const *keys, size_t n_keys, FILE *f,
+                                            struct enas_err *err)
+{
+    const struct cfg_section *sec = enas__config_find_section(c, name);
+    if (!sec)
+        return enas_err_set(err, ENAS_ERR_INVALID_ARG, "no settings section '%s'", name);
+    for (size_t k = 0; k < sec->cfg.n; k++) {
+        const struct enas_setting *d = &sec->cfg.table[k];
+        const union enas_value *v = &sec->cfg.vals[k];
+        size_t i = 0;
+        while (keys && i < n_keys && strcmp(keys[i], d->key) != 0)
+            i++;
+        if (keys && i == n_keys)
+            continue;
+        char num[64];
+        fprintf(f, "%s%s%s=", sec->name, sec->name[0] ? "." : "", d->key);
+        switch (d->type) {
+        case ENAS_SET_INT:
+            fprintf(f, "%lld", (long long)v->i);
+            break;
+        case ENAS_SET_FLOAT:
+            fmt_float_exact(v->f, num, sizeof num);
+            fputs(num, f);
+            break;
+        case ENAS_SET_BOOL:
+            fputs(v->b ? "true" : "false", f);
+            break;
+        case ENAS_SET_STRING:
+            if (strchr(v->s, '\n'))
+                return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                    "setting '%s%s%s' holds a line break; it cannot be written as an option",
+                                    sec->name, sec->name[0] ? "." : "", d->key);
+            fputs(v->s, f);
+            break;
+        }
+        fputc('\n', f);
+    }
+    return ENAS_OK;
+}
+
 enum enas_status enas__config_write(const struct enas_config *c, const char *path, struct enas_err *err)
 {
     char *text = NULL;

@@ -57,4 +57,11 @@ void enas__config_print_help(const struct enas_config *c, FILE *f);
  * with --config. Written to a temporary file and renamed, so a failure leaves no half file. */
 enum enas_status enas__config_write(const struct enas_config *c, const char *path, struct enas_err *err);
 
+/* Writes the settings of section `name` ("" the top level) as option lines, "micro.num_layers=15", each
+ * readable back by enas__config_set_option(name before '=', value after it); with keys, only those keys.
+ * A string value holding a line break is refused (ENAS_ERR_INVALID_ARG, naming the setting). */
+enum enas_status enas__config_write_options(const struct enas_config *c, const char *name,
+                                            const char *const *keys, size_t n_keys, FILE *f,
+                                            struct enas_err *err);
+
 #endif

@@ -99,6 +99,15 @@ const struct enas_setting enas__core_settings[] = {
              "controller batches: drop the last partial batch of each pass (TF feeds full batches; NNI "
              "keeps it)"),
 
+    /* Retraining a found architecture (enas retrain). */
+    STR_SET("arch", "", NULL,
+            "retrain: the fixed architecture (TF integer string), set by `enas retrain ARCH`; empty in a "
+            "search"),
+    INT_SET("eval_every", 1, 0, INF,
+            "retrain: test accuracy and loss on the test images every N epochs and after the last; 0 = after "
+            "the last only"),
+    INT_SET("test_subset", 0, 0, 10000, "use only the first N test images (quick trials); 0 = all"),
+
     /* What each epoch's end measures (nothing here changes the search itself). */
     INT_SET("compare_samples", 10, 0, 10000,
             "epoch end: score this many controller samples and as many uniformly random architectures on "

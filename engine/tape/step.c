@@ -84,6 +84,7 @@ struct enas_step {
     size_t live_peak;                /* most bytes of acts in use and not pooled (all passes) */
     const unsigned char *accumulate; /* the running backward's grad_accumulates answers, per input */
     size_t n_accumulate;
+    int64_t train_step; /* api->train_step of this pass */
 };
 
 /* Below this a free stretch is not split: the rest goes with the buffer. */
@@ -294,6 +295,7 @@ void enas__step_begin(struct enas_step *s, const struct enas_step_opts *o)
     s->map_n = 0;
     s->record = o->record;
     s->keep = o->keep;
+    s->train_step = o->train_step;
     s->x.training = o->training;
     s->x.threads = o->threads > 0 ? o->threads : 1;
     s->x.arg = NAN;
@@ -611,6 +613,11 @@ int enas__step_grad_accumulates(const struct enas_exec *x, size_t i)
 {
     const struct enas_step *s = (const struct enas_step *)(const void *)x;
     return x && s->accumulate && i < s->n_accumulate && s->accumulate[i];
+}
+
+int64_t enas__step_train_step(const struct enas_exec *x)
+{
+    return x ? ((const struct enas_step *)(const void *)x)->train_step : 0;
 }
 
 #define MAX_CALL_INPUTS 64

@@ -19,8 +19,9 @@ struct enas_step_opts {
     int record;    /* keep a tape for backward (training passes); 0 records nothing */
     uint64_t seed; /* the pass's random stream is (seed, stream) */
     uint64_t stream;
-    int threads; /* x->threads for ops */
-    int keep;    /* keep every op output after backward (tests that compare two passes' tensors) */
+    int threads;        /* x->threads for ops */
+    int keep;           /* keep every op output after backward (tests that compare two passes' tensors) */
+    int64_t train_step; /* the run's training steps before this pass (api->train_step) */
 };
 
 enum enas_status enas__step_create(struct enas_host *h, struct enas_step **out, struct enas_err *err);
@@ -70,6 +71,8 @@ void enas__step_release(struct enas_exec *x, const struct enas_tensor *t);
 
 /* The host API's grad_accumulates (see plugin.h). */
 int enas__step_grad_accumulates(const struct enas_exec *x, size_t i);
+/* api->train_step: the pass's enas_step_opts.train_step. */
+int64_t enas__step_train_step(const struct enas_exec *x);
 
 /* The host API's op_call: x must come from a step. */
 enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op,

@@ -1,5 +1,6 @@
-/* search.h - one search run: the plugins it uses, the supergraph, controller, optimizer, data and its run
- * folder, and the position in the run that checkpoints save. */
+/* run.h - one run, a search or a retrain: the plugins it uses, the network (a search's supergraph, or the
+ * fixed network of one architecture), the controller (a search's), optimizer, data and its run folder, and
+ * the position in the run that checkpoints save. */
 #ifndef ENAS_ENGINE_SEARCH_H
 #define ENAS_ENGINE_SEARCH_H
 
@@ -19,6 +20,10 @@
 struct enas_config;
 
 struct enas_run {
+    int retrain;   /* 1: the fixed network of the `arch` setting, trained on every training image and tested
+                      on the test set; no controller, no validation half */
+    int eval_only; /* enas eval: the fixed network and the test images only; no folder, no optimizer */
+    const char *arch_name; /* what the arch setting's text came from, for messages (NULL: the setting) */
     struct enas_host *h;
     struct enas_config *cfg;
     const struct enas_cfg *core;
@@ -32,9 +37,11 @@ struct enas_run {
     struct enas_sgd *sgd;
     struct enas_step *step;
     struct enas_cifar10 data;
+    struct enas_cifar10 test; /* a retrain's test images */
     struct enas_cifar10_split split;
     struct enas_batcher *train, *valid; /* the two halves, for the shared weights and the controller */
-    struct enas_batcher *eval;          /* the controller half in order, not augmented: the epoch end's */
+    struct enas_batcher *eval; /* a search: the controller half in order, not augmented (the epoch end's);
+                                  a retrain: the test images in order */
     int threads;
     int64_t epochs, steps_per_epoch, ctrl_steps, samples_per_update;
     int64_t valid_passes; /* passes over the controller half that one epoch's controller phase starts */
@@ -70,8 +77,21 @@ struct enas_run {
  * as long as the run is open: a second run on it is refused with the holder's pid. Errors name what is
  * wrong. */
 enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
-                                const char *resume_dir, struct enas_err *err);
+                                const char *resume_dir, const char *arch_name, struct enas_err *err);
+/* With a non-empty arch setting the run is a retrain: the setting's text (a TF string or NNI JSON, from
+ * arch_name: a file's name for messages, or NULL) is read against the space and written back as the TF
+ * string. enas eval's variant: the fixed network of the arch setting and the test images of the data
+ * setting (a folder or one CIFAR-10-format file) in r->eval; no run folder, no checkpoint, nothing written.
+ */
+enum enas_status enas__run_open_eval(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
+                                     struct enas_err *err);
 void enas__run_close(struct enas_run *r);
+
+/* Reads an architecture (TF string or NNI JSON text; name for messages) against the decisions of the space
+ * that cfg names, with its settings. The host's backend must be initialised; the supergraph made to read
+ * the decisions is gone again afterwards, its parameters too. *arch is malloc'd. */
+enum enas_status enas__run_parse_arch(struct enas_host *h, struct enas_config *cfg, const char *text,
+                                      const char *name, int **arch, size_t *len, struct enas_err *err);
 
 /* Applies a command-line option (as enas__config_set_option) to the settings of a run resumed from
  * resume_dir, whose config.cfg is loaded. Refused (ENAS_ERR_CONFIG, naming the option and why): --output,
@@ -109,6 +129,21 @@ enum enas_status enas__run_stats_check(struct enas_run *r, const char *when, str
 
 /* Batches already done before a resume, drawn and dropped; a stop request ends it. */
 enum enas_status enas__run_skip_batches(struct enas_batcher *b, int64_t n, int cycling, struct enas_err *err);
+/* The training batches of epoch st.epoch from batch st.batch to its end (or max_steps), one step each (a
+ * search samples each batch's architecture from the controller), logged every log_frequency steps; st.phase
+ * becomes 1 when the epoch's batches are done. Returns early on a stop request. */
+enum enas_status enas__run_train_epoch(struct enas_run *r, struct enas_err *err);
+
+/* A test pass (a retrain's, and enas eval's): r->arch in inference mode over every batch of r->eval, in
+ * order. */
+struct enas_test_result {
+    int64_t images;
+    double loss, accuracy; /* mean cross-entropy (the loss plugin's) and top-1, over the images */
+    int64_t confusion[ENAS_CIFAR10_CLASSES][ENAS_CIFAR10_CLASSES]; /* [true class][predicted class] */
+    int complete;                                                  /* 0: a stop request cut it short */
+};
+enum enas_status enas__run_test(struct enas_run *r, struct enas_test_result *res, struct enas_err *err);
+
 /* The learning rate of the epoch r->st.epoch (lr_schedule). */
 double enas__run_epoch_lr(const struct enas_run *r);
 

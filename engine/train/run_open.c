@@ -58,16 +58,51 @@ static enum enas_status resolve_seed(struct enas_run *r, struct enas_err *err)
     return ENAS_OK;
 }
 
+enum enas_status enas__run_parse_arch(struct enas_host *h, struct enas_config *cfg, const char *text,
+                                      const char *name, int **arch, size_t *len, struct enas_err *err)
+{
+    const char *space = enas__cfg_string(enas__config_section(cfg, ""), "space");
+    struct enas_arch_space s = {enas__registry_find_space(h->reg, space, err), NULL};
+    if (!s.desc)
+        return ENAS_ERR_CONFIG;
+    struct enas_space_args a = {.api = h->api,
+                                .host = h,
+                                .cfg = enas__config_section(cfg, space),
+                                .image_h = ENAS_CIFAR10_SIDE,
+                                .image_w = ENAS_CIFAR10_SIDE,
+                                .image_c = ENAS_CIFAR10_CHANNELS,
+                                .n_classes = ENAS_CIFAR10_CLASSES};
+    /* the decisions come with a supergraph, whose weights are dropped again at once */
+    const size_t first = enas__host_n_params(h);
+    enum enas_status st = s.desc->create(&a, &s.state, err);
+    if (st != ENAS_OK) {
+        enas__err_terminate(err); /* the space plugin's message */
+        enas__err_prefix(err, "space '%s': ", space);
+    }
+    if (st == ENAS_OK)
+        st = enas__arch_parse(&s, text, name, arch, len, err);
+    if (s.state)
+        s.desc->destroy(s.state);
+    enas__host_params_truncate(h, first);
+    return st;
+}
+
 static enum enas_status open_plugins(struct enas_run *r, struct enas_err *err)
 {
     const char *backend = enas__cfg_string(r->core, "backend");
     r->space_name = enas__cfg_string(r->core, "space");
     if (!(r->space.desc = enas__registry_find_space(r->h->reg, r->space_name, err)) ||
         !(r->loss_d = enas__registry_find_loss(r->h->reg, enas__cfg_string(r->core, "loss"), err)) ||
-        !(r->reward_d = enas__registry_find_reward(r->h->reg, enas__cfg_string(r->core, "reward"), err)))
+        (!r->retrain &&
+         !(r->reward_d = enas__registry_find_reward(r->h->reg, enas__cfg_string(r->core, "reward"), err))))
         return ENAS_ERR_CONFIG;
     enum enas_status st =
         enas__host_init_backend(r->h, backend, r->threads, enas__config_section(r->cfg, backend), err);
+    int *fixed = NULL;
+    size_t fixed_len = 0;
+    if (st == ENAS_OK && r->retrain) /* read against the space's decisions before the network is built */
+        st = enas__run_parse_arch(r->h, r->cfg, enas__cfg_string(r->core, "arch"),
+                                  r->arch_name ? r->arch_name : "the arch setting", &fixed, &fixed_len, err);
     if (st != ENAS_OK)
         return st;
     struct enas_space_args sa = {.api = r->h->api,
@@ -76,9 +111,12 @@ static enum enas_status open_plugins(struct enas_run *r, struct enas_err *err)
                                  .image_h = ENAS_CIFAR10_SIDE,
                                  .image_w = ENAS_CIFAR10_SIDE,
                                  .image_c = ENAS_CIFAR10_CHANNELS,
-                                 .n_classes = ENAS_CIFAR10_CLASSES};
+                                 .n_classes = ENAS_CIFAR10_CLASSES,
+                                 .fixed_arch = fixed,
+                                 .fixed_arch_len = fixed_len};
     /* each plugin's message is cut at the buffer's end before the engine reads it (enas__err_terminate) */
     if ((st = r->space.desc->create(&sa, &r->space.state, err)) != ENAS_OK) {
+        free(fixed);
         enas__err_terminate(err);
         enas__err_prefix(err, "space '%s': ", r->space_name);
         return st;
@@ -89,9 +127,12 @@ static enum enas_status open_plugins(struct enas_run *r, struct enas_err *err)
         enas__err_terminate(err);
         return st;
     }
-    struct enas_create_args ra = {
-        .api = r->h->api, .host = r->h, .cfg = enas__config_section(r->cfg, r->reward_d->name)};
-    if (r->reward_d->create && (st = r->reward_d->create(&ra, &r->reward, err)) != ENAS_OK) {
+    struct enas_create_args ra = {.api = r->h->api,
+                                  .host = r->h,
+                                  .cfg =
+                                      r->reward_d ? enas__config_section(r->cfg, r->reward_d->name) : NULL};
+    if (r->reward_d && r->reward_d->create && (st = r->reward_d->create(&ra, &r->reward, err)) != ENAS_OK) {
+        free(fixed);
         enas__err_terminate(err);
         return st;
     }
@@ -100,6 +141,21 @@ static enum enas_status open_plugins(struct enas_run *r, struct enas_err *err)
     r->best = calloc(r->arch_len ? r->arch_len : 1, sizeof *r->best);
     r->st.best_arch = r->best;
     r->st.best_cap = (int64_t)r->arch_len;
+    if (r->arch && r->best && fixed) { /* a retrain's architecture is its "best" for good */
+        for (size_t i = 0; i < r->arch_len && i < fixed_len; i++)
+            r->arch[i] = r->best[i] = fixed[i];
+        r->st.best_len = (int64_t)r->arch_len;
+        /* the setting as config.cfg and model.enas keep it: the TF string, whatever format it came in */
+        char *tf = enas__arch_format(&r->space, fixed, fixed_len, ENAS_ARCH_TF);
+        if (tf)
+            tf[strcspn(tf, "\n")] = '\0';
+        st = tf ? enas__config_set_option(r->cfg, "arch", tf, err)
+                : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+        free(tf);
+    }
+    free(fixed);
+    if (st != ENAS_OK)
+        return st;
     return r->arch && r->best ? ENAS_OK : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
 }
 
@@ -119,7 +175,8 @@ static enum enas_status open_learners(struct enas_run *r, struct enas_err *err)
     struct enas_sgd_opts so = {.momentum = enas__cfg_float(r->core, "momentum"),
                                .nesterov = enas__cfg_bool(r->core, "nesterov"),
                                .weight_decay = enas__cfg_float(r->core, "weight_decay")};
-    enum enas_status st = enas__controller_create(&co, r->space.desc, r->space.state, &r->ctrl, err);
+    enum enas_status st =
+        r->retrain ? ENAS_OK : enas__controller_create(&co, r->space.desc, r->space.state, &r->ctrl, err);
     if (st == ENAS_OK)
         st = enas__optim_sgd_create(&so, &r->sgd, err);
     if (st == ENAS_OK)
@@ -135,10 +192,76 @@ static int64_t mul_add(int64_t a, int64_t b, int64_t c)
     return a * b + c;
 }
 
+/* A retrain's data: every training image (or train_subset of them) trains, augmented as in a search; the
+ * test set (or test_subset of it) is evaluated in order, not augmented. */
+static enum enas_status open_retrain_data(struct enas_run *r, const char *dir, struct enas_err *err)
+{
+    enum enas_status st = enas__cifar10_load(dir, 0, enas__cfg_int(r->core, "train_subset"), &r->data, err);
+    if (st == ENAS_OK)
+        st = enas__cifar10_load(dir, 1, enas__cfg_int(r->core, "test_subset"), &r->test, err);
+    if (st != ENAS_OK)
+        return st;
+    r->split = (struct enas_cifar10_split){0, r->data.n, r->data.n, r->data.n};
+    struct enas_batcher_opts o = {.data = &r->data,
+                                  .begin = 0,
+                                  .end = r->data.n,
+                                  .batch_size = enas__cfg_int(r->core, "batch_size"),
+                                  .shuffle = 1,
+                                  .augment = 1,
+                                  .cutout = (int)enas__cfg_int(r->core, "cutout"),
+                                  .seed = r->st.seed,
+                                  .workers = (int)enas__cfg_int(r->core, "workers")};
+    if ((st = enas__batcher_create(&o, &r->train, err)) != ENAS_OK)
+        return st;
+    o.data = &r->test;
+    o.end = r->test.n;
+    o.augment = o.cutout = o.shuffle = 0;
+    o.stream = 2;
+    if ((st = enas__batcher_create(&o, &r->eval, err)) != ENAS_OK)
+        return st;
+    r->steps_per_epoch = enas__batcher_num_batches(r->train);
+    enas__log(ENAS_LOG_INFO, "data: %s: %lld training images, %lld test images; %lld steps per epoch", dir,
+              (long long)r->data.n, (long long)r->test.n, (long long)r->steps_per_epoch);
+    return ENAS_OK;
+}
+
+/* enas eval's images: the data setting names a CIFAR-10-format file, or a folder whose test_batch.bin is
+ * read (found as a search finds its data); in order, not augmented. */
+static enum enas_status open_test_data(struct enas_run *r, struct enas_err *err)
+{
+    const char *data = enas__cfg_string(r->core, "data");
+    const int64_t limit = enas__cfg_int(r->core, "test_subset");
+    struct stat sb;
+    char dir[ENAS__PATH_MAX];
+    enum enas_status st = ENAS_OK;
+    if (*data && stat(data, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+        st = enas__cifar10_load_file(data, limit, &r->test, err);
+        snprintf(dir, sizeof dir, "%s", data);
+    } else if ((st = enas__cifar10_find_dir(data, dir, sizeof dir, err)) == ENAS_OK) {
+        st = enas__cifar10_load(dir, 1, limit, &r->test, err);
+    }
+    if (st != ENAS_OK)
+        return st;
+    struct enas_batcher_opts o = {.data = &r->test,
+                                  .end = r->test.n,
+                                  .batch_size = enas__cfg_int(r->core, "batch_size"),
+                                  .seed = r->st.seed,
+                                  .stream = 2,
+                                  .workers = (int)enas__cfg_int(r->core, "workers")};
+    if ((st = enas__batcher_create(&o, &r->eval, err)) != ENAS_OK)
+        return st;
+    enas__log(ENAS_LOG_INFO, "data: %s: %lld images", dir, (long long)r->test.n);
+    return ENAS_OK;
+}
+
 static enum enas_status open_data(struct enas_run *r, struct enas_err *err)
 {
+    if (r->eval_only)
+        return open_test_data(r, err);
     char dir[ENAS__PATH_MAX];
     enum enas_status st = enas__cifar10_find_dir(enas__cfg_string(r->core, "data"), dir, sizeof dir, err);
+    if (st == ENAS_OK && r->retrain)
+        return open_retrain_data(r, dir, err);
     if (st == ENAS_OK)
         st = enas__cifar10_load(dir, 0, enas__cfg_int(r->core, "train_subset"), &r->data, err);
     if (st == ENAS_OK)
@@ -225,7 +348,9 @@ static enum enas_status list_arrays(struct enas_run *r, struct enas_err *err)
 {
     size_t np, nc, cap = 0;
     struct enas_param *const *ps = enas__host_params(r->h, &np);
-    struct enas_param *const *cs = enas__controller_params(r->ctrl, &nc);
+    struct enas_param *const *cs = r->ctrl ? enas__controller_params(r->ctrl, &nc) : NULL;
+    if (!r->ctrl)
+        nc = 0;
     enum enas_status st = ENAS_OK;
     for (size_t i = 0; i < np && st == ENAS_OK; i++) {
         int64_t k = enas_tensor_numel(&ps[i]->value);
@@ -322,14 +447,15 @@ static enum enas_status remove_file(const char *dir, const char *name, struct en
  * (metrics lines, architectures, curves) would mix with this run's. Only the names enas writes go. */
 static enum enas_status clear_outputs(const struct enas_run *r, struct enas_err *err)
 {
-    static const char *const top[] = {"metrics.jsonl", "train.tsv",      "ctrl.tsv",
-                                      "curves.png",    "curves.png.tmp", "checkpoint.bin.tmp"};
+    static const char *const top[] = {"metrics.jsonl",  "train.tsv",         "ctrl.tsv",       "eval.tsv",
+                                      "test.tsv",       "curves.png",        "curves.png.tmp", "model.enas",
+                                      "model.enas.tmp", "checkpoint.bin.tmp"};
     enum enas_status st = ENAS_OK;
     for (size_t i = 0; i < sizeof top / sizeof top[0] && st == ENAS_OK; i++)
         st = remove_file(r->dir, top[i], err);
     DIR *d = st == ENAS_OK ? opendir(r->dir) : NULL;
     for (struct dirent *e; d && st == ENAS_OK && (e = readdir(d));)
-        if (is_arch_output(e->d_name, "best_arch", 0))
+        if (is_arch_output(e->d_name, "best_arch", 0) || is_arch_output(e->d_name, "arch", 0))
             st = remove_file(r->dir, e->d_name, err);
     if (d)
         closedir(d);
@@ -378,8 +504,9 @@ static enum enas_status open_folder(struct enas_run *r, const char *resume_dir, 
                             "'%s' holds no checkpoint (the run ended before its first epoch "
                             "did, or this is not a run folder); start it again with --config %s/config.cfg",
                             r->dir, r->dir);
-    if (st == ENAS_OK && (st = enas__path_join(path, sizeof path, err, "%s/arch", r->dir)) == ENAS_OK)
-        st = mkdirs(path, err);
+    if (st == ENAS_OK && !r->retrain &&
+        (st = enas__path_join(path, sizeof path, err, "%s/arch", r->dir)) == ENAS_OK)
+        st = mkdirs(path, err); /* each epoch's architecture: a search's */
     if (st == ENAS_OK && !resume_dir)
         st = clear_outputs(r, err);
     if (st == ENAS_OK)
@@ -455,6 +582,13 @@ static enum enas_status check_state(void *ctx, const char *path, const struct en
                             path, (long long)s->best_len, (long long)len);
     if (s->best_len == 0 && s->epoch > 0)
         return out_of_range(err, path, "best_len", 0, len, len, "every finished epoch chose an architecture");
+    for (int64_t i = 0; r->retrain && i < len; i++)
+        if (s->best_len != len || s->best_arch[i] != r->arch[i])
+            return enas_err_set(err, ENAS_ERR_DATA,
+                                "checkpoint '%s': its architecture differs from the run's arch setting (in "
+                                "its config.cfg) at position %lld; a retrain's weights belong to one "
+                                "architecture",
+                                path, (long long)i);
     if (s->best_len == 0)
         return ENAS_OK;
     int *arch = malloc((size_t)len * sizeof *arch);
@@ -496,7 +630,8 @@ static enum enas_status resume(struct enas_run *r, struct enas_err *err)
     if (st != ENAS_OK)
         return st;
     memcpy(r->ctrl_rng.s, r->st.rng, sizeof r->ctrl_rng.s);
-    *enas__controller_adam_t(r->ctrl) = r->st.adam_t;
+    if (r->ctrl)
+        *enas__controller_adam_t(r->ctrl) = r->st.adam_t;
     if ((st = enas__path_join(path, sizeof path, err, "%s/config.cfg", r->dir)) != ENAS_OK ||
         (st = enas__config_write(r->cfg, path, err)) != ENAS_OK)
         return st;
@@ -507,14 +642,18 @@ static enum enas_status resume(struct enas_run *r, struct enas_err *err)
     return ENAS_OK;
 }
 
-enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
-                                const char *resume_dir, struct enas_err *err)
+static enum enas_status open_run(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
+                                 const char *resume_dir, const char *arch_name, int eval_only,
+                                 struct enas_err *err)
 {
     memset(r, 0, sizeof *r);
+    r->arch_name = arch_name;
+    r->eval_only = eval_only;
     r->lock_fd = -1;
     r->h = h;
     r->cfg = cfg;
     r->core = enas__config_section(cfg, "");
+    r->retrain = *enas__cfg_string(r->core, "arch") != '\0';
     r->tty = isatty(STDERR_FILENO);
     /* A full disk's cousin, a file-size limit (ulimit -f), must fail the write that meets it (EFBIG, reported
      * with the file's name, the last checkpoint kept), not kill the run with SIGXFSZ in the middle of one. */
@@ -532,6 +671,8 @@ enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct 
         st = open_plugins(r, err);
     if (st == ENAS_OK)
         st = open_learners(r, err);
+    if (eval_only)
+        return st;
     if (st == ENAS_OK)
         st = list_arrays(r, err);
     if (st == ENAS_OK)
@@ -551,6 +692,18 @@ enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct 
     return st;
 }
 
+enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
+                                const char *resume_dir, const char *arch_name, struct enas_err *err)
+{
+    return open_run(r, h, cfg, resume_dir, arch_name, 0, err);
+}
+
+enum enas_status enas__run_open_eval(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
+                                     struct enas_err *err)
+{
+    return open_run(r, h, cfg, NULL, NULL, 1, err);
+}
+
 void enas__run_close(struct enas_run *r)
 {
     if (r->metrics)
@@ -559,6 +712,7 @@ void enas__run_close(struct enas_run *r)
     enas__batcher_destroy(r->valid);
     enas__batcher_destroy(r->eval);
     enas__cifar10_fini(&r->data);
+    enas__cifar10_fini(&r->test);
     enas__step_destroy(r->step);
     enas__optim_sgd_destroy(r->sgd);
     enas__controller_destroy(r->ctrl);
@@ -616,6 +770,7 @@ static const struct {
     {"ctrl_steps_aggregate", "it fixes the controller's position within an epoch"},
     {"lstm_size", "the controller's weights have its shape"},
     {"lstm_layers", "the controller's weights have its shape"},
+    {"arch", "the network's weights belong to that architecture"},
 };
 
 /* A setting's value as text, to compare before and after an option. */

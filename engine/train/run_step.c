@@ -12,6 +12,7 @@
 
 #include "plugin/host.h"
 #include "settings/config.h"
+#include "train/runlog.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/path.h"
@@ -150,7 +151,8 @@ enum enas_status enas__run_train_step(struct enas_run *r, const struct enas_batc
                                 .record = 1,
                                 .seed = r->st.seed,
                                 .stream = (uint64_t)r->st.global_step,
-                                .threads = r->threads};
+                                .threads = r->threads,
+                                .train_step = r->st.global_step};
     enas__step_begin(r->step, &so);
     struct enas_tensor *x = st == ENAS_OK ? input_of(r, b) : NULL;
     struct enas_child_out o = {0};
@@ -289,6 +291,86 @@ enum enas_status enas__run_stats_check(struct enas_run *r, const char *when, str
         }
     }
     return ENAS_OK;
+}
+
+enum enas_status enas__run_train_epoch(struct enas_run *r, struct enas_err *err)
+{
+    enum enas_status st = enas__batcher_start_epoch(r->train, r->st.epoch, err);
+    if (st == ENAS_OK)
+        st = enas__run_skip_batches(r->train, r->st.batch, 0, err);
+    const double lr = enas__run_epoch_lr(r);
+    const int64_t freq = enas__cfg_int(r->core, "log_frequency"),
+                  max_steps = enas__cfg_int(r->core, "max_steps");
+    struct enas_runlog_window win = {enas__run_now(), 0, 0.0, 0.0, 0};
+    while (st == ENAS_OK && !enas__run_stop && (!max_steps || r->st.global_step < max_steps)) {
+        const struct enas_batch *b = NULL;
+        if ((st = enas__batcher_next(r->train, &b, err)) != ENAS_OK || !b)
+            break;
+        struct enas_loss_result res = {0};
+        struct enas_ctrl_sample cs;
+        if (r->ctrl) /* a search: a fresh architecture per batch */
+            st = enas__controller_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
+        if (st == ENAS_OK)
+            st = enas__run_train_step(r, b, lr, &res, err);
+        enas__runlog_window_add(&win, &res, b->n);
+        enas__batcher_release(r->train, b);
+        r->st.batch++;
+        r->st.global_step++;
+        if (st == ENAS_OK && (r->st.global_step % freq == 0 || r->st.batch == r->steps_per_epoch))
+            enas__runlog_train(r, &win, lr, enas__run_now());
+    }
+    if (st == ENAS_OK && !enas__run_stop)
+        r->st.phase = 1;
+    return st;
+}
+
+enum enas_status enas__run_test(struct enas_run *r, struct enas_test_result *res, struct enas_err *err)
+{
+    memset(res, 0, sizeof *res);
+    double loss_sum = 0;
+    int64_t correct = 0;
+    enum enas_status st = enas__batcher_start_at(r->eval, 0, 0, err);
+    for (int64_t i = 0; st == ENAS_OK && !enas__run_stop; i++) {
+        const struct enas_batch *b = NULL;
+        if ((st = enas__batcher_next(r->eval, &b, err)) != ENAS_OK || !b) {
+            res->complete = st == ENAS_OK;
+            break;
+        }
+        struct enas_step_opts so = {
+            .seed = r->st.seed, .stream = (1ull << 58) | (uint64_t)i, .threads = r->threads};
+        enas__step_begin(r->step, &so);
+        struct enas_tensor *x = input_of(r, b);
+        struct enas_child_out o = {0};
+        struct enas_loss_result lr = {0};
+        st = x ? r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, &o,
+                                        err)
+               : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for a batch");
+        if (st == ENAS_OK)
+            st = r->loss_d->compute(r->loss, o.logits, b->labels, NULL, &lr, err);
+        if (st != ENAS_OK)
+            enas__err_terminate(err); /* the space's or the loss plugin's message */
+        if (st == ENAS_OK && !isfinite(lr.loss))
+            st = enas__run_numeric_value(r, "the test loss", lr.loss, err);
+        const int64_t k = st == ENAS_OK ? o.logits->dims[1] : 0;
+        for (int64_t n = 0; st == ENAS_OK && n < b->n; n++) {
+            const float *row = o.logits->data + n * k;
+            int64_t best = 0;
+            for (int64_t c = 1; c < k; c++)
+                best = row[c] > row[best] ? c : best;
+            const int32_t y = b->labels[n];
+            if (y >= 0 && y < ENAS_CIFAR10_CLASSES && best < ENAS_CIFAR10_CLASSES)
+                res->confusion[y][best]++;
+            correct += best == y;
+        }
+        if (st == ENAS_OK) {
+            loss_sum += lr.loss * (double)b->n;
+            res->images += b->n;
+        }
+        enas__batcher_release(r->eval, b);
+    }
+    res->loss = res->images ? loss_sum / (double)res->images : 0.0;
+    res->accuracy = res->images ? (double)correct / (double)res->images : 0.0;
+    return st;
 }
 
 enum enas_status enas__run_checkpoint(struct enas_run *r, struct enas_err *err)

@@ -155,8 +155,8 @@ static void draw(const struct enas_run *r, const int *arch, const char *base)
     }
 }
 
-static enum enas_status write_arch(const struct enas_run *r, const int *arch, const char *base,
-                                   struct enas_err *err)
+enum enas_status enas__runlog_write_arch(const struct enas_run *r, const int *arch, const char *base,
+                                         struct enas_err *err)
 {
     char path[ENAS__PATH_MAX];
     char *tf = enas__arch_format(&r->space, arch, r->arch_len, ENAS_ARCH_TF);
@@ -210,7 +210,20 @@ enum enas_status enas__runlog_arch(struct enas_run *r, const int *arch, double s
               (long long)r->st.epoch, (long long)enas__cfg_int(r->core, "derive_samples"), score,
               tf ? tf : "");
     free(tf);
-    return write_arch(r, arch, base, err);
+    return enas__runlog_write_arch(r, arch, base, err);
+}
+
+void enas__runlog_test(struct enas_run *r, const struct enas_test_result *t)
+{
+    fprintf(r->metrics,
+            "{\"test\": %lld, \"step\": %lld, \"test_loss\": %.6g, \"test_accuracy\": %.6g, "
+            "\"test_images\": %lld}\n",
+            (long long)r->st.epoch, (long long)r->st.global_step, t->loss, t->accuracy, (long long)t->images);
+    fflush(r->metrics);
+    if (r->tty)
+        fputc('\n', stderr);
+    enas__log(ENAS_LOG_INFO, "epoch %lld: test accuracy %.4f, test loss %.4f (%lld images)",
+              (long long)r->st.epoch, t->accuracy, t->loss, (long long)t->images);
 }
 
 /* The epoch-end measurements of one "epoch_end" line into ev.tsv; a field the run did not measure is "nan".
@@ -235,45 +248,53 @@ static void eval_row(const char *line, FILE *ev)
     fputc('\n', ev);
 }
 
-/* Splits metrics.jsonl into the tables gnuplot (or a spreadsheet) reads: train.tsv (shared-weight steps),
- * ctrl.tsv (controller updates) and eval.tsv (the epoch ends' measurements). */
+/* A table of the run folder, opened for writing with its header line; NULL when it cannot be. */
+static FILE *table(const struct enas_run *r, const char *name, const char *header)
+{
+    char path[ENAS__PATH_MAX];
+    FILE *f = enas__path_join(path, sizeof path, NULL, "%s/%s", r->dir, name) ? NULL : fopen(path, "w");
+    if (f)
+        fputs(header, f);
+    return f;
+}
+
+/* Splits metrics.jsonl into the tables gnuplot (or a spreadsheet) reads: train.tsv (training steps); a
+ * search's ctrl.tsv (controller updates) and eval.tsv (the epoch ends' measurements); a retrain's test.tsv
+ * (its test passes). */
 static void write_tables(const struct enas_run *r)
 {
     char path[ENAS__PATH_MAX], line[2048];
     FILE *in = enas__path_join(path, sizeof path, NULL, "%s/metrics.jsonl", r->dir) ? NULL : fopen(path, "r");
-    FILE *tr = enas__path_join(path, sizeof path, NULL, "%s/train.tsv", r->dir) ? NULL : fopen(path, "w");
-    FILE *ct = enas__path_join(path, sizeof path, NULL, "%s/ctrl.tsv", r->dir) ? NULL : fopen(path, "w");
-    FILE *ev = enas__path_join(path, sizeof path, NULL, "%s/eval.tsv", r->dir) ? NULL : fopen(path, "w");
-    if (in && tr && ct && ev) {
-        fputs("step\tloss\taccuracy\tlr\timages_per_s\n", tr);
-        fputs("update\treward\tbaseline\tentropy\tskip_rate\n", ct);
-        fputs("epoch\tctrl_mean\tctrl_max\trandom_mean\trandom_max\tvalid_accuracy\n", ev);
-        long long a;
-        double b, c, d, e, sr;
-        long long ep;
-        while (fgets(line, sizeof line, in)) {
-            if (sscanf(line,
-                       "{\"step\": %lld, \"epoch\": %lld, \"loss\": %lf, \"accuracy\": %lf, \"lr\": %lf, "
-                       "\"images_per_s\": %lf",
-                       &a, &ep, &b, &c, &d, &e) == 6)
-                fprintf(tr, "%lld\t%g\t%g\t%g\t%g\n", a, b, c, d, e);
-            else if (sscanf(line,
-                            "{\"ctrl_update\": %lld, \"epoch\": %lld, \"reward\": %lf, \"baseline\": %lf, "
-                            "\"entropy\": %lf, \"log_prob\": %lf, \"skip_rate\": %lf",
-                            &a, &ep, &b, &c, &d, &e, &sr) == 7)
-                fprintf(ct, "%lld\t%g\t%g\t%g\t%g\n", a, b, c, d, sr);
-            else
-                eval_row(line, ev);
-        }
+    FILE *tr = table(r, "train.tsv", "step\tloss\taccuracy\tlr\timages_per_s\n");
+    FILE *ct = r->retrain ? NULL : table(r, "ctrl.tsv", "update\treward\tbaseline\tentropy\tskip_rate\n");
+    FILE *ev = r->retrain ? NULL
+                          : table(r, "eval.tsv",
+                                  "epoch\tctrl_mean\tctrl_max\trandom_mean\trandom_max\tvalid_accuracy\n");
+    FILE *te = r->retrain ? table(r, "test.tsv", "epoch\tstep\ttest_loss\ttest_accuracy\n") : NULL;
+    long long a, ep;
+    double b, c, d, e, sr;
+    while (in && tr && (r->retrain ? te != NULL : ct && ev) && fgets(line, sizeof line, in)) {
+        if (sscanf(line,
+                   "{\"step\": %lld, \"epoch\": %lld, \"loss\": %lf, \"accuracy\": %lf, \"lr\": %lf, "
+                   "\"images_per_s\": %lf",
+                   &a, &ep, &b, &c, &d, &e) == 6)
+            fprintf(tr, "%lld\t%g\t%g\t%g\t%g\n", a, b, c, d, e);
+        else if (ct && sscanf(line,
+                              "{\"ctrl_update\": %lld, \"epoch\": %lld, \"reward\": %lf, \"baseline\": %lf, "
+                              "\"entropy\": %lf, \"log_prob\": %lf, \"skip_rate\": %lf",
+                              &a, &ep, &b, &c, &d, &e, &sr) == 7)
+            fprintf(ct, "%lld\t%g\t%g\t%g\t%g\n", a, b, c, d, sr);
+        else if (te &&
+                 sscanf(line, "{\"test\": %lld, \"step\": %lld, \"test_loss\": %lf, \"test_accuracy\": %lf",
+                        &ep, &a, &b, &c) == 4)
+            fprintf(te, "%lld\t%lld\t%g\t%g\n", ep + 1, a, b, c);
+        else if (ev)
+            eval_row(line, ev);
     }
-    if (in)
-        fclose(in);
-    if (tr)
-        fclose(tr);
-    if (ct)
-        fclose(ct);
-    if (ev)
-        fclose(ev);
+    FILE *all[] = {in, tr, ct, ev, te};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (all[i])
+            fclose(all[i]);
 }
 
 void enas__runlog_epoch_end(struct enas_run *r)
@@ -285,18 +306,27 @@ void enas__runlog_epoch_end(struct enas_run *r)
     if (enas__path_join(png, sizeof png, NULL, "%s/curves.png", r->dir) != ENAS_OK ||
         enas__path_join(png_tmp, sizeof png_tmp, NULL, "%s/curves.png.tmp", r->dir) != ENAS_OK)
         return; /* no room for the name: the tables are written, the picture is not */
-    snprintf(
-        script, sizeof script,
-        "set terminal pngcairo size 1000,1050 noenhanced; set output '%s'; "
-        "set multiplot layout 3,1; set key autotitle columnhead; set xlabel 'shared-weight step'; "
-        "set y2tics; plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
-        "set xlabel 'controller update'; plot '%s/ctrl.tsv' using 1:2 with lines, '' using 1:3 with lines, "
-        "'' using 1:4 with lines axes x1y2, '' using 1:5 with lines; "
-        "set xlabel 'epoch'; set ylabel 'top-1 accuracy'; unset y2tics; "
-        "plot '%s/eval.tsv' using 1:2 with linespoints, '' using 1:4 with linespoints, "
-        "'' using 1:3 with lines dt 2, '' using 1:5 with lines dt 2, '' using 1:6 with linespoints; "
-        "unset multiplot",
-        png_tmp, r->dir, r->dir, r->dir);
+    if (r->retrain)
+        snprintf(script, sizeof script,
+                 "set terminal pngcairo size 1000,700 noenhanced; set output '%s'; "
+                 "set multiplot layout 2,1; set key autotitle columnhead; set xlabel 'training step'; "
+                 "set y2tics; plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
+                 "set xlabel 'epochs trained'; plot '%s/test.tsv' using 1:3 with linespoints, "
+                 "'' using 1:4 with linespoints axes x1y2; unset multiplot",
+                 png_tmp, r->dir, r->dir);
+    else
+        snprintf(script, sizeof script,
+                 "set terminal pngcairo size 1000,1050 noenhanced; set output '%s'; "
+                 "set multiplot layout 3,1; set key autotitle columnhead; set xlabel 'shared-weight step'; "
+                 "set y2tics; plot '%s/train.tsv' using 1:2 with lines, '' using 1:3 with lines axes x1y2; "
+                 "set xlabel 'controller update'; plot '%s/ctrl.tsv' using 1:2 with lines, '' using 1:3 with "
+                 "lines, "
+                 "'' using 1:4 with lines axes x1y2, '' using 1:5 with lines; "
+                 "set xlabel 'epoch'; set ylabel 'top-1 accuracy'; unset y2tics; "
+                 "plot '%s/eval.tsv' using 1:2 with linespoints, '' using 1:4 with linespoints, "
+                 "'' using 1:3 with lines dt 2, '' using 1:5 with lines dt 2, '' using 1:6 with linespoints; "
+                 "unset multiplot",
+                 png_tmp, r->dir, r->dir, r->dir);
     char *argv[] = {"gnuplot", "-e", script, NULL};
     if (enas__extprog_run(argv, 0) != 0 || rename(png_tmp, png) != 0) {
         unlink(png_tmp);
@@ -316,7 +346,7 @@ enum enas_status enas__runlog_finish(struct enas_run *r, struct enas_err *err)
     char base[ENAS__PATH_MAX];
     enum enas_status st = enas__path_join(base, sizeof base, err, "%s/best_arch", r->dir);
     if (st == ENAS_OK)
-        st = write_arch(r, arch, base, err);
+        st = enas__runlog_write_arch(r, arch, base, err);
     free(arch);
     if (st == ENAS_OK)
         enas__log(ENAS_LOG_INFO, "search finished: %s/best_arch.json (NNI), best_arch.tf (TF string)",

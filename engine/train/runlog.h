@@ -33,7 +33,13 @@ void enas__runlog_ctrl_add(struct enas_runlog_ctrl *c, double reward, double bas
 void enas__runlog_ctrl(struct enas_run *r, const struct enas_runlog_ctrl *c);
 /* The epoch's chosen architecture: arch/epoch_<e>.{tf,json,dot,png} and a metrics line. */
 enum enas_status enas__runlog_arch(struct enas_run *r, const int *arch, double score, struct enas_err *err);
-/* Learning curves (train.tsv, ctrl.tsv, curves.png when gnuplot is installed). */
+/* A retrain's test pass: a metrics line ("test": the epoch) and a log line. */
+struct enas_test_result;
+void enas__runlog_test(struct enas_run *r, const struct enas_test_result *t);
+/* base.tf, base.json (NNI), base.dot and base.png (Graphviz) of arch. */
+enum enas_status enas__runlog_write_arch(const struct enas_run *r, const int *arch, const char *base,
+                                         struct enas_err *err);
+/* Learning curves (train.tsv, ctrl.tsv, eval.tsv, test.tsv; curves.png when gnuplot is installed). */
 void enas__runlog_epoch_end(struct enas_run *r);
 /* best_arch.json (NNI), best_arch.tf, best_arch.dot/.png: the last epoch's chosen architecture. */
 enum enas_status enas__runlog_finish(struct enas_run *r, struct enas_err *err);

@@ -19,37 +19,6 @@
 #include "util/log.h"
 #include "util/path.h"
 
-/* Phase 1: the shared weights, from batch st.batch of the epoch to its end (or max_steps). */
-static enum enas_status phase_shared(struct enas_run *r, struct enas_err *err)
-{
-    enum enas_status st = enas__batcher_start_epoch(r->train, r->st.epoch, err);
-    if (st == ENAS_OK)
-        st = enas__run_skip_batches(r->train, r->st.batch, 0, err);
-    const double lr = enas__run_epoch_lr(r);
-    const int64_t freq = enas__cfg_int(r->core, "log_frequency"),
-                  max_steps = enas__cfg_int(r->core, "max_steps");
-    struct enas_runlog_window win = {enas__run_now(), 0, 0.0, 0.0, 0};
-    while (st == ENAS_OK && !enas__run_stop && (!max_steps || r->st.global_step < max_steps)) {
-        const struct enas_batch *b = NULL;
-        if ((st = enas__batcher_next(r->train, &b, err)) != ENAS_OK || !b)
-            break;
-        struct enas_loss_result res = {0};
-        struct enas_ctrl_sample cs;
-        st = enas__controller_sample(r->ctrl, &r->ctrl_rng, r->arch, &cs, err);
-        if (st == ENAS_OK)
-            st = enas__run_train_step(r, b, lr, &res, err);
-        enas__runlog_window_add(&win, &res, b->n);
-        enas__batcher_release(r->train, b);
-        r->st.batch++;
-        r->st.global_step++;
-        if (st == ENAS_OK && (r->st.global_step % freq == 0 || r->st.batch == r->steps_per_epoch))
-            enas__runlog_train(r, &win, lr, enas__run_now());
-    }
-    if (st == ENAS_OK && !enas__run_stop)
-        r->st.phase = 1;
-    return st;
-}
-
 /* The first controller weight or Adam moment that is not finite after an update. */
 static enum enas_status ctrl_check(struct enas_run *r, struct enas_err *err)
 {
@@ -220,7 +189,7 @@ static enum enas_status run_epoch(struct enas_run *r, struct enas_err *err)
 {
     enum enas_status st = ENAS_OK;
     if (r->st.phase == 0)
-        st = phase_shared(r, err);
+        st = enas__run_train_epoch(r, err);
     if (st == ENAS_OK && !enas__run_stop)
         st = phase_ctrl(r, err);
     /* the measurements first: they change nothing, and derive's line in metrics.jsonl carries them, so

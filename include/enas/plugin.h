@@ -90,6 +90,12 @@ struct enas_host_api {
      * holds gradient from other readers of in[i], so that backward must ADD (+=) its gradient into it;
      * 0 when din[i] is to be overwritten as usual. Always 0 for other ops and outside backward. */
     int (*grad_accumulates)(const struct enas_exec *x, size_t i);
+
+    /* ABI 1.4: check ENAS_API_HAS(api, train_step) before calling.
+     * Training steps the run has taken before this pass: its position in the schedule, so that a
+     * schedule kept by a space (a fixed network's drop-path ramp) continues where a resumed run left off.
+     * 0 outside a training run (scoring, evaluation, tests). */
+    int64_t (*train_step)(const struct enas_exec *x);
 };
 
 /* Whether the engine's API table has `member` (members are only ever added at the end). */

@@ -200,10 +200,13 @@ static struct enas_tensor *cand_run(struct walk *w, unsigned k, const struct mc_
 }
 
 /* TF drop path schedule (ENAS.md §3.3): deeper cells drop more, ramping up over dp_steps steps. */
-static double dp_keep(const struct mc_state *m, int64_t id)
+static double dp_keep(const struct mc_state *m, const struct enas_exec *x, int64_t id)
 {
+    /* the run's step, so that a resumed run ramps on from where it stopped; the space's own count of its
+     * training passes where the engine predates api->train_step */
+    const int64_t step = ENAS_API_HAS(x->api, train_step) ? x->api->train_step(x) : m->train_steps;
     double pl = 1.0 - (double)(id + 1) / (double)(m->L + 2) * (1.0 - m->dp_keep);
-    double ratio = m->dp_steps > 0 ? fmin(1.0, (double)(m->train_steps + 1) / (double)m->dp_steps) : 1.0;
+    double ratio = m->dp_steps > 0 ? fmin(1.0, (double)(step + 1) / (double)m->dp_steps) : 1.0;
     return 1.0 - ratio * (1.0 - pl);
 }
 
@@ -223,7 +226,7 @@ static void nodes_run(struct walk *w, const struct mc_cell *c, const int *arc, s
             w->node = n, w->slot = j, w->cand = (int)k;
             t[j] = cand_run(w, k, cand, nodes[in], stride, c->f);
             if (m->fixed && w->x && w->training && m->defs[k].kind != MC_IDENTITY) {
-                double keep = dp_keep(m, w->cell);
+                double keep = dp_keep(m, w->x, w->cell);
                 if (keep < 1.0)
                     t[j] = call1(w, m->drop_path, t[j], keep, same(t[j], c->f));
             }
@@ -347,7 +350,7 @@ enum enas_status mc_forward(void *state, struct enas_exec *x, const int *arch, s
     if (w.st != ENAS_OK)
         return w.st;
     if (m->fixed && training)
-        m->train_steps++;
+        m->train_steps++; /* the schedule's step where the engine does not say it (api->train_step) */
     out->logits = logits;
     out->aux_logits = aux;
     out->aux_weight = aux ? m->aux_weight : 0.0;

@@ -1,12 +1,14 @@
 /* mkseeds.c - `mkseeds DIR`: the binary seeds of the fuzz corpus, written by the program's own writers so
- * that they follow its formats: DIR/ckpt/valid (a checkpoint of fuzz_ckpt's two arrays) and DIR/cifar/
- * (a file of two records, and one of three). The text seeds (settings, architectures) are in the repo. */
+ * that they follow its formats: DIR/ckpt/valid (a checkpoint of fuzz_ckpt's two arrays), DIR/model/valid (a
+ * model of fuzz_model's two parameters) and DIR/cifar/ (a file of two records, and one of three). The text
+ * seeds (settings, architectures) are in the repo. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "data/cifar10.h"
 #include "train/checkpoint.h"
+#include "train/model.h"
 
 int main(int argc, char **argv)
 {
@@ -33,6 +35,16 @@ int main(int argc, char **argv)
     st.seed = 7;
     st.rng[0] = 1;
     if (enas__checkpoint_write(path, &st, arrays, 2, &err) != ENAS_OK) {
+        fprintf(stderr, "mkseeds: %s\n", err.msg);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/model", argv[1]);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/model/valid", argv[1]);
+    struct enas_param pw = {.name = "net.w", .value = {.ndim = 1, .dims = {6}, .data = w}},
+                      pb = {.name = "net.b", .value = {.ndim = 1, .dims = {2}, .data = m}};
+    struct enas_param *const ps[] = {&pw, &pb};
+    if (enas__model_write(path, "space=micro\narch=0 1\n", ps, 2, &err) != ENAS_OK) {
         fprintf(stderr, "mkseeds: %s\n", err.msg);
         return 1;
     }
