@@ -7,3 +7,10 @@ foreach(part learn resume errors)
   set_tests_properties(test_retrain_${part} PROPERTIES LABELS e2e ENVIRONMENT "${ENAS_TEST_ENV};OMP_WAIT_POLICY=passive"
                        SKIP_RETURN_CODE 77 TIMEOUT 600)
 endforeach()
+# pictures for enas eval --images (stb's writer)
+add_executable(cifar_png helpers/cifar_png.c)
+target_link_libraries(cifar_png PRIVATE PkgConfig::STB)
+add_test(NAME test_eval_images COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli/test_retrain.sh $<TARGET_FILE:enas>
+         ${ENAS_PLUGIN_OUTPUT_DIR} $<TARGET_FILE:gen_cifar> $<TARGET_FILE:cifar_png> images)
+set_tests_properties(test_eval_images PROPERTIES LABELS e2e ENVIRONMENT "${ENAS_TEST_ENV};OMP_WAIT_POLICY=passive"
+                     TIMEOUT 600)

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   gcc libc6-dev make cmake pkg-config binutils   # toolchain (nm for tools/check_exports.sh)
   libconfig-dev                                  # settings files
+  libstb-dev                                     # enas eval --images: decoding and resizing pictures
   libdnnl-dev ocl-icd-opencl-dev                 # oneDNN 2.6 (its CMake package requires OpenCL)
   graphviz                                       # `dot`: architecture pictures
   gnuplot-nox                                    # learning-curve plots

@@ -24,7 +24,8 @@ static const struct enas_command commands[] = {
      .run = enas__cmd_retrain},
     {.name = "eval",
      .summary = "test a trained MODEL (model.enas or a retrain run folder): accuracy, per class,\n"
-                "confusion matrix; --data FILE|DIR another test set, --json OUT",
+                "confusion matrix; --data FILE|DIR another test set, --json OUT;\n"
+                "--images FILE... the top 3 classes of each picture (PNG, JPEG, ...)",
      .takes_file = 1,
      .run = enas__cmd_eval},
     {.name = "arch",
@@ -99,6 +100,17 @@ static int add_opt(struct cli *c, const char *name, const char *value)
     return 0;
 }
 
+/* eval --images FILE...: the files after --images, up to the next option. */
+static int add_image(struct cli *c, const char *file)
+{
+    const char **d = realloc(c->images, (c->n_images + 1) * sizeof *d);
+    if (!d)
+        return -1;
+    c->images = d;
+    c->images[c->n_images++] = file;
+    return 0;
+}
+
 static int add_dir(struct cli *c, const char *dir)
 {
     const char **d = realloc(c->dirs, (c->n_dirs + 1) * sizeof *d);
@@ -110,14 +122,23 @@ static int add_dir(struct cli *c, const char *dir)
 }
 
 /* The program options that take a value: where it goes, and the one command that has it (NULL: all). */
-enum valued_kind { VALUED_DIR, VALUED_CONFIG, VALUED_RESUME, VALUED_TO, VALUED_DRAW, VALUED_JSON };
+enum valued_kind {
+    VALUED_DIR,
+    VALUED_CONFIG,
+    VALUED_RESUME,
+    VALUED_TO,
+    VALUED_DRAW,
+    VALUED_JSON,
+    VALUED_IMAGES
+};
 static const struct {
     const char *name;
     enum valued_kind kind;
     const char *command;
 } valued[] = {
-    {"plugin-dir", VALUED_DIR, NULL}, {"config", VALUED_CONFIG, NULL}, {"resume", VALUED_RESUME, NULL},
-    {"to", VALUED_TO, "arch"},        {"draw", VALUED_DRAW, "arch"},   {"json", VALUED_JSON, "eval"},
+    {"plugin-dir", VALUED_DIR, NULL},  {"config", VALUED_CONFIG, NULL}, {"resume", VALUED_RESUME, NULL},
+    {"to", VALUED_TO, "arch"},         {"draw", VALUED_DRAW, "arch"},   {"json", VALUED_JSON, "eval"},
+    {"images", VALUED_IMAGES, "eval"},
 };
 
 static int set_valued(struct cli *c, enum valued_kind kind, const char *v)
@@ -140,6 +161,8 @@ static int set_valued(struct cli *c, enum valued_kind kind, const char *v)
     case VALUED_JSON:
         c->json = v;
         break;
+    case VALUED_IMAGES:
+        return add_image(c, v);
     }
     return 0;
 }
@@ -236,6 +259,11 @@ int enas__cli_parse(int argc, char **argv, struct cli *c)
                 c->file = a; /* "-" is standard input */
                 continue;
             }
+            if (c->n_images) { /* eval --images A B C */
+                if (add_image(c, a) != 0)
+                    return ENAS_EXIT_RUNTIME;
+                continue;
+            }
             fprintf(stderr, "enas: unexpected argument '%s' (settings are given as --name value)\n", a);
             return ENAS_EXIT_USAGE;
         }
@@ -258,6 +286,7 @@ void enas__cli_free(struct cli *c)
         free((char *)(uintptr_t)c->opts[i].name);
     free(c->opts);
     free(c->dirs);
+    free(c->images);
 }
 
 /* ---- what the commands share ---- */

@@ -29,6 +29,8 @@ struct cli {
     const char *resume;
     const char *file, *to, *draw; /* arch: FILE, --to FORMAT, --draw OUT; retrain ARCH; eval MODEL */
     const char *json;             /* eval --json OUT */
+    const char **images;          /* eval --images FILE... */
+    size_t n_images;
     int help, version;
     enum enas_log_level level;
     struct cli_opt *opts;

@@ -1,13 +1,16 @@
 /* cmd_eval.c - `enas eval MODEL|RUN [--data FILE|DIR] [--json OUT]`: rebuilds the network a model file
  * describes (a retrain run folder's model.enas), loads its weights and reports its test accuracy, the
  * accuracy of each class and the confusion matrix on the CIFAR-10 test images (or on another file in the
- * same binary layout); --json OUT writes the same as JSON, atomically. */
+ * same binary layout); --json OUT writes the same as JSON, atomically. With --images FILE..., the three most
+ * probable classes of each picture instead (--json: with its logits). */
 #include "cli/cli.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/image.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
 #include "settings/config.h"
@@ -129,6 +132,76 @@ static enum enas_status write_json(const char *out, const char *model, const cha
     return st;
 }
 
+/* The pictures of --images as a set of records (labels 0). */
+static enum enas_status load_images(const struct cli *c, struct enas_cifar10 *set, struct enas_err *err)
+{
+    memset(set, 0, sizeof *set);
+    set->pixels = malloc(c->n_images * ENAS_CIFAR10_IMAGE_BYTES);
+    set->labels = calloc(c->n_images, 1);
+    if (!set->pixels || !set->labels) {
+        enas__cifar10_fini(set);
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    }
+    set->n = (int64_t)c->n_images;
+    for (size_t i = 0; i < c->n_images; i++) {
+        enum enas_status st = enas__image_load(c->images[i], set->pixels + i * ENAS_CIFAR10_IMAGE_BYTES, err);
+        if (st != ENAS_OK) {
+            enas__cifar10_fini(set);
+            return st;
+        }
+    }
+    return ENAS_OK;
+}
+
+/* Each picture's three most probable classes (softmax of its logits), and with --json its logits too. */
+static enum enas_status classify(struct enas_run *r, const struct cli *c, struct enas_err *err)
+{
+    float *logits = malloc(c->n_images * ENAS_CIFAR10_CLASSES * sizeof *logits);
+    if (!logits)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+    enum enas_status st = enas__run_logits(r, logits, err);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *js = st == ENAS_OK && c->json ? open_memstream(&buf, &len) : NULL;
+    if (js)
+        fputs("{\n  \"images\": [", js);
+    for (size_t i = 0; st == ENAS_OK && i < c->n_images; i++) {
+        const float *z = logits + i * ENAS_CIFAR10_CLASSES;
+        double p[ENAS_CIFAR10_CLASSES], mx = z[0], sum = 0;
+        for (int k = 1; k < ENAS_CIFAR10_CLASSES; k++)
+            mx = (double)z[k] > mx ? (double)z[k] : mx;
+        for (int k = 0; k < ENAS_CIFAR10_CLASSES; k++)
+            sum += p[k] = exp((double)z[k] - mx);
+        int top[3] = {-1, -1, -1};
+        for (int t = 0; t < 3; t++)
+            for (int k = 0; k < ENAS_CIFAR10_CLASSES; k++)
+                if (k != top[0] && k != top[1] && (top[t] < 0 || p[k] > p[top[t]]))
+                    top[t] = k;
+        printf("%s: %s %.3f, %s %.3f, %s %.3f\n", c->images[i], class_names[top[0]], p[top[0]] / sum,
+               class_names[top[1]], p[top[1]] / sum, class_names[top[2]], p[top[2]] / sum);
+        if (js) {
+            fprintf(js, "%s\n    {\"file\": ", i ? "," : "");
+            json_string(js, c->images[i]);
+            fprintf(js, ", \"top3\": [\"%s\", \"%s\", \"%s\"], \"logits\": [", class_names[top[0]],
+                    class_names[top[1]], class_names[top[2]]);
+            for (int k = 0; k < ENAS_CIFAR10_CLASSES; k++)
+                fprintf(js, "%s%.9g", k ? ", " : "", (double)z[k]);
+            fputs("]}", js);
+        }
+    }
+    if (js) {
+        fputs("\n  ]\n}\n", js);
+        const int bad = ferror(js);
+        if (fclose(js) != 0 || bad)
+            st = enas_err_set(err, ENAS_ERR_NOMEM, "out of memory");
+        else if (st == ENAS_OK)
+            st = enas__file_replace(c->json, buf, len, 0, err);
+        free(buf);
+    }
+    free(logits);
+    return st;
+}
+
 int enas__cmd_eval(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
 {
     struct enas_load_report *rep = NULL;
@@ -162,9 +235,12 @@ int enas__cmd_eval(struct enas_host *h, const struct cli *c, struct enas_config 
         st = enas__model_read(path, &m, &err);
     if (st == ENAS_OK)
         st = apply_settings(cfg, path, m.settings, &err);
+    struct enas_cifar10 images = {0};
+    if (st == ENAS_OK && c->n_images)
+        st = load_images(c, &images, &err);
     int opened = 0;
     if (st == ENAS_OK) {
-        st = enas__run_open_eval(&run, h, cfg, &err);
+        st = enas__run_open_eval(&run, h, cfg, &images, &err);
         opened = 1;
     }
     size_t np = 0;
@@ -172,6 +248,15 @@ int enas__cmd_eval(struct enas_host *h, const struct cli *c, struct enas_config 
     if (st == ENAS_OK)
         st = enas__model_apply(&m, path, ps, np, &err);
     struct enas_test_result t;
+    if (st == ENAS_OK && c->n_images) {
+        st = classify(&run, c, &err);
+        enas__run_close(&run);
+        enas__model_free(&m);
+        if (st == ENAS_OK)
+            return ENAS_EXIT_OK;
+        fprintf(stderr, "enas: eval: %s\n", err.msg);
+        return ENAS_EXIT_RUNTIME;
+    }
     if (st == ENAS_OK)
         st = enas__run_test(&run, &t, &err);
     if (st == ENAS_OK) {

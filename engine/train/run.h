@@ -81,10 +81,11 @@ enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct 
 /* With a non-empty arch setting the run is a retrain: the setting's text (a TF string or NNI JSON, from
  * arch_name: a file's name for messages, or NULL) is read against the space and written back as the TF
  * string. enas eval's variant: the fixed network of the arch setting and the test images of the data
- * setting (a folder or one CIFAR-10-format file) in r->eval; no run folder, no checkpoint, nothing written.
+ * setting (a folder or one CIFAR-10-format file) in r->eval, or the images given when there are any (taken
+ * over: *images is left empty); no run folder, no checkpoint, nothing written.
  */
 enum enas_status enas__run_open_eval(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
-                                     struct enas_err *err);
+                                     struct enas_cifar10 *images, struct enas_err *err);
 void enas__run_close(struct enas_run *r);
 
 /* Reads an architecture (TF string or NNI JSON text; name for messages) against the decisions of the space
@@ -143,6 +144,8 @@ struct enas_test_result {
     int complete;                                                  /* 0: a stop request cut it short */
 };
 enum enas_status enas__run_test(struct enas_run *r, struct enas_test_result *res, struct enas_err *err);
+/* The logits of every image of r->eval, in order: logits holds r->test.n x ENAS_CIFAR10_CLASSES floats. */
+enum enas_status enas__run_logits(struct enas_run *r, float *logits, struct enas_err *err);
 
 /* The learning rate of the epoch r->st.epoch (lr_schedule). */
 double enas__run_epoch_lr(const struct enas_run *r);

@@ -234,7 +234,9 @@ static enum enas_status open_test_data(struct enas_run *r, struct enas_err *err)
     struct stat sb;
     char dir[ENAS__PATH_MAX];
     enum enas_status st = ENAS_OK;
-    if (*data && stat(data, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+    if (r->test.n) { /* pictures the caller read (enas eval --images) */
+        snprintf(dir, sizeof dir, "the pictures given");
+    } else if (*data && stat(data, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
         st = enas__cifar10_load_file(data, limit, &r->test, err);
         snprintf(dir, sizeof dir, "%s", data);
     } else if ((st = enas__cifar10_find_dir(data, dir, sizeof dir, err)) == ENAS_OK) {
@@ -642,13 +644,20 @@ static enum enas_status resume(struct enas_run *r, struct enas_err *err)
     return ENAS_OK;
 }
 
+/* eval: NULL for a search or a retrain; for enas eval, the images to test (taken over by the run), or an
+ * empty set for the data setting's. */
 static enum enas_status open_run(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
-                                 const char *resume_dir, const char *arch_name, int eval_only,
+                                 const char *resume_dir, const char *arch_name, struct enas_cifar10 *eval,
                                  struct enas_err *err)
 {
     memset(r, 0, sizeof *r);
     r->arch_name = arch_name;
-    r->eval_only = eval_only;
+    r->eval_only = eval != NULL;
+    const int eval_only = r->eval_only;
+    if (eval) {
+        r->test = *eval;
+        memset(eval, 0, sizeof *eval);
+    }
     r->lock_fd = -1;
     r->h = h;
     r->cfg = cfg;
@@ -695,13 +704,13 @@ static enum enas_status open_run(struct enas_run *r, struct enas_host *h, struct
 enum enas_status enas__run_open(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
                                 const char *resume_dir, const char *arch_name, struct enas_err *err)
 {
-    return open_run(r, h, cfg, resume_dir, arch_name, 0, err);
+    return open_run(r, h, cfg, resume_dir, arch_name, NULL, err);
 }
 
 enum enas_status enas__run_open_eval(struct enas_run *r, struct enas_host *h, struct enas_config *cfg,
-                                     struct enas_err *err)
+                                     struct enas_cifar10 *images, struct enas_err *err)
 {
-    return open_run(r, h, cfg, NULL, NULL, 1, err);
+    return open_run(r, h, cfg, NULL, NULL, images, err);
 }
 
 void enas__run_close(struct enas_run *r)

@@ -324,6 +324,40 @@ enum enas_status enas__run_train_epoch(struct enas_run *r, struct enas_err *err)
     return st;
 }
 
+/* Batch i of a test pass in inference mode: the logits in o. */
+static enum enas_status infer(struct enas_run *r, const struct enas_batch *b, int64_t i,
+                              struct enas_child_out *o, struct enas_err *err)
+{
+    struct enas_step_opts so = {
+        .seed = r->st.seed, .stream = (1ull << 58) | (uint64_t)i, .threads = r->threads};
+    enas__step_begin(r->step, &so);
+    struct enas_tensor *x = input_of(r, b);
+    return x ? r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, o,
+                                      err)
+             : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for a batch");
+}
+
+enum enas_status enas__run_logits(struct enas_run *r, float *logits, struct enas_err *err)
+{
+    enum enas_status st = enas__batcher_start_at(r->eval, 0, 0, err);
+    int64_t at = 0;
+    for (int64_t i = 0; st == ENAS_OK; i++) {
+        const struct enas_batch *b = NULL;
+        struct enas_child_out o = {0};
+        if ((st = enas__batcher_next(r->eval, &b, err)) != ENAS_OK || !b)
+            break;
+        if ((st = infer(r, b, i, &o, err)) == ENAS_OK) {
+            memcpy(logits + at * ENAS_CIFAR10_CLASSES, o.logits->data,
+                   (size_t)b->n * ENAS_CIFAR10_CLASSES * sizeof *logits);
+            at += b->n;
+        } else {
+            enas__err_terminate(err); /* the space's message */
+        }
+        enas__batcher_release(r->eval, b);
+    }
+    return st;
+}
+
 enum enas_status enas__run_test(struct enas_run *r, struct enas_test_result *res, struct enas_err *err)
 {
     memset(res, 0, sizeof *res);
@@ -336,15 +370,9 @@ enum enas_status enas__run_test(struct enas_run *r, struct enas_test_result *res
             res->complete = st == ENAS_OK;
             break;
         }
-        struct enas_step_opts so = {
-            .seed = r->st.seed, .stream = (1ull << 58) | (uint64_t)i, .threads = r->threads};
-        enas__step_begin(r->step, &so);
-        struct enas_tensor *x = input_of(r, b);
         struct enas_child_out o = {0};
         struct enas_loss_result lr = {0};
-        st = x ? r->space.desc->forward(r->space.state, enas__step_exec(r->step), r->arch, r->arch_len, x, &o,
-                                        err)
-               : enas_err_set(err, ENAS_ERR_NOMEM, "out of memory for a batch");
+        st = infer(r, b, i, &o, err);
         if (st == ENAS_OK)
             st = r->loss_d->compute(r->loss, o.logits, b->labels, NULL, &lr, err);
         if (st != ENAS_OK)

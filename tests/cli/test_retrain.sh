@@ -10,6 +10,9 @@
 #           --deterministic, the run ends with the uninterrupted run's checkpoint and model, bit for bit.
 #   errors: a bad ARCH names the file and position; a damaged, cut or foreign model file is refused by
 #           name; search and retrain refuse each other's run folders.
+#   images: (CKPT_DIGEST is then cifar_png) eval --images on pictures of test images: a lossless 32 x 32 PNG
+#           gets the class that the same record gets as a CIFAR-10 file; a 4x JPEG is
+#           resized and classified; an undecodable picture is refused by name.
 set -u
 enas=$1 plugins=$2 gen=$3 digest=$4 part=$5
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/enas_retrain.XXXXXX")
@@ -124,6 +127,35 @@ errors)
     grep -q "enas retrain --resume" "$tmp/s.log" || fail "search --resume of a retrain folder: no hint"
     "$enas" --plugin-dir "$plugins" --space micro --arch "$arch" --data "$tmp/data" >"$tmp/s2.log" 2>&1 &&
         fail "a search took the arch setting"
+    ;;
+images)
+    png=$digest
+    retrain "$tmp/arch.tf" --train-subset 200 --test-subset 50 --num-epochs 1 --output "$tmp/r" >"$tmp/r.log" 2>&1 ||
+        { fail "retrain failed"; cat "$tmp/r.log" >&2; }
+    for i in 0 1 2 3; do
+        "$png" "$tmp/data/test_batch.bin" $i "$tmp/p$i.png" || fail "cifar_png failed"
+        dd if="$tmp/data/test_batch.bin" of="$tmp/p$i.bin" bs=3073 skip=$i count=1 2>/dev/null
+        "$enas" eval "$tmp/r" --plugin-dir "$plugins" --data "$tmp/p$i.bin" --json "$tmp/p$i.json" >/dev/null 2>&1 ||
+            fail "eval of record $i as a CIFAR-10 file failed"
+    done
+    "$png" "$tmp/data/test_batch.bin" 0 "$tmp/big.jpg" 4 || fail "cifar_png (jpg) failed"
+    "$enas" eval "$tmp/r" --plugin-dir "$plugins" --images "$tmp/p0.png" "$tmp/p1.png" "$tmp/p2.png" "$tmp/p3.png" \
+        "$tmp/big.jpg" --json "$tmp/img.json" >"$tmp/img.txt" 2>"$tmp/img.err" || { fail "eval --images failed"; cat "$tmp/img.err" >&2; }
+    [ "$(grep -c ': [a-z]* [0-9.]*, [a-z]* [0-9.]*, [a-z]* [0-9.]*$' "$tmp/img.txt")" = 5 ] ||
+        { fail "want a line with three classes per picture"; cat "$tmp/img.txt" >&2; }
+    classes="airplane automobile bird cat deer dog frog horse ship truck"
+    for i in 0 1 2 3; do
+        # the class the record's one-image confusion row counts, and the picture's first class
+        k=$(sed -n '/"confusion"/,/^  \]/p' "$tmp/p$i.json" | grep '\[[0-9]' | tr -d '[]' |
+            awk -F', *' '{ for (j = 1; j <= NF; j++) if ($j == 1) print j - 1 }')
+        want=$(echo $classes | cut -d' ' -f$((k + 1)))
+        got=$(grep "p$i.png:" "$tmp/img.txt" | sed 's/.*png: \([a-z]*\) .*/\1/')
+        [ -n "$want" ] && [ "$want" = "$got" ] || fail "picture $i: first class '$got'; as a CIFAR-10 record it is '$want'"
+    done
+    grep -q '"logits": \[' "$tmp/img.json" || fail "--json with --images: no logits"
+    printf 'not a picture' >"$tmp/bad.png"
+    "$enas" eval "$tmp/r" --plugin-dir "$plugins" --images "$tmp/bad.png" >"$tmp/bad.out" 2>&1 && fail "an undecodable picture was accepted"
+    grep -q "bad.png" "$tmp/bad.out" || { fail "the error does not name the picture"; cat "$tmp/bad.out" >&2; }
     ;;
 *)
     echo "unknown part '$part'" >&2
