@@ -14,3 +14,7 @@ add_test(NAME test_eval_images COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli/test_ret
          ${ENAS_PLUGIN_OUTPUT_DIR} $<TARGET_FILE:gen_cifar> $<TARGET_FILE:cifar_png> images)
 set_tests_properties(test_eval_images PROPERTIES LABELS e2e ENVIRONMENT "${ENAS_TEST_ENV};OMP_WAIT_POLICY=passive"
                      TIMEOUT 600)
+add_test(NAME test_export_onnx COMMAND sh ${CMAKE_CURRENT_LIST_DIR}/cli/test_retrain.sh $<TARGET_FILE:enas>
+         ${ENAS_PLUGIN_OUTPUT_DIR} $<TARGET_FILE:gen_cifar> $<TARGET_FILE:cifar_png> export)
+set_tests_properties(test_export_onnx PROPERTIES LABELS e2e ENVIRONMENT "${ENAS_TEST_ENV};OMP_WAIT_POLICY=passive"
+                     SKIP_RETURN_CODE 77 TIMEOUT 600)

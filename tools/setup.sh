@@ -7,6 +7,8 @@ packages=(
   gcc libc6-dev make cmake pkg-config binutils   # toolchain (nm for tools/check_exports.sh)
   libconfig-dev                                  # settings files
   libstb-dev                                     # enas eval --images: decoding and resizing pictures
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev  # enas export: protobuf-c and Debian's onnx.proto
+  python3-onnx python3-opencv                    # test_export: ONNX's checker, OpenCV's dnn as the runtime
   libdnnl-dev ocl-icd-opencl-dev                 # oneDNN 2.6 (its CMake package requires OpenCL)
   graphviz                                       # `dot`: architecture pictures
   gnuplot-nox                                    # learning-curve plots

@@ -28,6 +28,11 @@ static const struct enas_command commands[] = {
                 "--images FILE... the top 3 classes of each picture (PNG, JPEG, ...)",
      .takes_file = 1,
      .run = enas__cmd_eval},
+    {.name = "export",
+     .summary = "write a trained MODEL (model.enas or a retrain run folder) as another format:\n"
+                "--to onnx OUT.onnx (opset 13, NCHW input in [0, 1], the logits as output)",
+     .takes_file = 1,
+     .run = enas__cmd_export},
     {.name = "arch",
      .summary = "validate an architecture FILE (TF string or NNI JSON; - = stdin), print it\n"
                 "--to tf|nni|nni-retiarii, draw it with --draw OUT.png|OUT.svg|OUT.dot",
@@ -136,9 +141,9 @@ static const struct {
     enum valued_kind kind;
     const char *command;
 } valued[] = {
-    {"plugin-dir", VALUED_DIR, NULL},  {"config", VALUED_CONFIG, NULL}, {"resume", VALUED_RESUME, NULL},
-    {"to", VALUED_TO, "arch"},         {"draw", VALUED_DRAW, "arch"},   {"json", VALUED_JSON, "eval"},
-    {"images", VALUED_IMAGES, "eval"},
+    {"plugin-dir", VALUED_DIR, NULL}, {"config", VALUED_CONFIG, NULL},   {"resume", VALUED_RESUME, NULL},
+    {"to", VALUED_TO, "arch"},        {"to", VALUED_TO, "export"},       {"draw", VALUED_DRAW, "arch"},
+    {"json", VALUED_JSON, "eval"},    {"images", VALUED_IMAGES, "eval"},
 };
 
 static int set_valued(struct cli *c, enum valued_kind kind, const char *v)
@@ -176,7 +181,8 @@ static int program_option(struct cli *c, int argc, char **argv, int *i, const ch
         if (!IS(valued[k].name))
             continue;
         if (valued[k].command && strcmp(c->command->name, valued[k].command) != 0)
-            return 0; /* --to and --draw belong to `enas arch` only: elsewhere they are unknown settings */
+            continue; /* --to, --draw, --json, --images belong to their commands: elsewhere they are unknown
+                         settings */
         const char *v = take_value(argc, argv, i, eq, valued[k].name);
         return v && set_valued(c, valued[k].kind, v) == 0 ? 1 : -1;
     }
@@ -257,6 +263,10 @@ int enas__cli_parse(int argc, char **argv, struct cli *c)
         if (a[0] != '-' || a[1] == '\0') {
             if (c->command->takes_file && !c->file) {
                 c->file = a; /* "-" is standard input */
+                continue;
+            }
+            if (strcmp(c->command->name, "export") == 0 && !c->out) { /* export MODEL --to onnx OUT */
+                c->out = a;
                 continue;
             }
             if (c->n_images) { /* eval --images A B C */

@@ -29,6 +29,7 @@ struct cli {
     const char *resume;
     const char *file, *to, *draw; /* arch: FILE, --to FORMAT, --draw OUT; retrain ARCH; eval MODEL */
     const char *json;             /* eval --json OUT */
+    const char *out;              /* export: OUT */
     const char **images;          /* eval --images FILE... */
     size_t n_images;
     int help, version;
@@ -64,11 +65,22 @@ int enas__cli_load_plugins(struct enas_host *h, const struct cli *c, int strict,
  * the run's config.cfg) and the options in order. Returns an exit code; errors are printed. */
 int enas__cli_settle_config(struct enas_host *h, struct enas_config *cfg, const struct cli *c);
 
+/* enas eval's and enas export's start (cmd_eval.c): the model file (file, or file/model.enas for a folder,
+ * into path) read, its settings applied to cfg, its network built (enas__run_open_eval with images: empty
+ * for the data setting's test images) and its weights loaded. *opened says whether run must be closed, also
+ * on error. Errors name the file. */
+struct enas_cifar10;
+struct enas_run;
+enum enas_status enas__cli_open_model(struct enas_host *h, struct enas_config *cfg, const char *file,
+                                      struct enas_cifar10 *images, struct enas_run *run, char *path,
+                                      size_t cap, int *opened, struct enas_err *err);
+
 /* The commands (cmd_<name>.c). */
 int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 int enas__cmd_plugins(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 int enas__cmd_arch(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 int enas__cmd_retrain(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 int enas__cmd_eval(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
+int enas__cmd_export(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 
 #endif

@@ -132,6 +132,33 @@ static enum enas_status write_json(const char *out, const char *model, const cha
     return st;
 }
 
+enum enas_status enas__cli_open_model(struct enas_host *h, struct enas_config *cfg, const char *file,
+                                      struct enas_cifar10 *images, struct enas_run *run, char *path,
+                                      size_t cap, int *opened, struct enas_err *err)
+{
+    struct stat sb;
+    const int is_dir = stat(file, &sb) == 0 && S_ISDIR(sb.st_mode);
+    enum enas_status st = is_dir ? enas__path_join(path, cap, err, "%s/model.enas", file)
+                                 : enas__path_join(path, cap, err, "%s", file);
+    struct enas_model m = {0};
+    memset(run, 0, sizeof *run);
+    *opened = 0;
+    if (st == ENAS_OK)
+        st = enas__model_read(path, &m, err);
+    if (st == ENAS_OK)
+        st = apply_settings(cfg, path, m.settings, err);
+    if (st == ENAS_OK) {
+        st = enas__run_open_eval(run, h, cfg, images, err);
+        *opened = 1;
+    }
+    size_t np = 0;
+    struct enas_param *const *ps = st == ENAS_OK ? enas__host_params(h, &np) : NULL;
+    if (st == ENAS_OK)
+        st = enas__model_apply(&m, path, ps, np, err);
+    enas__model_free(&m);
+    return st;
+}
+
 /* The pictures of --images as a set of records (labels 0). */
 static enum enas_status load_images(const struct cli *c, struct enas_cifar10 *set, struct enas_err *err)
 {
@@ -224,34 +251,17 @@ int enas__cmd_eval(struct enas_host *h, const struct cli *c, struct enas_config 
     }
     struct enas_err err = {0};
     char path[ENAS__PATH_MAX];
-    struct stat sb;
-    const int is_dir = stat(c->file, &sb) == 0 && S_ISDIR(sb.st_mode);
-    enum enas_status st = is_dir ? enas__path_join(path, sizeof path, &err, "%s/model.enas", c->file)
-                                 : enas__path_join(path, sizeof path, &err, "%s", c->file);
-    struct enas_model m = {0};
     struct enas_run run;
-    memset(&run, 0, sizeof run);
-    if (st == ENAS_OK)
-        st = enas__model_read(path, &m, &err);
-    if (st == ENAS_OK)
-        st = apply_settings(cfg, path, m.settings, &err);
     struct enas_cifar10 images = {0};
-    if (st == ENAS_OK && c->n_images)
-        st = load_images(c, &images, &err);
+    enum enas_status st = c->n_images ? load_images(c, &images, &err) : ENAS_OK;
     int opened = 0;
-    if (st == ENAS_OK) {
-        st = enas__run_open_eval(&run, h, cfg, &images, &err);
-        opened = 1;
-    }
-    size_t np = 0;
-    struct enas_param *const *ps = st == ENAS_OK ? enas__host_params(h, &np) : NULL;
     if (st == ENAS_OK)
-        st = enas__model_apply(&m, path, ps, np, &err);
+        st = enas__cli_open_model(h, cfg, c->file, &images, &run, path, sizeof path, &opened, &err);
+    enas__cifar10_fini(&images);
     struct enas_test_result t;
     if (st == ENAS_OK && c->n_images) {
         st = classify(&run, c, &err);
         enas__run_close(&run);
-        enas__model_free(&m);
         if (st == ENAS_OK)
             return ENAS_EXIT_OK;
         fprintf(stderr, "enas: eval: %s\n", err.msg);
@@ -269,7 +279,6 @@ int enas__cmd_eval(struct enas_host *h, const struct cli *c, struct enas_config 
         st = write_json(c->json, path, *data ? data : "(default CIFAR-10 test set)", &t, &err);
     if (opened)
         enas__run_close(&run);
-    enas__model_free(&m);
     if (st == ENAS_OK)
         return ENAS_EXIT_OK;
     fprintf(stderr, "enas: eval: %s\n", err.msg);

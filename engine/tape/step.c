@@ -85,6 +85,9 @@ struct enas_step {
     const unsigned char *accumulate; /* the running backward's grad_accumulates answers, per input */
     size_t n_accumulate;
     int64_t train_step; /* api->train_step of this pass */
+    int trace;
+    struct enas_step_call *calls; /* a traced pass's op calls */
+    size_t n_calls, cap_calls;
 };
 
 /* Below this a free stretch is not split: the rest goes with the buffer. */
@@ -277,6 +280,7 @@ void enas__step_destroy(struct enas_step *s)
     enas__arena_fini(&s->meta);
     free(s->held);
     free(s->recs);
+    free(s->calls);
     free(s->map);
     free(s->pool.b);
     free(s);
@@ -294,6 +298,8 @@ void enas__step_begin(struct enas_step *s, const struct enas_step_opts *o)
         memset(s->map, 0, s->map_cap * sizeof *s->map);
     s->map_n = 0;
     s->record = o->record;
+    s->trace = o->trace;
+    s->n_calls = 0;
     s->keep = o->keep;
     s->train_step = o->train_step;
     s->x.training = o->training;
@@ -477,6 +483,32 @@ static enum enas_status push_record(struct enas_step *s, struct enas_op *op, str
     return ENAS_OK;
 }
 
+static enum enas_status trace_call(struct enas_step *s, const struct enas_op *op,
+                                   const struct enas_tensor *const *in, size_t n_in,
+                                   const struct enas_tensor *out, double arg, struct enas_err *err)
+{
+    if (s->n_calls == s->cap_calls) {
+        size_t cap = s->cap_calls ? s->cap_calls * 2 : 256;
+        struct enas_step_call *c = realloc(s->calls, cap * sizeof *c);
+        if (!c)
+            return enas_err_set(err, ENAS_ERR_NOMEM, "op_call: out of memory for the trace");
+        s->calls = c;
+        s->cap_calls = cap;
+    }
+    const struct enas_tensor **copy = enas__arena_alloc(&s->meta, (n_in ? n_in : 1) * sizeof *copy);
+    if (!copy)
+        return enas_err_set(err, ENAS_ERR_NOMEM, "op_call: out of memory for the trace");
+    memcpy(copy, in, n_in * sizeof *copy);
+    s->calls[s->n_calls++] = (struct enas_step_call){op, copy, n_in, out, arg};
+    return ENAS_OK;
+}
+
+const struct enas_step_call *enas__step_calls(const struct enas_step *s, size_t *n)
+{
+    *n = s->n_calls;
+    return s->calls;
+}
+
 static enum enas_status call_check(const struct enas_op *op, const struct enas_tensor *const *in, size_t n_in,
                                    struct enas_err *err)
 {
@@ -531,6 +563,8 @@ enum enas_status enas__step_op_call(struct enas_exec *x, struct enas_op *op,
         put(s, s->pending_saved, s->pending_saved_cap);
     s->pending_saved = NULL;
     if (st != ENAS_OK)
+        return st;
+    if (s->trace && (st = trace_call(s, op, in, n_in, &o->t, arg, err)) != ENAS_OK)
         return st;
     if (s->record) /* a pass that trains; scoring passes (even in training mode) touch no optimizer state */
         mark_used(op);

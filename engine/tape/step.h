@@ -22,6 +22,16 @@ struct enas_step_opts {
     int threads;        /* x->threads for ops */
     int keep;           /* keep every op output after backward (tests that compare two passes' tensors) */
     int64_t train_step; /* the run's training steps before this pass (api->train_step) */
+    int trace;          /* keep every op call of the pass, in order (enas__step_calls): export */
+};
+
+/* One op call of a traced pass: the op instance, its inputs and output (tensors of the pass), its arg. */
+struct enas_step_call {
+    const struct enas_op *op;
+    const struct enas_tensor *const *in;
+    size_t n_in;
+    const struct enas_tensor *out;
+    double arg;
 };
 
 enum enas_status enas__step_create(struct enas_host *h, struct enas_step **out, struct enas_err *err);
@@ -53,6 +63,10 @@ enum enas_status enas__step_backward_n(struct enas_step *s, const struct enas_te
  * recorded op produced (inputs made with enas__step_tensor) keep theirs: the gradient of an op's output
  * is recycled once that op has run backward. */
 const struct enas_tensor *enas__step_grad(const struct enas_step *s, const struct enas_tensor *t);
+
+/* The op calls of the current pass when it was begun with trace, in call order; valid until the next begin.
+ */
+const struct enas_step_call *enas__step_calls(const struct enas_step *s, size_t *n);
 
 /* Bytes of tensors, saved data and gradients held at the busiest point so far (all passes). */
 size_t enas__step_peak_bytes(const struct enas_step *s);

@@ -10,6 +10,9 @@
 #           --deterministic, the run ends with the uninterrupted run's checkpoint and model, bit for bit.
 #   errors: a bad ARCH names the file and position; a damaged, cut or foreign model file is refused by
 #           name; search and retrain refuse each other's run folders.
+#   export: (CKPT_DIGEST is then cifar_png) enas export --to onnx of a micro (aux head, drop path,
+#           factorized reductions) and a macro network passes ONNX's checker and, run by OpenCV's dnn on test
+#           records, gives enas eval's logits within 1e-4 (tests/cli/check_onnx.py); bad uses are refused.
 #   images: (CKPT_DIGEST is then cifar_png) eval --images on pictures of test images: a lossless 32 x 32 PNG
 #           gets the class that the same record gets as a CIFAR-10 file; a 4x JPEG is
 #           resized and classified; an undecodable picture is refused by name.
@@ -127,6 +130,38 @@ errors)
     grep -q "enas retrain --resume" "$tmp/s.log" || fail "search --resume of a retrain folder: no hint"
     "$enas" --plugin-dir "$plugins" --space micro --arch "$arch" --data "$tmp/data" >"$tmp/s2.log" 2>&1 &&
         fail "a search took the arch setting"
+    ;;
+export)
+    png=$digest
+    py=/usr/bin/python3 # Debian's modules (python3-onnx, python3-opencv) belong to it
+    [ -x $py ] || { echo "SKIP: no /usr/bin/python3"; exit 77; }
+    retrain "$tmp/arch.tf" --train-subset 200 --test-subset 50 --num-epochs 1 --output "$tmp/r" >"$tmp/r.log" 2>&1 ||
+        { fail "micro retrain failed"; cat "$tmp/r.log" >&2; }
+    "$enas" retrain --arch "0 1 0 2 1 0 3 0 1 1 0 1 1 0 1" --plugin-dir "$plugins" --data "$tmp/data" --space macro \
+        --macro.num-layers 5 --macro.out-filters 8 --train-subset 100 --test-subset 50 --num-epochs 1 --batch-size 50 \
+        --seed 4 --output "$tmp/m" >"$tmp/m.log" 2>&1 || { fail "macro retrain failed"; cat "$tmp/m.log" >&2; }
+    pics=""
+    for i in 0 1 2 3 4 5 6 7; do
+        "$png" "$tmp/data/test_batch.bin" $i "$tmp/p$i.png" || fail "cifar_png failed"
+        pics="$pics $tmp/p$i.png"
+    done
+    for run in r m; do
+        "$enas" export "$tmp/$run" --plugin-dir "$plugins" --to onnx "$tmp/$run.onnx" >"$tmp/$run.ex" 2>&1 ||
+            { fail "export of $run failed"; cat "$tmp/$run.ex" >&2; }
+        # shellcheck disable=SC2086
+        "$enas" eval "$tmp/$run" --plugin-dir "$plugins" --images $pics --json "$tmp/$run.json" >/dev/null 2>&1 ||
+            fail "eval --images of $run failed"
+        $py "$(dirname "$0")/check_onnx.py" "$tmp/$run.onnx" "$tmp/data/test_batch.bin" 8 "$tmp/$run.json"
+        rc=$?
+        [ $rc -eq 77 ] && exit 77
+        [ $rc -eq 0 ] || fail "$run: the ONNX model does not match enas's logits"
+    done
+    "$enas" export "$tmp/r" --plugin-dir "$plugins" --to tflite "$tmp/x.tfl" >/dev/null 2>&1
+    [ $? -eq 2 ] || fail "export --to tflite: want a usage error (exit 2)"
+    "$enas" export "$tmp/data/test_batch.bin" --plugin-dir "$plugins" --to onnx "$tmp/x.onnx" >"$tmp/x.out" 2>&1 &&
+        fail "export of a file that is not a model succeeded"
+    grep -q "test_batch.bin" "$tmp/x.out" || fail "the export error does not name the file"
+    [ -e "$tmp/x.onnx" ] && fail "a failed export left an output file"
     ;;
 images)
     png=$digest
