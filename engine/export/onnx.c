@@ -178,7 +178,8 @@ static const char *node(struct ex *e, const char *type, const char *const *in, c
     n->name = ex_str(e, "%s_%zu", type, e->n_nodes);
     n->attribute = as;
     n->n_attribute = na;
-    memcpy(as, attrs, na * sizeof *as);
+    if (na)
+        memcpy(as, attrs, na * sizeof *as);
     e->nodes[e->n_nodes++] = n;
     return out;
 }

@@ -498,7 +498,8 @@ static enum enas_status trace_call(struct enas_step *s, const struct enas_op *op
     const struct enas_tensor **copy = enas__arena_alloc(&s->meta, (n_in ? n_in : 1) * sizeof *copy);
     if (!copy)
         return enas_err_set(err, ENAS_ERR_NOMEM, "op_call: out of memory for the trace");
-    memcpy(copy, in, n_in * sizeof *copy);
+    if (n_in)
+        memcpy(copy, in, n_in * sizeof *copy);
     s->calls[s->n_calls++] = (struct enas_step_call){op, copy, n_in, out, arg};
     return ENAS_OK;
 }
