@@ -6,6 +6,11 @@
  *                                                          (seeded), one a line as TF ints
  *   bench_search train PLUGIN_DIR SPACE ARCHS [options]   --backend onednn --warmup 3 --steps 10
  *                                                          --batch 128 --ctrl-reps 3 --first-arch 0
+ *                                                          --options "micro.num-layers=6 ..." (the space's
+ *                                                          settings; default: the search's, below)
+ *                                                          --fixed 1: the fixed (final-mode) network of the
+ *                                                          architecture --first-arch, as enas retrain trains
+ *                                                          it, instead of the search supergraph
  *
  * A training step is what the search's phase 1 does (tests/helpers/spacehelp.c sh_pass with lr > 0): forward
  * of the architecture's child network, cross-entropy backward through the tape, global-norm clip 5, SGD
@@ -262,6 +267,8 @@ static int pass_run(struct pass *p, const int *arch, const float *images, const 
 struct train_opts {
     const char *backend;
     int warmup, steps, batch, ctrl_reps, first;
+    const char *options; /* the space's settings (NULL: space_options) */
+    int fixed;           /* 1: only the fixed network of architecture `first` */
 };
 
 /* Median milliseconds of one controller update (20 samples, each with its REINFORCE backward, then the
@@ -305,7 +312,8 @@ static int cmd_train(const char *plugin_dir, const char *space, const char *arch
                      const struct train_opts *o)
 {
     struct sh *s = NULL;
-    int rc = sh_open(&s, plugin_dir, o->backend, space, space_options(space), NULL, 0);
+    const char *opts = o->options ? o->options : space_options(space);
+    int rc = sh_open(&s, plugin_dir, o->backend, space, opts, NULL, 0);
     if (rc) {
         sh_close(s);
         return rc;
@@ -316,6 +324,15 @@ static int cmd_train(const char *plugin_dir, const char *space, const char *arch
     int32_t *labels = NULL;
     const char *data = "cifar10";
     rc = read_archs(archs_path, len, &archs, &n_archs);
+    if (rc == 0 && o->fixed) { /* the same space again, built for that one architecture */
+        int *one = archs + (size_t)(o->first % n_archs) * len;
+        sh_close(s);
+        s = NULL;
+        if ((rc = sh_open(&s, plugin_dir, o->backend, space, opts, one, len)) == 0) {
+            memmove(archs, one, len * sizeof *archs);
+            n_archs = 1;
+        }
+    }
     if (rc == 0 && sh_cifar(o->batch, &images, &labels) != 0) {
         data = "random";
         struct enas_rng rng;
@@ -352,10 +369,10 @@ static int cmd_train(const char *plugin_dir, const char *space, const char *arch
     if (rc == 0 && o->ctrl_reps > 0)
         rc = ctrl_time(s, o->ctrl_reps, &ctrl_ms);
     if (rc == 0 && t && tc && ph) {
-        printf("{\"program\": \"enas-%s\", \"space\": \"%s\", \"first_arch\": %d, \"batch\": %d, "
+        printf("{\"program\": \"enas-%s%s\", \"space\": \"%s\", \"first_arch\": %d, \"batch\": %d, "
                "\"threads\": 2, "
                "\"data\": \"%s\", \"step_s\": [",
-               o->backend, space, o->first, o->batch, data);
+               o->backend, o->fixed ? "-fixed" : "", space, o->first, o->batch, data);
         for (int i = o->warmup; i < total; i++)
             printf("%s%.6f", i > o->warmup ? ", " : "", t[i]);
         printf("], \"cpu_s\": [");
@@ -392,7 +409,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: bench_search gen PLUGIN_DIR SPACE N SEED\n"
             "       bench_search train PLUGIN_DIR SPACE ARCHS [--backend B] [--warmup N] [--steps N]\n"
-            "                          [--batch N] [--ctrl-reps N] [--first-arch I]\n");
+            "                          [--batch N] [--ctrl-reps N] [--first-arch I] [--options \"K=V ...\"]\n"
+            "                          [--fixed 0|1]\n");
     return 2;
 }
 
@@ -403,7 +421,7 @@ int main(int argc, char **argv)
         return cmd_gen(argv[2], argv[3], atoi(argv[4]), strtoull(argv[5], NULL, 10));
     if (argc < 5 || strcmp(argv[1], "train") != 0)
         return usage();
-    struct train_opts o = {"onednn", 3, 10, 128, 3, 0};
+    struct train_opts o = {"onednn", 3, 10, 128, 3, 0, NULL, 0};
     for (int i = 5; i < argc; i += 2) {
         if (i + 1 >= argc)
             return usage();
@@ -420,6 +438,10 @@ int main(int argc, char **argv)
             o.ctrl_reps = atoi(v);
         else if (strcmp(k, "--first-arch") == 0)
             o.first = atoi(v);
+        else if (strcmp(k, "--options") == 0)
+            o.options = v;
+        else if (strcmp(k, "--fixed") == 0)
+            o.fixed = atoi(v);
         else
             return usage();
     }

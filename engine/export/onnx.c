@@ -151,7 +151,7 @@ static Onnx__AttributeProto *attr_float(struct ex *e, const char *name, float v)
     return a;
 }
 
-/* A node with up to 6 inputs and 4 attributes (NULL-terminated lists); returns its output's name. */
+/* A node of the NULL-terminated inputs and attributes; returns its output's name. */
 static const char *node(struct ex *e, const char *type, const char *const *in, const char *out,
                         Onnx__AttributeProto *const *attrs)
 {
@@ -358,12 +358,9 @@ static const char *map_linear(struct ex *e, const struct enas_step_call *c, cons
 /* Many-input ops: sum, concat (the ops' last axis, C, is ONNX's axis 1). */
 static const char *map_multi(struct ex *e, const struct enas_step_call *c, const char *out)
 {
-    const char *in[8] = {NULL};
-    if (c->n_in > 7) { /* chain: a sum or concat of many inputs in pieces of 6 */
-        e->st = enas_err_set(e->err, ENAS_ERR_UNSUPPORTED, "export: op '%s' with %zu inputs (at most 7)",
-                             c->op->desc->name, c->n_in);
+    const char **in = ex_alloc(e, (c->n_in + 1) * sizeof *in); /* NULL-terminated */
+    if (!in)
         return NULL;
-    }
     for (size_t i = 0; i < c->n_in; i++)
         in[i] = tname(e, c->in[i]);
     if (strcmp(c->op->desc->name, "sum") == 0)

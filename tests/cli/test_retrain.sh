@@ -137,8 +137,9 @@ export)
     [ -x $py ] || { echo "SKIP: no /usr/bin/python3"; exit 77; }
     retrain "$tmp/arch.tf" --train-subset 200 --test-subset 50 --num-epochs 1 --output "$tmp/r" >"$tmp/r.log" 2>&1 ||
         { fail "micro retrain failed"; cat "$tmp/r.log" >&2; }
-    "$enas" retrain --arch "0 1 0 2 1 0 3 0 1 1 0 1 1 0 1" --plugin-dir "$plugins" --data "$tmp/data" --space macro \
-        --macro.num-layers 5 --macro.out-filters 8 --train-subset 100 --test-subset 50 --num-epochs 1 --batch-size 50 \
+    # every skip on: the last layer concatenates ten inputs
+    "$enas" retrain --arch "0 1 1 2 1 1 3 1 1 1 0 1 1 1 1 1 1 1 1 1 1 2 1 1 1 1 1 1 3 1 1 1 1 1 1 1 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1" --plugin-dir "$plugins" --data "$tmp/data" --space macro \
+        --macro.num-layers 10 --macro.out-filters 8 --train-subset 100 --test-subset 50 --num-epochs 1 --batch-size 50 \
         --seed 4 --output "$tmp/m" >"$tmp/m.log" 2>&1 || { fail "macro retrain failed"; cat "$tmp/m.log" >&2; }
     pics=""
     for i in 0 1 2 3 4 5 6 7; do
