@@ -391,6 +391,10 @@ static int cmd_train(const char *plugin_dir, const char *space, const char *arch
             printf("\"ctrl_update_ms\": %.3f, ", ctrl_ms);
         else
             printf("\"ctrl_update_ms\": null, ");
+        struct enas_child_info info = {0};
+        struct enas_err ierr = {0};
+        if (sh_desc(s)->info(sh_state(s), archs, len, &info, &ierr) == ENAS_OK)
+            printf("\"madds\": %.0f, \"params\": %lld, ", info.child_madds, (long long)info.child_params);
         printf("\"first_loss\": %.6f, \"last_loss\": %.6f}\n", first_loss, last_loss);
     }
     pass_close(&ps);

@@ -69,9 +69,10 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def med(v):
     v = sorted(v)
     return v[len(v) // 2]
-print("| network | enas retrain step img/s | enas search step img/s | torch NCHW | torch channels_last | "
-      "enas retrain / search | enas / best torch | peak RSS MB enas / torch NCHW / CL | RSS enas / best torch |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| network | forward M multiply-adds per image, retrain / search | enas retrain step img/s | enas search step img/s | "
+      "retrain / search: img/s, multiply-adds/s | torch NCHW img/s | torch channels_last img/s | enas retrain / best torch | "
+      "peak RSS MB enas / torch NCHW / CL | RSS enas / best torch |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for name in dict.fromkeys(r["label"] for r in rows):
     by = {}
     for r in rows:
@@ -79,11 +80,12 @@ for name in dict.fromkeys(r["label"] for r in rows):
             by.setdefault(r["program"], []).append(r)
     ips = {p: 128 / med([s for r in v for s in r["step_s"]]) for p, v in by.items()}
     rss = {p: max(r["peak_rss_mb"] for r in v) for p, v in by.items()}
+    mf, ms = by["enas-onednn-fixed"][0]["madds"] / 1e6, by["enas-onednn"][0]["madds"] / 1e6
     fx, se = ips["enas-onednn-fixed"], ips["enas-onednn"]
     tn, tc = ips["torch-nchw"], ips["torch-channels_last"]
     bt = max(tn, tc)
     brss = min(rss["torch-nchw"], rss["torch-channels_last"])
-    print(f"| {name} | {fx:.1f} | {se:.1f} | {tn:.1f} | {tc:.1f} | {fx / se:.2f}x | {fx / bt:.2f}x | "
-          f"{rss['enas-onednn-fixed']:.0f} / {rss['torch-nchw']:.0f} / {rss['torch-channels_last']:.0f} | "
-          f"{rss['enas-onednn-fixed'] / brss:.2f} |")
+    print(f"| {name} | {mf:.1f} / {ms:.1f} | {fx:.1f} | {se:.1f} | {fx / se:.2f}x, {fx * mf / (se * ms):.2f}x | {tn:.1f} | "
+          f"{tc:.1f} | {fx / bt:.2f}x | {rss['enas-onednn-fixed']:.0f} / {rss['torch-nchw']:.0f} / "
+          f"{rss['torch-channels_last']:.0f} | {rss['enas-onednn-fixed'] / brss:.2f} |")
 EOF
