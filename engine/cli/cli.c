@@ -301,6 +301,25 @@ void enas__cli_free(struct cli *c)
 
 /* ---- what the commands share ---- */
 
+/* enas --help: a plugin that failed to load declared no settings; say which, where they would be listed,
+ * and on stderr. The help is still complete for everything else, so it exits 0. */
+static int full_help(const struct enas_host *h, const struct enas_config *cfg)
+{
+    enas__cli_usage(stdout);
+    fputs("\nsettings (file key = option without dashes, with '_' for '-'):\n", stdout);
+    enas__config_print_help(cfg, stdout);
+    if (h->n_failures) {
+        fputs("\nSettings missing: plugin files that failed to load (see `enas plugins`):\n", stdout);
+        enas__loader_print_failures(h, stdout, "  ");
+        fflush(stdout);
+        enas__loader_print_failures(h, stderr, "enas: ");
+        fprintf(stderr,
+                "enas: warning: %zu plugin file(s) failed to load; their settings are not in --help\n",
+                h->n_failures);
+    }
+    return ENAS_EXIT_OK;
+}
+
 int enas__cli_load_plugins(struct enas_host *h, const struct cli *c, int strict,
                            struct enas_load_report **rep)
 {
@@ -389,4 +408,31 @@ int enas__cli_settle_config(struct enas_host *h, struct enas_config *cfg, const 
             return rc;
     }
     return ENAS_EXIT_OK;
+}
+
+int enas__cli_start(struct enas_host *h, const struct cli *c, struct enas_config *cfg, int strict, int *done)
+{
+    struct enas_load_report *rep = NULL;
+    int rc = enas__cli_load_plugins(h, c, strict && !c->help, &rep);
+    if (rc == ENAS_EXIT_OK && !strict && rep->n_failed)
+        enas__loader_report_print(rep, stderr, 0); /* a broken plugin elsewhere need not stop this */
+    enas__loader_report_destroy(rep);
+    if (rc == ENAS_EXIT_OK)
+        rc = enas__cli_settle_config(h, cfg, c);
+    *done = rc != ENAS_EXIT_OK || c->help;
+    if (rc == ENAS_EXIT_OK && c->help && strict)
+        return full_help(h, cfg);
+    if (rc == ENAS_EXIT_OK && c->help)
+        enas__cli_usage(stdout);
+    return rc;
+}
+
+int enas__cli_exit(enum enas_status st, const struct enas_err *err)
+{
+    if (st == ENAS_OK)
+        return ENAS_EXIT_OK;
+    fprintf(stderr, "enas: %s\n", err->msg);
+    return st == ENAS_ERR_INTERRUPTED ? ENAS_EXIT_INTERRUPTED
+           : st == ENAS_ERR_CONFIG    ? ENAS_EXIT_USAGE
+                                      : ENAS_EXIT_RUNTIME;
 }

@@ -75,6 +75,16 @@ enum enas_status enas__cli_open_model(struct enas_host *h, struct enas_config *c
                                       struct enas_cifar10 *images, struct enas_run *run, char *path,
                                       size_t cap, int *opened, struct enas_err *err);
 
+/* What every command does first: loads the plugins (strict: any failing file fails the command, as a
+ * search or a retrain needs; otherwise failures are printed and the rest is used), settles the settings,
+ * and answers --help (strict: the usage and every setting; otherwise the usage). *done is set when the
+ * command has nothing more to do (an error, or --help); the exit code is returned. */
+int enas__cli_start(struct enas_host *h, const struct cli *c, struct enas_config *cfg, int strict, int *done);
+
+/* A run's end as an exit code: 0, or its message printed ("enas: ...") and 130 after an interruption, 2
+ * for a settings error, 1 otherwise. */
+int enas__cli_exit(enum enas_status st, const struct enas_err *err);
+
 /* The commands (cmd_<name>.c). */
 int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_config *cfg);
 int enas__cmd_plugins(struct enas_host *h, const struct cli *c, struct enas_config *cfg);

@@ -173,16 +173,9 @@ static int arch_run(struct enas_host *h, struct enas_config *cfg, const char *fi
 
 int enas__cmd_arch(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
 {
-    struct enas_load_report *rep = NULL;
-    int rc = enas__cli_load_plugins(h, c, 0, &rep);
-    if (rc == ENAS_EXIT_OK && rep->n_failed)
-        enas__loader_report_print(rep, stderr, 0); /* a broken plugin elsewhere need not stop this */
-    enas__loader_report_destroy(rep);
-    if (rc == ENAS_EXIT_OK)
-        rc = enas__cli_settle_config(h, cfg, c);
-    if (rc == ENAS_EXIT_OK && c->help) {
-        enas__cli_usage(stdout);
-        return ENAS_EXIT_OK;
-    }
+    int done = 0;
+    int rc = enas__cli_start(h, c, cfg, 0, &done);
+    if (done)
+        return rc;
     return rc != ENAS_EXIT_OK ? rc : arch_run(h, cfg, c->file, c->to, c->draw, stdout);
 }

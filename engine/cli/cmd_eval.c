@@ -231,19 +231,10 @@ static enum enas_status classify(struct enas_run *r, const struct cli *c, struct
 
 int enas__cmd_eval(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
 {
-    struct enas_load_report *rep = NULL;
-    int rc = enas__cli_load_plugins(h, c, 0, &rep);
-    if (rc == ENAS_EXIT_OK && rep->n_failed)
-        enas__loader_report_print(rep, stderr, 0); /* a broken plugin elsewhere need not stop this */
-    enas__loader_report_destroy(rep);
-    if (rc == ENAS_EXIT_OK)
-        rc = enas__cli_settle_config(h, cfg, c);
-    if (rc != ENAS_EXIT_OK)
+    int done = 0;
+    int rc = enas__cli_start(h, c, cfg, 0, &done);
+    if (done)
         return rc;
-    if (c->help) {
-        enas__cli_usage(stdout);
-        return ENAS_EXIT_OK;
-    }
     if (!c->file || c->resume) {
         fprintf(stderr, "enas: eval: give the MODEL file (model.enas) or a retrain run folder%s\n",
                 c->resume ? ", not --resume" : "");

@@ -57,17 +57,10 @@ static int take_arch(struct enas_config *cfg, const char *arch, char *name, size
 
 int enas__cmd_retrain(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
 {
-    struct enas_load_report *rep = NULL;
-    int rc = enas__cli_load_plugins(h, c, !c->help, &rep);
-    enas__loader_report_destroy(rep);
-    if (rc == ENAS_EXIT_OK)
-        rc = enas__cli_settle_config(h, cfg, c);
-    if (rc != ENAS_EXIT_OK)
+    int done = 0;
+    int rc = enas__cli_start(h, c, cfg, 1, &done);
+    if (done)
         return rc;
-    if (c->help) {
-        enas__cli_usage(stdout);
-        return ENAS_EXIT_OK;
-    }
     const struct enas_cfg *core = enas__config_section(cfg, "");
     char name[ENAS__PATH_MAX] = "";
     if (c->resume && c->file) {
@@ -101,10 +94,5 @@ int enas__cmd_retrain(struct enas_host *h, const struct cli *c, struct enas_conf
     if (st == ENAS_OK)
         st = enas__retrain_loop(&run, &err);
     enas__run_close(&run);
-    if (st == ENAS_OK)
-        return ENAS_EXIT_OK;
-    fprintf(stderr, "enas: %s\n", err.msg);
-    return st == ENAS_ERR_INTERRUPTED ? ENAS_EXIT_INTERRUPTED
-           : st == ENAS_ERR_CONFIG    ? ENAS_EXIT_USAGE
-                                      : ENAS_EXIT_RUNTIME;
+    return enas__cli_exit(st, &err);
 }

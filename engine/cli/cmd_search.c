@@ -25,36 +25,12 @@ static int check_names(const struct enas_host *h, const struct enas_cfg *core)
     return bad ? ENAS_EXIT_USAGE : ENAS_EXIT_OK;
 }
 
-/* enas --help: a plugin that failed to load declared no settings; say which, where they would be listed,
- * and on stderr. The help is still complete for everything else, so it exits 0. */
-static int help(const struct enas_host *h, const struct enas_config *cfg)
-{
-    enas__cli_usage(stdout);
-    fputs("\nsettings (file key = option without dashes, with '_' for '-'):\n", stdout);
-    enas__config_print_help(cfg, stdout);
-    if (h->n_failures) {
-        fputs("\nSettings missing: plugin files that failed to load (see `enas plugins`):\n", stdout);
-        enas__loader_print_failures(h, stdout, "  ");
-        fflush(stdout);
-        enas__loader_print_failures(h, stderr, "enas: ");
-        fprintf(stderr,
-                "enas: warning: %zu plugin file(s) failed to load; their settings are not in --help\n",
-                h->n_failures);
-    }
-    return ENAS_EXIT_OK;
-}
-
 int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_config *cfg)
 {
-    struct enas_load_report *rep = NULL;
-    int rc = enas__cli_load_plugins(h, c, !c->help, &rep);
-    enas__loader_report_destroy(rep);
-    if (rc == ENAS_EXIT_OK)
-        rc = enas__cli_settle_config(h, cfg, c);
-    if (rc != ENAS_EXIT_OK)
+    int done = 0;
+    int rc = enas__cli_start(h, c, cfg, 1, &done);
+    if (done)
         return rc;
-    if (c->help)
-        return help(h, cfg);
     if ((rc = check_names(h, enas__config_section(cfg, ""))) != ENAS_EXIT_OK)
         return rc;
     if (*enas__cfg_string(enas__config_section(cfg, ""), "arch")) {
@@ -72,10 +48,5 @@ int enas__cmd_search(struct enas_host *h, const struct cli *c, struct enas_confi
     if (st == ENAS_OK)
         st = enas__search_loop(&search, &err);
     enas__run_close(&search);
-    if (st == ENAS_OK)
-        return ENAS_EXIT_OK;
-    fprintf(stderr, "enas: %s\n", err.msg);
-    return st == ENAS_ERR_INTERRUPTED ? ENAS_EXIT_INTERRUPTED
-           : st == ENAS_ERR_CONFIG    ? ENAS_EXIT_USAGE
-                                      : ENAS_EXIT_RUNTIME;
+    return enas__cli_exit(st, &err);
 }

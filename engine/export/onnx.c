@@ -107,16 +107,26 @@ static const char *fresh(struct ex *e)
     return ex_str(e, "t%d", e->counter++);
 }
 
-static Onnx__AttributeProto *attr_ints(struct ex *e, const char *name, const int64_t *v, size_t n)
+/* An attribute of the given type; its value is set by the caller. */
+static Onnx__AttributeProto *attr_new(struct ex *e, const char *name,
+                                      Onnx__AttributeProto__AttributeType type)
 {
     Onnx__AttributeProto *a = ex_alloc(e, sizeof *a);
+    if (a) {
+        onnx__attribute_proto__init(a);
+        a->name = (char *)(uintptr_t)name;
+        a->has_type = 1;
+        a->type = type;
+    }
+    return a;
+}
+
+static Onnx__AttributeProto *attr_ints(struct ex *e, const char *name, const int64_t *v, size_t n)
+{
+    Onnx__AttributeProto *a = attr_new(e, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
     int64_t *ints = ex_alloc(e, n * sizeof *ints);
     if (!a || !ints)
         return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = (char *)(uintptr_t)name;
-    a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
     memcpy(ints, v, n * sizeof *ints);
     a->ints = ints;
     a->n_ints = n;
@@ -125,29 +135,21 @@ static Onnx__AttributeProto *attr_ints(struct ex *e, const char *name, const int
 
 static Onnx__AttributeProto *attr_int(struct ex *e, const char *name, int64_t v)
 {
-    Onnx__AttributeProto *a = ex_alloc(e, sizeof *a);
-    if (!a)
-        return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = (char *)(uintptr_t)name;
-    a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-    a->has_i = 1;
-    a->i = v;
+    Onnx__AttributeProto *a = attr_new(e, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT);
+    if (a) {
+        a->has_i = 1;
+        a->i = v;
+    }
     return a;
 }
 
 static Onnx__AttributeProto *attr_float(struct ex *e, const char *name, float v)
 {
-    Onnx__AttributeProto *a = ex_alloc(e, sizeof *a);
-    if (!a)
-        return NULL;
-    onnx__attribute_proto__init(a);
-    a->name = (char *)(uintptr_t)name;
-    a->has_type = 1;
-    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-    a->has_f = 1;
-    a->f = v;
+    Onnx__AttributeProto *a = attr_new(e, name, ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT);
+    if (a) {
+        a->has_f = 1;
+        a->f = v;
+    }
     return a;
 }
 

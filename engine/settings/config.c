@@ -237,6 +237,32 @@ static void write_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* A value as a settings file (libconfig: quoted strings, L on wide integers) or an option (option) reads it.
+ */
+static void write_value(FILE *f, const struct enas_setting *d, const union enas_value *v, int option)
+{
+    char num[64];
+    switch (d->type) {
+    case ENAS_SET_INT:
+        /* L: libconfig 1.5 wraps an unsuffixed integer beyond 32 bits (see check_literal). */
+        fprintf(f, "%lld%s", (long long)v->i, !option && (v->i > INT32_MAX || v->i < INT32_MIN) ? "L" : "");
+        break;
+    case ENAS_SET_FLOAT:
+        fmt_float_exact(v->f, num, sizeof num);
+        fputs(num, f);
+        break;
+    case ENAS_SET_BOOL:
+        fputs(v->b ? "true" : "false", f);
+        break;
+    case ENAS_SET_STRING:
+        if (option)
+            fputs(v->s, f);
+        else
+            write_string(f, v->s);
+        break;
+    }
+}
+
 static void write_section(FILE *f, const struct cfg_section *sec)
 {
     const char *indent = sec->name[0] ? "  " : "";
@@ -244,25 +270,8 @@ static void write_section(FILE *f, const struct cfg_section *sec)
         fprintf(f, "\n# from %s\n%s:\n{\n", sec->owner, sec->name);
     for (size_t k = 0; k < sec->cfg.n; k++) {
         const struct enas_setting *d = &sec->cfg.table[k];
-        const union enas_value *v = &sec->cfg.vals[k];
-        char num[64];
         fprintf(f, "%s# %s\n%s%s = ", indent, d->help ? d->help : "", indent, d->key);
-        switch (d->type) {
-        case ENAS_SET_INT:
-            /* L: libconfig 1.5 wraps an unsuffixed integer beyond 32 bits (see check_literal). */
-            fprintf(f, "%lld%s", (long long)v->i, v->i > INT32_MAX || v->i < INT32_MIN ? "L" : "");
-            break;
-        case ENAS_SET_FLOAT:
-            fmt_float_exact(v->f, num, sizeof num);
-            fputs(num, f);
-            break;
-        case ENAS_SET_BOOL:
-            fputs(v->b ? "true" : "false", f);
-            break;
-        case ENAS_SET_STRING:
-            write_string(f, v->s);
-            break;
-        }
+        write_value(f, d, &sec->cfg.vals[k], 0);
         fputs(";\n", f);
     }
     if (sec->name[0])
@@ -278,33 +287,17 @@ enum enas_status enas__config_write_options(const struct enas_config *c, const c
         return enas_err_set(err, ENAS_ERR_INVALID_ARG, "no settings section '%s'", name);
     for (size_t k = 0; k < sec->cfg.n; k++) {
         const struct enas_setting *d = &sec->cfg.table[k];
-        const union enas_value *v = &sec->cfg.vals[k];
         size_t i = 0;
         while (keys && i < n_keys && strcmp(keys[i], d->key) != 0)
             i++;
         if (keys && i == n_keys)
             continue;
-        char num[64];
+        if (d->type == ENAS_SET_STRING && strchr(sec->cfg.vals[k].s, '\n'))
+            return enas_err_set(err, ENAS_ERR_INVALID_ARG,
+                                "setting '%s%s%s' holds a line break; it cannot be written as an option",
+                                sec->name, sec->name[0] ? "." : "", d->key);
         fprintf(f, "%s%s%s=", sec->name, sec->name[0] ? "." : "", d->key);
-        switch (d->type) {
-        case ENAS_SET_INT:
-            fprintf(f, "%lld", (long long)v->i);
-            break;
-        case ENAS_SET_FLOAT:
-            fmt_float_exact(v->f, num, sizeof num);
-            fputs(num, f);
-            break;
-        case ENAS_SET_BOOL:
-            fputs(v->b ? "true" : "false", f);
-            break;
-        case ENAS_SET_STRING:
-            if (strchr(v->s, '\n'))
-                return enas_err_set(err, ENAS_ERR_INVALID_ARG,
-                                    "setting '%s%s%s' holds a line break; it cannot be written as an option",
-                                    sec->name, sec->name[0] ? "." : "", d->key);
-            fputs(v->s, f);
-            break;
-        }
+        write_value(f, d, &sec->cfg.vals[k], 1);
         fputc('\n', f);
     }
     return ENAS_OK;
